@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+
+/// @title ICommunityRegistry
+/// @notice Who belongs to the community (members), which smart meters exist and who owns and
+///         signs for them, and who may do what (roles). The registry is the one
+///         `AccessControl` instance of GridLedger: every other contract asks it.
+/// @dev Invariants:
+///      - a meter's owner was an active member when the meter was registered; a member with
+///        active meters cannot be removed;
+///      - a meter id is never reused, not even after the meter is retired;
+///      - a wallet that was ever a member cannot be onboarded again or be a migration target.
+interface ICommunityRegistry is IAccessControl {
+    /// @notice What a member does in the market. Prosumers own meters that can export.
+    enum MemberKind {
+        None,
+        Consumer,
+        Prosumer
+    }
+
+    /// @notice A member's life cycle. `Migrated` and `Removed` are final.
+    enum MemberStatus {
+        None,
+        Active,
+        Suspended,
+        Removed,
+        Migrated
+    }
+
+    /// @notice A meter's life cycle. `Retired` is final.
+    enum MeterStatus {
+        None,
+        Active,
+        Retired
+    }
+
+    /// @notice A member record.
+    /// @param kind consumer or prosumer
+    /// @param status active, suspended, removed or migrated
+    /// @param joinedAt block timestamp of the onboarding (kept across a wallet migration)
+    /// @param activeMeters number of active meters the member owns
+    /// @param identityHash hash of the off-chain identity (KYC record, contract, address)
+    struct Member {
+        MemberKind kind;
+        MemberStatus status;
+        uint64 joinedAt;
+        uint32 activeMeters;
+        bytes32 identityHash;
+    }
+
+    /// @notice A meter record.
+    /// @param owner member who owns the meter and receives its energy tokens
+    /// @param signer key whose EIP-712 signature makes a reading authentic: the meter's own
+    ///        key or the gateway that reads it
+    /// @param maxPowerW largest plausible power through the meter, in W (import or export)
+    /// @param zone grid zone (feeder, transformer) the meter hangs on
+    /// @param status active or retired
+    struct Meter {
+        address owner;
+        address signer;
+        uint32 maxPowerW;
+        uint16 zone;
+        MeterStatus status;
+    }
+
+    // ---------------------------------------------------------------- events
+
+    /// @notice A member joined.
+    event MemberOnboarded(address indexed member, MemberKind kind, bytes32 identityHash, uint64 joinedAt);
+    /// @notice A member was suspended: no transfers, orders or readings until reinstated.
+    event MemberSuspended(address indexed member);
+    /// @notice A suspended member was reinstated.
+    event MemberReinstated(address indexed member);
+    /// @notice A member left the community for good.
+    event MemberRemoved(address indexed member);
+    /// @notice A member moved to a new wallet; meters, balances and orders followed.
+    event MemberMigrated(address indexed oldWallet, address indexed newWallet);
+    /// @notice A meter was registered.
+    event MeterRegistered(
+        bytes32 indexed meterId,
+        address indexed owner,
+        address signer,
+        uint32 maxPowerW,
+        uint16 zone
+    );
+    /// @notice A meter's signer key changed (new gateway, key rotation).
+    event MeterSignerRebound(bytes32 indexed meterId, address oldSigner, address newSigner);
+    /// @notice A meter's owner changed because its owner migrated to a new wallet.
+    event MeterOwnerChanged(bytes32 indexed meterId, address indexed oldOwner, address indexed newOwner);
+    /// @notice A meter was retired for good.
+    event MeterRetired(bytes32 indexed meterId, address indexed owner);
+    /// @notice A contract was added to the list told of wallet migrations.
+    event MigrationHookAdded(address indexed hook);
+    /// @notice A contract was removed from the list told of wallet migrations.
+    event MigrationHookRemoved(address indexed hook);
+
+    // ---------------------------------------------------------------- errors
+
+    /// @notice `account` is the zero address where a real account is required.
+    error RegistryInvalidAccount(address account);
+    /// @notice `member` is or was already a member (wallets are never reused).
+    error RegistryMemberAlreadyExists(address member);
+    /// @notice `member` was never onboarded.
+    error RegistryMemberUnknown(address member);
+    /// @notice `member` is not active (its status is `status`).
+    error RegistryMemberNotActive(address member, MemberStatus status);
+    /// @notice `member` is not suspended (its status is `status`).
+    error RegistryMemberNotSuspended(address member, MemberStatus status);
+    /// @notice `member` still owns `activeMeters` active meters; retire them first.
+    error RegistryMemberHasActiveMeters(address member, uint32 activeMeters);
+    /// @notice `kind` is not a member kind (consumer or prosumer).
+    error RegistryInvalidMemberKind(MemberKind kind);
+    /// @notice The meter id `meterId` is not usable (zero).
+    error RegistryInvalidMeterId(bytes32 meterId);
+    /// @notice A meter with id `meterId` exists or existed.
+    error RegistryMeterAlreadyExists(bytes32 meterId);
+    /// @notice No meter with id `meterId` was ever registered.
+    error RegistryMeterUnknown(bytes32 meterId);
+    /// @notice The meter `meterId` is retired.
+    error RegistryMeterNotActive(bytes32 meterId);
+    /// @notice `maxPowerW` is not a plausible meter rating (zero).
+    error RegistryInvalidMaxPower(uint32 maxPowerW);
+    /// @notice `hook` is already (or not) in the migration hook list.
+    error RegistryMigrationHookExists(address hook);
+    /// @notice `hook` is not in the migration hook list.
+    error RegistryMigrationHookUnknown(address hook);
+
+    // ---------------------------------------------------------------- members
+
+    /// @notice Onboard `member` as an active member. Requires `OPERATOR_ROLE`.
+    /// @param member the member's wallet; must never have been a member
+    /// @param kind consumer or prosumer
+    /// @param identityHash hash of the off-chain identity record
+    function onboardMember(address member, MemberKind kind, bytes32 identityHash) external;
+
+    /// @notice Suspend an active member. Requires `OPERATOR_ROLE`.
+    function suspendMember(address member) external;
+
+    /// @notice Reinstate a suspended member. Requires `OPERATOR_ROLE`.
+    function reinstateMember(address member) external;
+
+    /// @notice Remove a member for good. Requires `OPERATOR_ROLE`.
+    /// @dev The member must own no active meter. Token balances stay with the wallet but can
+    ///      no longer move: withdraw and redeem before removal.
+    function removeMember(address member) external;
+
+    /// @notice Move a member (active or suspended) to a new wallet after a lost key.
+    ///         Requires `OPERATOR_ROLE`.
+    /// @dev The member record, its meters, and (through the migration hooks) its token
+    ///      balances, deposits and standing orders move to `newWallet`. The old wallet ends
+    ///      in status `Migrated` and can never act again.
+    /// @param oldWallet the member's current wallet
+    /// @param newWallet a wallet that was never a member
+    function migrateMember(address oldWallet, address newWallet) external;
+
+    /// @notice Add a contract told of every wallet migration. Requires `DEFAULT_ADMIN_ROLE`.
+    function addMigrationHook(address hook) external;
+
+    /// @notice Remove a migration hook. Requires `DEFAULT_ADMIN_ROLE`.
+    function removeMigrationHook(address hook) external;
+
+    // ---------------------------------------------------------------- meters
+
+    /// @notice Register a meter owned by an active member. Requires `OPERATOR_ROLE`.
+    /// @param meterId unique, non-zero id (for example keccak256 of the equipment id)
+    /// @param owner an active member
+    /// @param signer the key that signs the meter's readings
+    /// @param maxPowerW largest plausible power, in W
+    /// @param zone grid zone
+    function registerMeter(bytes32 meterId, address owner, address signer, uint32 maxPowerW, uint16 zone) external;
+
+    /// @notice Bind a new signer key to an active meter. Requires `OPERATOR_ROLE`.
+    function rebindMeterSigner(bytes32 meterId, address newSigner) external;
+
+    /// @notice Retire an active meter for good. Requires `OPERATOR_ROLE`.
+    function retireMeter(bytes32 meterId) external;
+
+    // ---------------------------------------------------------------- views
+
+    /// @notice Whether `account` is a member in status `Active`.
+    function isActiveMember(address account) external view returns (bool);
+
+    /// @notice Whether `account` may hold and move GridLedger tokens: an active member or a
+    ///         system contract (`SYSTEM_ROLE`).
+    function isParticipant(address account) external view returns (bool);
+
+    /// @notice The member record of `account` (all zero when unknown).
+    function memberOf(address account) external view returns (Member memory);
+
+    /// @notice The wallet `account` migrated to, or zero.
+    function migratedTo(address account) external view returns (address);
+
+    /// @notice The meter record of `meterId` (all zero when unknown).
+    function meterOf(bytes32 meterId) external view returns (Meter memory);
+
+    /// @notice The ids of every meter `member` owns (active and retired).
+    function metersOf(address member) external view returns (bytes32[] memory);
+
+    /// @notice Number of active (not retired) meters in the community.
+    function activeMeterCount() external view returns (uint256);
+
+    /// @notice Number of members in status `Active`.
+    function activeMemberCount() external view returns (uint256);
+
+    /// @notice The contracts told of wallet migrations, in call order.
+    function migrationHooks() external view returns (address[] memory);
+}

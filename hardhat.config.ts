@@ -1,0 +1,80 @@
+import * as dotenv from "dotenv";
+import { HardhatUserConfig, subtask } from "hardhat/config";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import "@nomicfoundation/hardhat-toolbox";
+import "hardhat-deploy";
+import "hardhat-deploy-ethers";
+
+dotenv.config({ quiet: true } as dotenv.DotenvConfigOptions);
+
+/** The one solc version: the config compiles with it and the npm package `solc` must match. */
+const SOLC_VERSION = "0.8.28";
+
+// Hardhat cannot download compilers here (and a clean clone must build offline), so the
+// compiler is the solc-js build shipped in the npm package `solc`, pinned to SOLC_VERSION.
+subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(async ({ solcVersion }: { solcVersion: string }) => {
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const solcPackageVersion: string = require("solc/package.json").version;
+  if (solcVersion !== solcPackageVersion) {
+    throw new Error(
+      `solc version mismatch: hardhat.config.ts asks for ${solcVersion} but the npm package "solc" is ` +
+        `${solcPackageVersion}. Pin them together: npm install --save-exact --save-dev solc@${solcVersion}`,
+    );
+  }
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const solc = require("solc");
+  return {
+    compilerPath: require.resolve("solc/soljson.js"),
+    isSolcJs: true,
+    version: solcVersion,
+    longVersion: solc.version() as string,
+  };
+});
+
+const poaAccounts = process.env.POA_DEPLOYER_KEY ? [process.env.POA_DEPLOYER_KEY] : [];
+const poaUrls = (process.env.POA_RPC_URL ?? "http://127.0.0.1:8545").split(",").map((u) => u.trim());
+
+const config: HardhatUserConfig = {
+  solidity: {
+    version: SOLC_VERSION,
+    settings: {
+      // geth's Clique (our private PoA reference chain) stops at London; one bytecode runs everywhere.
+      evmVersion: "london",
+      optimizer: { enabled: true, runs: 500 },
+    },
+  },
+  defaultNetwork: "hardhat",
+  networks: {
+    hardhat: {
+      hardfork: "london",
+      chainId: 31337,
+      blockGasLimit: 30_000_000,
+      initialBaseFeePerGas: 0,
+      allowUnlimitedContractSize: false,
+    },
+    localhost: {
+      url: process.env.LOCALHOST_RPC_URL ?? "http://127.0.0.1:8545",
+      chainId: 31337,
+    },
+    poa: {
+      url: poaUrls[0],
+      chainId: Number(process.env.POA_CHAIN_ID ?? 1337),
+      accounts: poaAccounts,
+      gasPrice: process.env.POA_GAS_PRICE_WEI ? Number(process.env.POA_GAS_PRICE_WEI) : "auto",
+    },
+  },
+  namedAccounts: {
+    deployer: { default: 0 },
+  },
+  paths: {
+    sources: "contracts",
+    tests: "test",
+    deploy: "deploy",
+    deployments: "deployments",
+  },
+  typechain: { outDir: "typechain-types", target: "ethers-v6" },
+  gasReporter: { enabled: process.env.REPORT_GAS === "true" },
+  mocha: { timeout: 120_000 },
+};
+
+export default config;

@@ -1,0 +1,54 @@
+import { deployments, ethers } from "hardhat";
+import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
+import { id } from "ethers";
+import type { CommunityCredit, CommunityRegistry, EnergyToken } from "../../typechain-types";
+
+export const MemberKind = { None: 0, Consumer: 1, Prosumer: 2 } as const;
+export const MemberStatus = { None: 0, Active: 1, Suspended: 2, Removed: 3, Migrated: 4 } as const;
+export const MeterStatus = { None: 0, Active: 1, Retired: 2 } as const;
+
+export const meterId = (name: string) => id(`meter:${name}`);
+export const identityHash = (name: string) => id(`identity:${name}`);
+
+export interface Core {
+  registry: CommunityRegistry;
+  energy: EnergyToken;
+  credit: CommunityCredit;
+  deployer: HardhatEthersSigner;
+  alice: HardhatEthersSigner;
+  bob: HardhatEthersSigner;
+  carol: HardhatEthersSigner;
+  mallory: HardhatEthersSigner;
+  signerKey: HardhatEthersSigner;
+  others: HardhatEthersSigner[];
+}
+
+/** The production deploy scripts (tag "core"), then the contracts and named signers. */
+export async function deployCore(): Promise<Core> {
+  await deployments.fixture(["core"]);
+  const [deployer, alice, bob, carol, mallory, signerKey, ...others] = await ethers.getSigners();
+  const at = async <T>(name: string) => (await ethers.getContractAt(name, (await deployments.get(name)).address)) as T;
+  return {
+    registry: await at<CommunityRegistry>("CommunityRegistry"),
+    energy: await at<EnergyToken>("EnergyToken"),
+    credit: await at<CommunityCredit>("CommunityCredit"),
+    deployer,
+    alice,
+    bob,
+    carol,
+    mallory,
+    signerKey,
+    others,
+  };
+}
+
+/** Core plus alice (prosumer) and bob (consumer) onboarded, each with one meter. */
+export const deployCommunity: () => Promise<Core> = deployments.createFixture(async () => {
+  const core = await deployCore();
+  const { registry, alice, bob, signerKey } = core;
+  await registry.onboardMember(alice.address, MemberKind.Prosumer, identityHash("alice"));
+  await registry.onboardMember(bob.address, MemberKind.Consumer, identityHash("bob"));
+  await registry.registerMeter(meterId("alice"), alice.address, signerKey.address, 10_000, 1);
+  await registry.registerMeter(meterId("bob"), bob.address, signerKey.address, 10_000, 1);
+  return core;
+});
