@@ -30,6 +30,17 @@ contract EnergyToken is CommunityToken, IEnergyToken {
         _burn(from, wh);
     }
 
+    /// @dev Adds the energy rule to the members-only rule: a transfer needs a system contract
+    ///      on one side. Migrations (by the registry) keep their bypass.
+    function _update(address from, address to, uint256 wh) internal override {
+        if (from != address(0) && to != address(0) && msg.sender != address(_registry)) {
+            if (!_registry.hasRole(Roles.SYSTEM, from) && !_registry.hasRole(Roles.SYSTEM, to)) {
+                revert EnergyTransferOutsideMarket(from, to);
+            }
+        }
+        super._update(from, to, wh);
+    }
+
     /// @notice Energy tokens are always members-only.
     function membersOnly() public pure override(CommunityToken, ICommunityToken) returns (bool) {
         return true;
