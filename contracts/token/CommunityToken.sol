@@ -58,14 +58,18 @@ abstract contract CommunityToken is ERC20, Pausable, ICommunityToken, IMigration
     function _update(address from, address to, uint256 value) internal virtual override {
         if (msg.sender != address(_registry)) {
             _requireNotPaused();
-            // Mints and transfers need a participant receiver; transfers a participant sender.
-            // Burns are done only by privileged roles (retirer, issuer with an allowance) and
-            // must work for a suspended member too.
-            if (membersOnly() && to != address(0)) {
-                if (from != address(0) && !_registry.isParticipant(from)) revert ERC20InvalidSender(from);
-                if (!_registry.isParticipant(to)) revert ERC20InvalidReceiver(to);
-            }
+            _checkTransferRules(from, to);
         }
         super._update(from, to, value);
+    }
+
+    /// @dev Mints and transfers need a participant receiver; transfers a participant sender.
+    ///      Burns are done only by privileged roles (retirer, issuer with an allowance) and must
+    ///      work for a suspended member too. Called from `_update` only.
+    function _checkTransferRules(address from, address to) internal view virtual {
+        if (membersOnly() && to != address(0)) {
+            if (from != address(0) && !_registry.isParticipant(from)) revert ERC20InvalidSender(from);
+            if (!_registry.isParticipant(to)) revert ERC20InvalidReceiver(to);
+        }
     }
 }

@@ -31,14 +31,14 @@ contract EnergyToken is CommunityToken, IEnergyToken {
     }
 
     /// @dev Adds the energy rule to the members-only rule: a transfer needs a system contract
-    ///      on one side. Migrations (by the registry) keep their bypass.
-    function _update(address from, address to, uint256 wh) internal override {
-        if (from != address(0) && to != address(0) && msg.sender != address(_registry)) {
+    ///      (the market) on one side.
+    function _checkTransferRules(address from, address to) internal view override {
+        super._checkTransferRules(from, to);
+        if (from != address(0) && to != address(0)) {
             if (!_registry.hasRole(Roles.SYSTEM, from) && !_registry.hasRole(Roles.SYSTEM, to)) {
                 revert EnergyTransferOutsideMarket(from, to);
             }
         }
-        super._update(from, to, wh);
     }
 
     /// @notice Energy tokens are always members-only.
