@@ -134,15 +134,10 @@ interface IMeterReadings {
         uint64 exportWhTotal
     ) external view returns (bytes32);
 
-    /// @notice Members with at least one accepted non-baseline reading in `interval`, in order
-    ///         of their first reading.
-    function participants(uint32 interval) external view returns (address[] memory);
-
-    /// @notice Number of participants of `interval`.
+    /// @notice Number of members with non-zero metered energy in `interval`. The members
+    ///         themselves are the owners in that interval's `ReadingAccepted` events (kept out of
+    ///         storage to save gas).
     function participantCount(uint32 interval) external view returns (uint256);
-
-    /// @notice Participants `[from, from + count)` of `interval` (clipped at the end).
-    function participantsPage(uint32 interval, uint256 from, uint256 count) external view returns (address[] memory);
 
     /// @notice Metered energy of `member` in `interval`, summed over its meters.
     function positionOf(uint32 interval, address member) external view returns (Position memory);

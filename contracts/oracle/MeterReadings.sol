@@ -40,7 +40,7 @@ contract MeterReadings is IMeterReadings, EIP712 {
     mapping(uint32 interval => uint256) private _reportedCount;
     mapping(uint32 interval => bool) private _closed;
     mapping(uint32 interval => mapping(address member => Position)) private _positions;
-    mapping(uint32 interval => address[]) private _participants;
+    mapping(uint32 interval => uint256) private _participantCount;
 
     /// @param registry_ the community registry (meters, members, roles)
     /// @param energy_ the energy token this contract mints
@@ -160,27 +160,8 @@ contract MeterReadings is IMeterReadings, EIP712 {
     }
 
     /// @inheritdoc IMeterReadings
-    function participants(uint32 interval) external view returns (address[] memory) {
-        return _participants[interval];
-    }
-
-    /// @inheritdoc IMeterReadings
     function participantCount(uint32 interval) external view returns (uint256) {
-        return _participants[interval].length;
-    }
-
-    /// @inheritdoc IMeterReadings
-    function participantsPage(
-        uint32 interval,
-        uint256 from,
-        uint256 count
-    ) external view returns (address[] memory page) {
-        address[] storage all = _participants[interval];
-        uint256 end = from + count;
-        if (end > all.length) end = all.length;
-        if (from >= end) return new address[](0);
-        page = new address[](end - from);
-        for (uint256 i = from; i < end; ++i) page[i - from] = all[i];
+        return _participantCount[interval];
     }
 
     /// @inheritdoc IMeterReadings
@@ -233,7 +214,7 @@ contract MeterReadings is IMeterReadings, EIP712 {
 
         if (importWh != 0 || exportWh != 0) {
             Position storage p = _positions[r.interval][owner];
-            if (p.importWh == 0 && p.exportWh == 0) _participants[r.interval].push(owner);
+            if (p.importWh == 0 && p.exportWh == 0) ++_participantCount[r.interval];
             // A member's interval sum of meter deltas is bounded by max power x time, far below
             // 2^64 Wh; checked arithmetic stays on all the same.
             p.importWh += importWh;
