@@ -30,6 +30,15 @@ contract EnergyToken is CommunityToken, IEnergyToken {
         _burn(from, wh);
     }
 
+    /// @inheritdoc IEnergyToken
+    function retireBatch(
+        address[] calldata from,
+        uint256[] calldata wh
+    ) external onlyRegistryRole(Roles.ENERGY_RETIRER) {
+        if (from.length != wh.length) revert EnergyBatchLengthMismatch(from.length, wh.length);
+        for (uint256 i = 0; i < from.length; ++i) _burn(from[i], wh[i]);
+    }
+
     /// @dev Adds the energy rule to the members-only rule: a transfer needs a system contract
     ///      (the market) on one side.
     function _checkTransferRules(address from, address to) internal view override {

@@ -12,10 +12,17 @@ interface IEnergyToken is ICommunityToken {
     ///         never member to member: what a reading minted stays until the market retires it.
     error EnergyTransferOutsideMarket(address from, address to);
 
+    /// @notice `retireBatch` got lists of different lengths.
+    error EnergyBatchLengthMismatch(uint256 from, uint256 wh);
+
     /// @notice Mint `wh` to `to` for a verified export. Requires `ENERGY_MINTER_ROLE`.
     function mint(address to, uint256 wh) external;
 
     /// @notice Retire (burn) `wh` held by `from` against consumption. Requires
     ///         `ENERGY_RETIRER_ROLE`; needs no allowance.
     function retire(address from, uint256 wh) external;
+
+    /// @notice Retire `wh[i]` from `from[i]` for every i: one role check for a settlement page.
+    ///         Requires `ENERGY_RETIRER_ROLE`.
+    function retireBatch(address[] calldata from, uint256[] calldata wh) external;
 }
