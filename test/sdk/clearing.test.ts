@@ -1,3 +1,4 @@
+import { strict as assert } from "node:assert";
 import { expect } from "chai";
 import fc from "fast-check";
 import {
@@ -561,18 +562,18 @@ describe("clearInterval properties", () => {
         const r = clearInterval(inp);
         const paid = r.members.reduce((s, m) => s + m.paidCredits, 0n);
         const received = r.members.reduce((s, m) => s + m.receivedCredits, 0n);
-        expect(paid).to.equal(received);
-        expect(paid).to.equal(r.fills.reduce((s, f) => s + f.costCredits, 0n));
-        expect(r.matchedWh).to.equal(r.fills.reduce((s, f) => s + f.wh, 0n));
+        assert.strictEqual(paid, received);
+        assert.strictEqual(paid, r.fills.reduce((s, f) => s + f.costCredits, 0n));
+        assert.strictEqual(r.matchedWh, r.fills.reduce((s, f) => s + f.wh, 0n));
         inp.members.forEach((m, k) => {
           const o = r.members[k];
-          expect(o.member).to.equal(m.member);
-          expect(o.gridExportWh >= 0n && o.gridImportWh >= 0n).to.equal(true);
-          expect(o.selfSupplyWh + o.soldWh + o.gridExportWh).to.equal(m.exportWh);
-          expect(o.selfSupplyWh + o.boughtWh + o.gridImportWh).to.equal(m.importWh);
-          expect(o.gridExportCredits).to.equal((o.gridExportWh * inp.feedInTariffPerKWh) / 1000n);
-          expect(o.gridImportCredits).to.equal((o.gridImportWh * inp.retailTariffPerKWh) / 1000n);
-          if (!m.active) expect(o.soldWh + o.boughtWh).to.equal(0n);
+          assert.strictEqual(o.member, m.member);
+          assert.ok(o.gridExportWh >= 0n && o.gridImportWh >= 0n);
+          assert.strictEqual(o.selfSupplyWh + o.soldWh + o.gridExportWh, m.exportWh);
+          assert.strictEqual(o.selfSupplyWh + o.boughtWh + o.gridImportWh, m.importWh);
+          assert.strictEqual(o.gridExportCredits, (o.gridExportWh * inp.feedInTariffPerKWh) / 1000n);
+          assert.strictEqual(o.gridImportCredits, (o.gridImportWh * inp.retailTariffPerKWh) / 1000n);
+          if (!m.active) assert.strictEqual(o.soldWh + o.boughtWh, 0n);
         });
       }),
       params,
@@ -584,12 +585,12 @@ describe("clearInterval properties", () => {
       fc.property(inputArb, (inp) => {
         const r = clearInterval(inp);
         if (r.fills.length === 0) {
-          expect(r.pricePerKWh).to.equal(0n);
-          expect(r.matchedWh).to.equal(0n);
+          assert.strictEqual(r.pricePerKWh, 0n);
+          assert.strictEqual(r.matchedWh, 0n);
         } else {
-          expect(r.pricePerKWh >= inp.feedInTariffPerKWh).to.equal(true);
-          expect(r.pricePerKWh <= inp.retailTariffPerKWh).to.equal(true);
-          expect(r.fills.every((f) => f.wh > 0n)).to.equal(true);
+          assert.ok(r.pricePerKWh >= inp.feedInTariffPerKWh);
+          assert.ok(r.pricePerKWh <= inp.retailTariffPerKWh);
+          assert.ok(r.fills.every((f) => f.wh > 0n));
         }
       }),
       params,
@@ -607,16 +608,16 @@ describe("clearInterval properties", () => {
         for (const f of r.fills) {
           const a = ask.get(f.sellOrderId)!;
           const b = bid.get(f.buyOrderId)!;
-          expect(r.pricePerKWh >= a.pricePerKWh, "price below ask").to.equal(true);
-          expect(r.pricePerKWh <= b.pricePerKWh, "price above bid").to.equal(true);
-          expect(f.seller).to.equal(a.member);
-          expect(f.buyer).to.equal(b.member);
-          expect(f.costCredits).to.equal((f.wh * r.pricePerKWh) / 1000n);
+          assert.ok(r.pricePerKWh >= a.pricePerKWh, "price below ask");
+          assert.ok(r.pricePerKWh <= b.pricePerKWh, "price above bid");
+          assert.strictEqual(f.seller, a.member);
+          assert.strictEqual(f.buyer, b.member);
+          assert.strictEqual(f.costCredits, (f.wh * r.pricePerKWh) / 1000n);
           filledAsk.set(a.orderId, (filledAsk.get(a.orderId) ?? 0n) + f.wh);
           filledBid.set(b.orderId, (filledBid.get(b.orderId) ?? 0n) + f.wh);
         }
-        for (const [id, wh] of filledAsk) expect(wh <= ask.get(id)!.qtyWh).to.equal(true);
-        for (const [id, wh] of filledBid) expect(wh <= bid.get(id)!.qtyWh).to.equal(true);
+        for (const [id, wh] of filledAsk) assert.ok(wh <= ask.get(id)!.qtyWh);
+        for (const [id, wh] of filledBid) assert.ok(wh <= bid.get(id)!.qtyWh);
       }),
       params,
     );
@@ -626,7 +627,7 @@ describe("clearInterval properties", () => {
     fc.assert(
       fc.property(inputArb, (inp) => {
         const r = clearInterval(inp);
-        inp.members.forEach((m, k) => expect(r.members[k].paidCredits <= m.availableCredits).to.equal(true));
+        inp.members.forEach((m, k) => assert.ok(r.members[k].paidCredits <= m.availableCredits, m.member));
       }),
       params,
     );
@@ -638,15 +639,15 @@ describe("clearInterval properties", () => {
         const r = clearInterval(inp);
         const ref = referenceEntries(inp);
         const byId = (a: Entry, b: Entry) => (a.orderId < b.orderId ? -1 : 1);
-        expect([...r.asks].sort(byId)).to.deep.equal(ref.asks);
-        expect([...r.bids].sort(byId)).to.deep.equal(ref.bids);
+        assert.deepStrictEqual([...r.asks].sort(byId), ref.asks);
+        assert.deepStrictEqual([...r.bids].sort(byId), ref.bids);
         for (let k = 1; k < r.asks.length; k++) {
           const [p, q] = [r.asks[k - 1], r.asks[k]];
-          expect(p.pricePerKWh < q.pricePerKWh || (p.pricePerKWh === q.pricePerKWh && p.orderId < q.orderId)).to.equal(true);
+          assert.ok(p.pricePerKWh < q.pricePerKWh || (p.pricePerKWh === q.pricePerKWh && p.orderId < q.orderId));
         }
         for (let k = 1; k < r.bids.length; k++) {
           const [p, q] = [r.bids[k - 1], r.bids[k]];
-          expect(p.pricePerKWh > q.pricePerKWh || (p.pricePerKWh === q.pricePerKWh && p.orderId < q.orderId)).to.equal(true);
+          assert.ok(p.pricePerKWh > q.pricePerKWh || (p.pricePerKWh === q.pricePerKWh && p.orderId < q.orderId));
         }
       }),
       params,
@@ -658,7 +659,7 @@ describe("clearInterval properties", () => {
       fc.property(inputArb, (inp) => {
         const r = clearInterval(inp);
         const ref = referenceEntries(inp);
-        expect(r.matchedWh).to.equal(maxTradableWh(ref.asks, ref.bids));
+        assert.strictEqual(r.matchedWh, maxTradableWh(ref.asks, ref.bids));
       }),
       params,
     );
@@ -672,12 +673,12 @@ describe("clearInterval properties", () => {
           .map(([x]) => x);
         const r1 = clearInterval(inp);
         const r2 = clearInterval({ ...inp, members: shuffle(inp.members), orders: shuffle(inp.orders) });
-        expect(r2.pricePerKWh).to.equal(r1.pricePerKWh);
-        expect(r2.fills).to.deep.equal(r1.fills);
-        expect(r2.asks).to.deep.equal(r1.asks);
-        expect(r2.bids).to.deep.equal(r1.bids);
+        assert.strictEqual(r2.pricePerKWh, r1.pricePerKWh);
+        assert.deepStrictEqual(r2.fills, r1.fills);
+        assert.deepStrictEqual(r2.asks, r1.asks);
+        assert.deepStrictEqual(r2.bids, r1.bids);
         const byMember = (r: ClearingResult) => new Map(r.members.map((m) => [m.member, m]));
-        expect(byMember(r2)).to.deep.equal(byMember(r1));
+        assert.deepStrictEqual(byMember(r2), byMember(r1));
       }),
       params,
     );
