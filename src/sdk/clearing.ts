@@ -171,7 +171,7 @@ export function clearInterval(input: ClearingInput): ClearingResult {
   // 2. Asks and bids from active members' orders on the side of their net position.
   const asks: Entry[] = [];
   const bids: Entry[] = [];
-  const seenSides = new Set<string>();
+  const sidesSeen = new Map<string, number>(); // lower-case address -> bit 1 sell, bit 2 buy
   const seenIds = new Set<bigint>();
   input.orders.forEach((order, i) => {
     validateOrder(order, i);
@@ -180,14 +180,15 @@ export function clearInterval(input: ClearingInput): ClearingResult {
       throw new ValidationError(`orders[${i}].orderId`, `duplicate order id ${order.orderId}`);
     }
     seenIds.add(order.orderId);
-    const sideKey = `${key}:${order.side}`;
-    if (seenSides.has(sideKey)) {
+    const sides = sidesSeen.get(key) ?? 0;
+    const bit = order.side === "sell" ? 1 : 2;
+    if ((sides & bit) !== 0) {
       throw new ValidationError(
         `orders[${i}]`,
         `second ${order.side} order (id ${order.orderId}) for member ${order.member}; at most one per member and side`,
       );
     }
-    seenSides.add(sideKey);
+    sidesSeen.set(key, sides | bit);
 
     const hit = byAddress.get(key);
     if (hit === undefined || !hit.m.active) return; // did not report, or suspended
