@@ -24,3 +24,42 @@ export interface ReadingMessage {
 export function readingsDomain(chainId: bigint | number, verifyingContract: string): TypedDataDomain {
   return { name: READINGS_DOMAIN_NAME, version: READINGS_DOMAIN_VERSION, chainId, verifyingContract };
 }
+
+/** EIP-712 domain name and version of the EnergyMarket contract (signed orders). */
+export const MARKET_DOMAIN_NAME = "GridLedger EnergyMarket";
+export const MARKET_DOMAIN_VERSION = "1";
+
+/** Order sides and actions as the contract numbers them. */
+export const Side = { Buy: 0, Sell: 1 } as const;
+export const OrderAction = { Place: 0, Update: 1, Cancel: 2 } as const;
+
+/** EIP-712 type of an order action signed by a member and relayed by anyone. */
+export const ORDER_INTENT_TYPES: Record<string, TypedDataField[]> = {
+  OrderIntent: [
+    { name: "member", type: "address" },
+    { name: "action", type: "uint8" },
+    { name: "side", type: "uint8" },
+    { name: "limitPricePerKWh", type: "uint64" },
+    { name: "capWhPerInterval", type: "uint64" },
+    { name: "firstInterval", type: "uint32" },
+    { name: "lastInterval", type: "uint32" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
+
+export interface OrderIntentMessage {
+  member: string;
+  action: number;
+  side: number;
+  limitPricePerKWh: bigint;
+  capWhPerInterval: bigint;
+  firstInterval: number;
+  lastInterval: number;
+  nonce: bigint;
+  deadline: bigint;
+}
+
+export function marketDomain(chainId: bigint | number, verifyingContract: string): TypedDataDomain {
+  return { name: MARKET_DOMAIN_NAME, version: MARKET_DOMAIN_VERSION, chainId, verifyingContract };
+}
