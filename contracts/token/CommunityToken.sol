@@ -16,7 +16,7 @@ import {Roles} from "../lib/Roles.sol";
 ///      change that bypasses the members-only rule and the pause is a wallet migration, which
 ///      the registry alone can start.
 abstract contract CommunityToken is ERC20, Pausable, ICommunityToken, IMigrationHook {
-    ICommunityRegistry private immutable _registry;
+    ICommunityRegistry internal immutable _registry;
 
     constructor(ICommunityRegistry registry_) {
         _registry = registry_;
@@ -58,11 +58,18 @@ abstract contract CommunityToken is ERC20, Pausable, ICommunityToken, IMigration
     function _update(address from, address to, uint256 value) internal virtual override {
         if (msg.sender != address(_registry)) {
             _requireNotPaused();
-            if (membersOnly()) {
-                if (from != address(0) && !_registry.isParticipant(from)) revert ERC20InvalidSender(from);
-                if (to != address(0) && !_registry.isParticipant(to)) revert ERC20InvalidReceiver(to);
-            }
+            _checkTransferRules(from, to);
         }
         super._update(from, to, value);
+    }
+
+    /// @dev Mints and transfers need a participant receiver; transfers a participant sender.
+    ///      Burns are done only by privileged roles (retirer, issuer with an allowance) and must
+    ///      work for a suspended member too. Called from `_update` only.
+    function _checkTransferRules(address from, address to) internal view virtual {
+        if (membersOnly() && to != address(0)) {
+            if (from != address(0) && !_registry.isParticipant(from)) revert ERC20InvalidSender(from);
+            if (!_registry.isParticipant(to)) revert ERC20InvalidReceiver(to);
+        }
     }
 }

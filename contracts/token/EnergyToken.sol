@@ -30,6 +30,17 @@ contract EnergyToken is CommunityToken, IEnergyToken {
         _burn(from, wh);
     }
 
+    /// @dev Adds the energy rule to the members-only rule: a transfer needs a system contract
+    ///      (the market) on one side.
+    function _checkTransferRules(address from, address to) internal view override {
+        super._checkTransferRules(from, to);
+        if (from != address(0) && to != address(0)) {
+            if (!_registry.hasRole(Roles.SYSTEM, from) && !_registry.hasRole(Roles.SYSTEM, to)) {
+                revert EnergyTransferOutsideMarket(from, to);
+            }
+        }
+    }
+
     /// @notice Energy tokens are always members-only.
     function membersOnly() public pure override(CommunityToken, ICommunityToken) returns (bool) {
         return true;

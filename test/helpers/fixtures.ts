@@ -1,7 +1,7 @@
 import { deployments, ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { id } from "ethers";
-import type { CommunityCredit, CommunityRegistry, EnergyToken } from "../../typechain-types";
+import type { CommunityCredit, CommunityRegistry, EnergyToken, MeterReadings } from "../../typechain-types";
 
 export const MemberKind = { None: 0, Consumer: 1, Prosumer: 2 } as const;
 export const MemberStatus = { None: 0, Active: 1, Suspended: 2, Removed: 3, Migrated: 4 } as const;
@@ -14,6 +14,7 @@ export interface Core {
   registry: CommunityRegistry;
   energy: EnergyToken;
   credit: CommunityCredit;
+  readings: MeterReadings;
   deployer: HardhatEthersSigner;
   alice: HardhatEthersSigner;
   bob: HardhatEthersSigner;
@@ -32,6 +33,7 @@ export async function deployCore(): Promise<Core> {
     registry: await at<CommunityRegistry>("CommunityRegistry"),
     energy: await at<EnergyToken>("EnergyToken"),
     credit: await at<CommunityCredit>("CommunityCredit"),
+    readings: await at<MeterReadings>("MeterReadings"),
     deployer,
     alice,
     bob,

@@ -1,0 +1,43 @@
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import type { DeployFunction } from "hardhat-deploy/types";
+import { deployLogs, ensureRole } from "../scripts/lib/deploy-helpers";
+
+/**
+ * MeterReadings: verifies signed readings and mints exported Wh. The settlement clock is fixed
+ * here for good: GRIDLEDGER_INTERVAL_SECONDS (default 900) and GRIDLEDGER_MARKET_START (unix
+ * seconds; by default the latest block's time rounded down to a whole interval).
+ */
+const func: DeployFunction = async (hre: HardhatRuntimeEnvironment) => {
+  const { deployments, getNamedAccounts, ethers } = hre;
+  const { deployer } = await getNamedAccounts();
+  const registry = await deployments.get("CommunityRegistry");
+  const energy = await deployments.get("EnergyToken");
+
+  const intervalSeconds = positiveInt("GRIDLEDGER_INTERVAL_SECONDS", 900);
+  let marketStart = process.env.GRIDLEDGER_MARKET_START?.trim()
+    ? positiveInt("GRIDLEDGER_MARKET_START", 0)
+    : undefined;
+  if (marketStart === undefined) {
+    const latest = await ethers.provider.getBlock("latest");
+    marketStart = Math.floor(latest!.timestamp / intervalSeconds) * intervalSeconds;
+  }
+
+  const readings = await deployments.deploy("MeterReadings", {
+    from: deployer,
+    args: [registry.address, energy.address, marketStart, intervalSeconds],
+    log: deployLogs(hre),
+    skipIfAlreadyDeployed: true,
+  });
+  await ensureRole(hre, deployer, "ENERGY_MINTER_ROLE", readings.address);
+};
+
+function positiveInt(variable: string, fallback: number): number {
+  const raw = process.env[variable]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) <= 0) throw new Error(`${variable}=${raw} must be a positive whole number`);
+  return Number(raw);
+}
+
+func.tags = ["MeterReadings", "oracle", "core"];
+func.dependencies = ["CommunityRegistry", "EnergyToken"];
+export default func;
