@@ -230,7 +230,14 @@ export function parseConfig(input: Record<string, unknown>, envProblems: string[
     keys.add(m.meterKey);
   }
   if (problems.length) throw new ConfigError(problems);
+  PARSED.add(cfg);
   return cfg;
+}
+
+const PARSED = new WeakSet<object>();
+/** Whether `c` came out of `parseConfig` (else it is raw overrides to validate). */
+export function isParsedConfig(c: object): c is OracleConfig {
+  return PARSED.has(c);
 }
 
 /** Env, then `overrides` (command-line flags, or a test's config) on top. */

@@ -6,7 +6,7 @@ import { readingsDomain } from "../sdk/eip712";
 import { componentLogger, Logger } from "../sdk/logger";
 import { sleep, withRetry } from "../sdk/retry";
 import { METER_READINGS_ABI, REGISTRY_ABI } from "./abi";
-import { loadConfig, OracleConfig, redactConfig } from "./config";
+import { isParsedConfig, loadConfig, OracleConfig, redactConfig } from "./config";
 import { loadKeystore, OracleWallet } from "./keystore";
 import { createMetrics, OracleMetrics } from "./metrics";
 import { Outbox } from "./outbox";
@@ -66,9 +66,7 @@ function makeProvider(cfg: OracleConfig): Provider {
  * Accepts a parsed config or raw overrides (merged over the environment and validated).
  */
 export async function startOracle(configOrOverrides: OracleConfig | Record<string, unknown>, deps: OracleDeps = {}): Promise<OracleHandle> {
-  const cfg = "keystorePassword" in configOrOverrides && "meters" in configOrOverrides && "batchSize" in configOrOverrides
-    ? (configOrOverrides as OracleConfig)
-    : loadConfig(configOrOverrides);
+  const cfg = isParsedConfig(configOrOverrides) ? configOrOverrides : loadConfig(configOrOverrides);
   const log = deps.logger ?? componentLogger("oracle");
   log.info({ config: redactConfig(cfg) }, "starting oracle");
   const now = deps.now ?? (() => Math.floor(Date.now() / 1000));

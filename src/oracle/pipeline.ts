@@ -126,6 +126,7 @@ export class Pipeline implements SampleSink {
         if (s.importWhTotal === c.importWhTotal && s.exportWhTotal === c.exportWhTotal) return { status: "duplicate" };
         throw new Refused("timestamp", `a different sample for ${new Date(s.timestamp * 1000).toISOString()} was already accepted (import ${c.importWhTotal} Wh, export ${c.exportWhTotal} Wh)`);
       }
+      if (s.timestamp < c.timestamp && s.replay) return { status: "duplicate" }; // a restarted replay
       if (s.timestamp < c.timestamp) {
         throw new Refused("timestamp", `${new Date(s.timestamp * 1000).toISOString()} is before the last accepted sample (${new Date(c.timestamp * 1000).toISOString()}); out of order`);
       }

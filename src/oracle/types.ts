@@ -15,6 +15,8 @@ export interface RawSample {
   exportWhTotal: bigint;
   /** The original payload (for the quarantine), when there is one. */
   raw?: string;
+  /** Replayed history (CSV, file): a sample older than the meter's cursor was already seen, not out of order. */
+  replay?: boolean;
 }
 
 /** A payload a source could not turn into a sample, or a sample the pipeline refused. */

@@ -47,6 +47,7 @@ export function csvSource(file: string): Source {
                 importWhTotal: parseWh(get("importWhTotal"), "importWhTotal"),
                 exportWhTotal: parseWh(get("exportWhTotal"), "exportWhTotal"),
                 raw: `${file}:${lineNo}: ${line}`,
+                replay: true,
               });
             } catch (e) {
               if (!(e instanceof ValidationError)) throw e;

@@ -185,6 +185,8 @@ export interface DsmrSourceOptions extends DsmrParseOptions {
   meterKey?: string;
   /** For a serial device: set the line with `stty` first (115200 for DSMR 4/5). */
   baud?: number;
+  /** Set for a file of recorded telegrams (replayed after a restart). */
+  replay?: boolean;
   /** Reconnect delay for TCP (ms). */
   reconnectMs?: number;
   logger?: Logger;
@@ -199,7 +201,7 @@ export function ingestTelegram(sink: SampleSink, telegram: string, options: Dsmr
       sink.refuse({ source: "dsmr", field: "0-0:96.1.1", reason: "no equipment id in the telegram and no meterKey configured for this port", raw: telegram });
       return;
     }
-    sink.sample({ source: "dsmr", meterKey, timestamp: t.timestamp, importWhTotal: t.importWhTotal, exportWhTotal: t.exportWhTotal, raw: telegram });
+    sink.sample({ source: "dsmr", meterKey, timestamp: t.timestamp, importWhTotal: t.importWhTotal, exportWhTotal: t.exportWhTotal, raw: telegram, replay: options.replay });
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
     const eq = /0-0:96\.1\.1\(([0-9A-Fa-f]+)\)/.exec(telegram);
@@ -259,6 +261,7 @@ export function dsmrSource(options: DsmrSourceOptions): Source {
           ),
         );
       }
+      if (!isDevice) options = { ...options, replay: true };
       stream = fs.createReadStream(options.port);
       stream.on("data", (chunk) => feed(sink, chunk as Buffer));
       stream.on("error", (e: Error) => {
