@@ -1,7 +1,7 @@
 import { Contract, Interface, Provider, Transaction, TransactionReceipt, isError } from "ethers";
 import { ContractRevertError, TransientError } from "../sdk/errors";
 import type { Logger } from "../sdk/logger";
-import { RetryOptions, withRetry } from "../sdk/retry";
+import { RetryOptions, isTransientError, withRetry } from "../sdk/retry";
 import { METER_READINGS_ABI, REJECT_ALREADY_RECORDED, REJECT_REASONS } from "./abi";
 import type { OracleMetrics } from "./metrics";
 import type { Outbox, OutboxReading } from "./outbox";
@@ -53,6 +53,8 @@ export class Submitter {
   private retry<T>(fn: () => Promise<T>, what: string): Promise<T> {
     return withRetry(fn, {
       ...this.o.retry,
+      // A nonce race is fixed by re-signing with a fresh nonce, not by resending the same bytes.
+      isTransient: (e) => !(e as { nonceRace?: boolean }).nonceRace && isTransientError(e),
       signal: this.o.signal,
       onRetry: (e, attempt, delayMs) => this.log?.warn({ what, attempt, delayMs, err: (e as Error).message?.slice(0, 300) }, "transient error, retrying"),
     });

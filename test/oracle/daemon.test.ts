@@ -72,20 +72,22 @@ describe("oracle / daemon on the in-process chain", () => {
       samples.push({ meterKey: "alice-p1", timestamp: start0 + (t + 1) * I, importWhTotal: BigInt(1000 + 100 * t), exportWhTotal: BigInt(500 + 300 * t) });
       samples.push({ meterKey: "bob-p1", timestamp: start0 + (t + 1) * I - 10, importWhTotal: BigInt(2000 + 400 * t), exportWhTotal: 0n });
     }
-    samples.push({ meterKey: "bob-p1", timestamp: start0 + 5 * I + 20, importWhTotal: 4000n, exportWhTotal: 0n }); // closes bob's interval 4
+    // closes bob's interval 4; once the clock passes the next boundary, bob's silence makes it interval 5's reading
+    samples.push({ meterKey: "bob-p1", timestamp: start0 + 5 * I + 20, importWhTotal: 3610n, exportWhTotal: 0n });
     const dbPath = path.join(tmpDir(), "oracle.sqlite");
     oracle = await start(dbPath, samples as never, clock);
     await oracle.sourcesDone();
-    await waitFor(() => oracle!.outbox.counts().confirmed === 10, "10 confirmed readings");
+    await waitFor(() => oracle!.outbox.counts().confirmed === 11, "11 confirmed readings");
     const evs = await acceptedEvents();
-    expect(evs).to.have.length(10);
-    expect(new Set(evs).size).to.equal(10);
-    expect(await c.readings.isRecorded(meterId("bob"), 4)).to.equal(true);
+    expect(evs).to.have.length(11);
+    expect(new Set(evs).size).to.equal(11);
+    expect(await c.readings.isRecorded(meterId("bob"), 5)).to.equal(true);
+    expect((await c.readings.meterState(meterId("bob"))).importWhTotal).to.equal(3610n);
     const st = await c.readings.meterState(meterId("alice"));
     expect([st.lastInterval, st.importWhTotal, st.exportWhTotal]).to.deep.equal([4n, 1400n, 1700n]);
     expect(await c.energy.balanceOf(c.alice.address)).to.equal(1200n);
     const metrics = await oracle.metrics.registry.getSingleMetricAsString("gridledger_oracle_readings_confirmed_total");
-    expect(metrics).to.contain('outcome="accepted"} 10');
+    expect(metrics).to.contain('outcome="accepted"} 11');
     await oracle.stop();
 
     // restart on the same database with the same samples: nothing new reaches the chain
@@ -93,8 +95,9 @@ describe("oracle / daemon on the in-process chain", () => {
     await oracle.sourcesDone();
     await oracle.tick();
     await oracle.tick();
-    expect(await acceptedEvents()).to.have.length(10);
-    expect(oracle.outbox.counts()).to.deep.equal({ pending: 0, submitted: 0, confirmed: 10, quarantined: 0 });
+    expect(await acceptedEvents()).to.have.length(11);
+    expect(oracle.outbox.counts()).to.deep.equal({ pending: 0, submitted: 0, confirmed: 11, quarantined: 0 });
+    expect(oracle.outbox.listQuarantine()).to.deep.equal([]);
   });
 
   it("treats AlreadyRecorded as done and quarantines a reading the contract rejects", async () => {
