@@ -2,17 +2,20 @@
 pragma solidity ^0.8.24;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
 import {ICommunityRegistry} from "./ICommunityRegistry.sol";
 import {IMigrationHook} from "./IMigrationHook.sol";
 import {Roles} from "../lib/Roles.sol";
 
 /// @title CommunityRegistry
 /// @notice Members, meters and roles of a GridLedger community.
+///         `multicall` (OpenZeppelin) lets an operator onboard many members and meters in one
+///         transaction; each call keeps the caller's roles.
 /// @dev Invariants kept here:
 ///      - `_activeMemberCount` == number of members with status `Active`;
 ///      - `_activeMeterCount` == number of meters with status `Active`;
 ///      - `_members[m].activeMeters` == number of active meters whose owner is `m`.
-contract CommunityRegistry is ICommunityRegistry, AccessControl {
+contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
     bytes32 public constant OPERATOR_ROLE = Roles.OPERATOR;
     bytes32 public constant ORACLE_ROLE = Roles.ORACLE;
     bytes32 public constant PAUSER_ROLE = Roles.PAUSER;

@@ -30,6 +30,7 @@ const CASES: Record<string, Record<string, Case>> = {
     retireMeter: { call: (c, r) => (r as Core["registry"]).retireMeter(meterId("alice")), error: "AccessControlUnauthorizedAccount", args: role("OPERATOR_ROLE") },
     grantRole: { call: (c, r) => (r as Core["registry"]).grantRole(ROLES.OPERATOR_ROLE, c.mallory.address), error: "AccessControlUnauthorizedAccount", args: role("DEFAULT_ADMIN_ROLE") },
     revokeRole: { call: (c, r) => (r as Core["registry"]).revokeRole(ROLES.OPERATOR_ROLE, c.deployer.address), error: "AccessControlUnauthorizedAccount", args: role("DEFAULT_ADMIN_ROLE") },
+    multicall: { open: "runs each call as the caller itself: every inner call is checked (see its own case)" },
     renounceRole: { call: (c, r) => (r as Core["registry"]).renounceRole(ROLES.OPERATOR_ROLE, c.deployer.address), error: "AccessControlBadConfirmation", args: () => [] },
   },
   EnergyToken: {

@@ -1,0 +1,143 @@
+/**
+ * The keeper daemon: watches the market's next interval and clears and settles it as soon as
+ * it is ready, page by page, catching up on every interval it missed. All progress lives on
+ * chain, so a killed keeper resumes where the chain stands and several keepers never conflict
+ * (a page another keeper already sent makes ours revert; we re-read and go on).
+ */
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import type { KeeperContracts, IntervalOutcome } from "./interval";
+import { Phase, settleInterval } from "./interval";
+import { componentLogger, Logger } from "../sdk/logger";
+import { isTransientError, sleep } from "../sdk/retry";
+import { HttpServerHandle, startHttpServer } from "../oracle/sources/http";
+
+export interface KeeperOptions {
+  contracts: KeeperContracts;
+  /** Participants per page (collect and settle). */
+  pageSize?: number;
+  /** How often to look for a ready interval when idle. */
+  pollMs?: number;
+  /** Port of /healthz and /metrics on 127.0.0.1 (0 = any free port, undefined = none). */
+  httpPort?: number;
+  /** Stop after settling this many intervals (one-shot use and tests). */
+  maxIntervals?: number;
+  logger?: Logger;
+  onSettled?: (outcome: IntervalOutcome) => void;
+}
+
+export interface KeeperHandle {
+  httpPort?: number;
+  /** Resolves when the loop ends (after `stop()` or `maxIntervals`). */
+  done: Promise<void>;
+  /** Graceful stop: finishes the page being sent, then ends the loop. */
+  stop(): Promise<void>;
+  health(): { ok: boolean; [k: string]: unknown };
+}
+
+function createKeeperMetrics(defaults: boolean) {
+  const registry = new Registry();
+  if (defaults) collectDefaultMetrics({ register: registry, prefix: "gridledger_keeper_" });
+  return {
+    registry,
+    settled: new Counter({ name: "gridledger_keeper_intervals_settled_total", help: "Intervals cleared and settled", registers: [registry] }),
+    txs: new Counter({ name: "gridledger_keeper_transactions_total", help: "collect and settle transactions sent", labelNames: ["kind"], registers: [registry] }),
+    gas: new Counter({ name: "gridledger_keeper_gas_used_total", help: "Gas used by the keeper's transactions", registers: [registry] }),
+    failures: new Counter({ name: "gridledger_keeper_loop_failures_total", help: "Loop iterations that failed", labelNames: ["kind"], registers: [registry] }),
+    nextInterval: new Gauge({ name: "gridledger_keeper_next_interval", help: "The market's next interval to clear", registers: [registry] }),
+    lagIntervals: new Gauge({ name: "gridledger_keeper_lag_intervals", help: "Ended intervals not yet settled", registers: [registry] }),
+  };
+}
+
+export async function startKeeper(options: KeeperOptions): Promise<KeeperHandle> {
+  const log = options.logger ?? componentLogger("keeper");
+  const { contracts } = options;
+  const pollMs = options.pollMs ?? 5000;
+  const metrics = createKeeperMetrics(options.httpPort !== undefined);
+  let stopping = false;
+  let lastOk = Math.floor(Date.now() / 1000);
+  let lastError: string | undefined;
+  let settledCount = 0;
+  let wake: (() => void) | undefined;
+
+  const health = () => ({
+    ok: lastError === undefined || Math.floor(Date.now() / 1000) - lastOk < 300,
+    lastOkUnix: lastOk,
+    lastError,
+    settled: settledCount,
+  });
+  let http: HttpServerHandle | undefined;
+  if (options.httpPort !== undefined) {
+    http = await startHttpServer({
+      port: options.httpPort,
+      ingest: false,
+      health,
+      metrics: async () => ({ contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+      logger: log,
+    });
+    log.info({ url: http.url }, "health and metrics served");
+  }
+
+  const loop = async () => {
+    while (!stopping) {
+      try {
+        const next = Number(await contracts.market.nextInterval());
+        metrics.nextInterval.set(next);
+        const current = Number(await contracts.readings.currentInterval());
+        metrics.lagIntervals.set(Math.max(0, current - next));
+        const phase = Number((await contracts.market.intervalState(next)).phase);
+        const ready = phase !== Phase.Open || (await contracts.readings.isReady(next));
+        if (!ready) {
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            setTimeout(resolve, pollMs);
+          });
+          continue;
+        }
+        const outcome = await settleInterval(contracts, next, {
+          pageSize: options.pageSize,
+          onTx: (kind, r) => {
+            metrics.txs.inc({ kind });
+            metrics.gas.inc(Number(r.gasUsed));
+          },
+        });
+        settledCount++;
+        metrics.settled.inc();
+        lastOk = Math.floor(Date.now() / 1000);
+        lastError = undefined;
+        log.info(
+          {
+            interval: outcome.interval,
+            pricePerKWh: outcome.pricePerKWh.toString(),
+            matchedWh: outcome.matchedWh.toString(),
+            participants: outcome.participants,
+            txs: outcome.collectTxs + outcome.settleTxs,
+            gas: outcome.gasUsed.toString(),
+          },
+          "interval settled",
+        );
+        options.onSettled?.(outcome);
+        if (options.maxIntervals !== undefined && settledCount >= options.maxIntervals) break;
+      } catch (e) {
+        const transient = isTransientError(e);
+        metrics.failures.inc({ kind: transient ? "transient" : "revert" });
+        lastError = (e as Error).message?.slice(0, 300);
+        log.warn({ err: lastError, transient }, "keeper step failed; retrying after a pause");
+        await sleep(transient ? pollMs : Math.max(pollMs, 10_000));
+      }
+    }
+  };
+  const done = loop().finally(async () => {
+    await http?.close();
+  });
+
+  return {
+    httpPort: http?.port,
+    done,
+    health,
+    async stop() {
+      stopping = true;
+      wake?.();
+      await done;
+    },
+  };
+}

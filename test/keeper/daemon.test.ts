@@ -1,0 +1,91 @@
+import { expect } from "chai";
+import { startKeeper } from "../../src/keeper/daemon";
+import { KeeperContracts, loadClearingInput, settleInterval } from "../../src/keeper/interval";
+import { clearInterval as clearMarketInterval } from "../../src/sdk/clearing";
+import { walkHint } from "../../src/sdk/hint";
+import { Side } from "../../src/sdk/eip712";
+import { CREDIT, deployMarketWorld, MarketWorld, revertTo, snapshot, submitReadings } from "../helpers/market";
+import { goToInterval } from "../helpers/readings";
+
+describe("keeper", () => {
+  let w: MarketWorld;
+  let base: string;
+  before(async () => {
+    w = await deployMarketWorld(6);
+    base = await snapshot();
+  });
+  beforeEach(async () => {
+    await revertTo(base);
+    base = await snapshot();
+  });
+
+  const trade = async (interval: number) => {
+    await goToInterval(w.readings, interval + 1);
+    await submitReadings(
+      w,
+      w.households,
+      interval,
+      new Map([
+        [w.households[0].address, { importWh: 0n, exportWh: 1000n }],
+        [w.households[2].address, { importWh: 0n, exportWh: 800n }],
+        [w.households[1].address, { importWh: 1200n, exportWh: 0n }],
+        [w.households[3].address, { importWh: 900n, exportWh: 100n }],
+      ]),
+    );
+  };
+
+  const withSigner = (index: number): KeeperContracts => {
+    const s = w.others[index];
+    return {
+      ...w.keeper,
+      market: w.market.connect(s),
+      readings: w.readings.connect(s),
+      registry: w.registry.connect(s),
+    };
+  };
+
+  beforeEach(async () => {
+    await w.market.connect(w.households[0].signer).placeOrder(Side.Sell, 100_000, 0, 1, 100);
+    await w.market.connect(w.households[2].signer).placeOrder(Side.Sell, 120_000, 0, 1, 100);
+    for (const i of [1, 3]) {
+      await w.market.connect(w.households[i].signer).deposit(20n * CREDIT);
+      await w.market.connect(w.households[i].signer).placeOrder(Side.Buy, 250_000, 0, 1, 100);
+    }
+  });
+
+  it("settles every ready interval in order and stops gracefully", async () => {
+    for (const t of [1, 2, 3]) await trade(t);
+    const seen: number[] = [];
+    const k = await startKeeper({ contracts: w.keeper, pollMs: 20, pageSize: 2, maxIntervals: 3, onSettled: (o) => seen.push(o.interval) });
+    await k.done;
+    expect(seen).to.deep.equal([1, 2, 3]);
+    expect(await w.market.nextInterval()).to.equal(4n);
+    const again = await startKeeper({ contracts: w.keeper, pollMs: 20 });
+    await again.stop();
+    expect(await w.market.nextInterval()).to.equal(4n);
+  });
+
+  it("resumes an interval a killed keeper left half collected, without double work", async () => {
+    await trade(1);
+    const hint = walkHint(clearMarketInterval(await loadClearingInput(w.keeper, 1)));
+    await w.market.collect(1, hint.slice(0, 2)); // the keeper died here
+    const out = await settleInterval(w.keeper, 1, { pageSize: 2 });
+    expect(out.collectTxs).to.equal(1);
+    expect(out.settleTxs).to.equal(2);
+    expect(await w.market.queryFilter(w.market.filters.IntervalSettled(1), w.keeper.fromBlock)).to.have.length(1);
+    expect((await w.market.queryFilter(w.market.filters.MemberSettled(1), w.keeper.fromBlock)).length).to.equal(4);
+  });
+
+  it("lets two keepers race on the same interval: it is settled exactly once", async () => {
+    await trade(1);
+    await trade(2);
+    const [a, b] = await Promise.all([
+      settleInterval(withSigner(0), 1, { pageSize: 1 }),
+      settleInterval(withSigner(1), 1, { pageSize: 1 }),
+    ]);
+    expect(a.collectTxs + b.collectTxs).to.be.at.least(4);
+    expect(await w.market.queryFilter(w.market.filters.IntervalSettled(1), w.keeper.fromBlock)).to.have.length(1);
+    expect((await w.market.queryFilter(w.market.filters.MemberSettled(1), w.keeper.fromBlock)).length).to.equal(4);
+    expect(await w.market.nextInterval()).to.equal(2n);
+  });
+});
