@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import type { BaseContract, FunctionFragment } from "ethers";
 import { ZeroHash } from "ethers";
+import { ethers } from "hardhat";
 import { ROLES } from "../../src/sdk/roles";
+import { marketDomain, ORDER_INTENT_TYPES } from "../../src/sdk/eip712";
 import { Core, deployCommunity, MemberKind, meterId } from "../helpers/fixtures";
 
 /**
@@ -56,6 +58,30 @@ const CASES: Record<string, Record<string, Case>> = {
     approve: { open: "an allowance moves nothing; the transfer that uses it is checked" },
     permit: { open: "a signed allowance; only the holder's signature makes it (tested in the token suite)" },
   },
+  EnergyMarket: {
+    deposit: { call: (_c, m) => (m as Core["market"]).deposit(1n), error: "MarketNotMember", args: (c) => [c.mallory.address] },
+    depositWithPermit: { call: (_c, m) => (m as Core["market"]).depositWithPermit(1n, 0, 27, ZeroHash, ZeroHash), error: "MarketNotMember", args: (c) => [c.mallory.address] },
+    withdraw: { call: (_c, m) => (m as Core["market"]).withdraw(1n), error: "MarketInsufficientDeposit", args: (c) => [c.mallory.address, 0n, 1n] },
+    placeOrder: { call: (_c, m) => (m as Core["market"]).placeOrder(0, 1, 0, 1, 2), error: "MarketNotMember", args: (c) => [c.mallory.address] },
+    updateOrder: { call: (_c, m) => (m as Core["market"]).updateOrder(0, 1, 0, 1, 2), error: "MarketNotMember", args: (c) => [c.mallory.address] },
+    cancelOrder: { call: (_c, m) => (m as Core["market"]).cancelOrder(1), error: "MarketOrderNotFound", args: (c) => [c.mallory.address, 1] },
+    submitSignedOrder: {
+      call: async (c, m) => {
+        const { chainId } = await ethers.provider.getNetwork();
+        const msg = { member: c.alice.address, action: 0, side: 0, limitPricePerKWh: 1n, capWhPerInterval: 0n, firstInterval: 1, lastInterval: 2, nonce: 0n, deadline: 2n ** 40n };
+        const sig = await c.mallory.signTypedData(marketDomain(chainId, await c.market.getAddress()), ORDER_INTENT_TYPES, msg);
+        return (m as Core["market"]).submitSignedOrder(msg, sig);
+      },
+      error: "MarketInvalidSigner",
+      args: (c) => [c.alice.address, c.mallory.address],
+    },
+    setTariffs: { call: (_c, m) => (m as Core["market"]).setTariffs(1, 1, 99), error: "AccessControlUnauthorizedAccount", args: role("OPERATOR_ROLE") },
+    pause: { call: (_c, m) => (m as Core["market"]).pause(), error: "AccessControlUnauthorizedAccount", args: role("PAUSER_ROLE") },
+    unpause: { call: (_c, m) => (m as Core["market"]).unpause(), error: "AccessControlUnauthorizedAccount", args: role("PAUSER_ROLE") },
+    onMemberMigrated: { call: (c, m) => (m as Core["market"]).onMemberMigrated(c.alice.address, c.mallory.address), error: "MarketCallerNotRegistry", args: (c) => [c.mallory.address] },
+    collect: { open: "anyone may clear an interval; the outcome never depends on the caller (market suite)" },
+    settle: { open: "anyone may settle; pass 2 must replay pass 1 exactly (market suite)" },
+  },
   MeterReadings: {
     submitReadings: { call: (_c, m) => (m as Core["readings"]).submitReadings([]), error: "AccessControlUnauthorizedAccount", args: role("ORACLE_ROLE") },
     setReadingDeadlineSeconds: { call: (_c, m) => (m as Core["readings"]).setReadingDeadlineSeconds(1), error: "AccessControlUnauthorizedAccount", args: role("OPERATOR_ROLE") },
@@ -68,6 +94,7 @@ const CONTRACTS: Record<string, (c: Core) => BaseContract> = {
   EnergyToken: (c) => c.energy,
   CommunityCredit: (c) => c.credit,
   MeterReadings: (c) => c.readings,
+  EnergyMarket: (c) => c.market,
 };
 
 describe("access: every state-changing function refuses an outsider", () => {
