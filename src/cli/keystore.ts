@@ -7,7 +7,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { Wallet, getAddress, isAddress, type HDNodeWallet } from "ethers";
+import { Wallet, encryptKeystoreJson, getAddress, isAddress, type HDNodeWallet } from "ethers";
 import { GridLedgerError, ValidationError } from "../sdk/errors";
 
 export class WrongPasswordError extends GridLedgerError {
@@ -75,7 +75,7 @@ export async function saveWallet(
   }
   const file = path.join(dir, `${n}.json`);
   if (fs.existsSync(file)) throw new ValidationError("name", `a wallet named "${n}" already exists in ${dir}`);
-  const json = await wallet.encrypt(password, scryptN ? { scrypt: { N: scryptN } } : undefined);
+  const json = await encryptKeystoreJson({ address: wallet.address, privateKey: wallet.privateKey }, password, scryptN ? { scrypt: { N: scryptN } } : {});
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   fs.writeFileSync(file, json, { mode: 0o600, flag: "wx" });
   return { name: n, address: wallet.address, file };

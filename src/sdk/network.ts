@@ -71,7 +71,7 @@ export function makeProvider(cfg: NetworkConfig, embedded?: Provider): Provider 
     if (embedded) return embedded;
     throw new ConfigError([EMBEDDED_CHAIN_MESSAGE]);
   }
-  const network = Network.from({ name: cfg.name, chainId: cfg.chainId });
+  const network = new Network(cfg.name, cfg.chainId);
   const providers = cfg.urls.map((u) => new JsonRpcProvider(u, network, { staticNetwork: network, polling: true, pollingInterval: 250 }));
   if (providers.length === 1) return providers[0];
   return new FallbackProvider(
