@@ -1,9 +1,11 @@
 /** `gridledger wallet create | import | list`: encrypted keystore v3 files. */
 import * as fs from "node:fs";
 import type { Command } from "commander";
-import { Wallet } from "ethers";
+import { Wallet, formatEther, parseEther } from "ethers";
 import { ValidationError } from "../../sdk/errors";
 import { Ctx, PRIVATE_KEY_ENV, type CliRuntime } from "../context";
+import { decodeError } from "../../sdk/decode-error";
+import { parseAddress } from "../parse";
 import { hiddenPrompt, keystoreDir, listWallets, readPassword, saveWallet } from "../keystore";
 
 export function registerWallet(program: Command, rt: CliRuntime): void {
@@ -56,5 +58,24 @@ export function registerWallet(program: Command, rt: CliRuntime): void {
         all.length ? all.map((w) => `${w.name.padEnd(44)} ${w.address}`) : [`no wallets in ${dir}; \`gridledger wallet create\` makes one`],
         { keystore: dir, wallets: all },
       );
+    });
+
+  wallet
+    .command("fund")
+    .description("send native coin (gas money) from the signing wallet to ADDR, e.g. to a new wallet on a dev chain")
+    .argument("<address>")
+    .argument("<amount>", 'in ether units, e.g. "1" or "0.05"')
+    .action(async (addr: string, amountText: string, _o: unknown, cmd: Command) => {
+      const ctx = new Ctx(cmd, rt);
+      const to = parseAddress(addr, "address");
+      if (!/^\d+(\.\d{1,18})?$/.test(amountText.trim())) throw new ValidationError("amount", `must be a positive number of ether, got "${amountText}"`);
+      const value = parseEther(amountText.trim());
+      const signer = await ctx.signer();
+      try {
+        const r = await (await signer.sendTransaction({ to, value })).wait();
+        ctx.out(`sent ${formatEther(value)} to ${to}`, { to, wei: value, tx: r?.hash, block: r?.blockNumber });
+      } catch (e) {
+        throw decodeError(e, { action: `send ${formatEther(value)} to ${to}` });
+      }
     });
 }
