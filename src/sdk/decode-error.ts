@@ -190,7 +190,7 @@ export const ERROR_SENTENCES: Record<string, { signature: string; say: Say }> = 
   MarketZeroAmount: { signature: "MarketZeroAmount()", say: () => "the amount must be greater than 0" },
   MarketInsufficientDeposit: {
     signature: "MarketInsufficientDeposit(address member, uint256 available, uint256 needed)",
-    say: (a) => `deposit of ${a.member} is ${credits(a.available)}, ${credits(a.needed)} needed`,
+    say: (a) => `deposit of ${a.member} is ${credits(a.available)}, ${formatCredits(BigInt(a.needed as bigint))} needed`,
   },
   MarketInvalidPrice: {
     signature: "MarketInvalidPrice(uint64 limitPricePerKWh, uint64 maxPricePerKWh)",
