@@ -40,7 +40,7 @@ const config: HardhatUserConfig = {
     settings: {
       // geth's Clique (our private PoA reference chain) stops at London; one bytecode runs everywhere.
       evmVersion: "london",
-      optimizer: { enabled: true, runs: 1 },
+      optimizer: { enabled: true, runs: 200 },
     },
   },
   defaultNetwork: "hardhat",

@@ -15,6 +15,7 @@ import {IEnergyToken} from "../token/IEnergyToken.sol";
 import {IMeterReadings} from "../oracle/IMeterReadings.sol";
 import {IEnergyMarket} from "./IEnergyMarket.sol";
 import {ClearingWalk} from "./lib/ClearingWalk.sol";
+import {OrderBook} from "./lib/OrderBook.sol";
 import {Roles} from "../lib/Roles.sol";
 
 /// @title EnergyMarket
@@ -34,8 +35,6 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         keccak256(
             "OrderIntent(address member,uint8 action,uint8 side,uint64 limitPricePerKWh,uint64 capWhPerInterval,uint32 firstInterval,uint32 lastInterval,uint256 nonce,uint256 deadline)"
         );
-    /// @dev 1,000,000 credits (6 decimals) per kWh: anything above is a typo, not a price.
-    uint64 private constant MAX_PRICE_PER_KWH = 1_000_000_000_000;
 
     struct Page {
         bytes32 checkpoint;
@@ -48,10 +47,9 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     IERC20 private immutable _credit;
 
     uint32 private _next;
-    uint64 private _lastOrderId;
+    OrderBook.Book private _book;
     Tariff[] private _tariffs;
     mapping(address member => uint256) private _deposits;
-    mapping(address member => mapping(Side side => Order)) private _orders;
     mapping(address oldWallet => address newWallet) private _successor;
     mapping(address participant => uint32 intervalPlusOne) private _lastCollected;
     mapping(uint32 interval => IntervalState) private _intervals;
@@ -133,7 +131,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         uint32 firstInterval,
         uint32 lastInterval
     ) external whenNotPaused returns (uint64) {
-        return _setOrder(msg.sender, side, limitPricePerKWh, capWhPerInterval, firstInterval, lastInterval, false);
+        return _setOrder(msg.sender, OrderBook.Params(side, limitPricePerKWh, capWhPerInterval, firstInterval, lastInterval), false);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -144,7 +142,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         uint32 firstInterval,
         uint32 lastInterval
     ) external whenNotPaused returns (uint64) {
-        return _setOrder(msg.sender, side, limitPricePerKWh, capWhPerInterval, firstInterval, lastInterval, true);
+        return _setOrder(msg.sender, OrderBook.Params(side, limitPricePerKWh, capWhPerInterval, firstInterval, lastInterval), true);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -184,11 +182,13 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         return
             _setOrder(
                 intent.member,
-                intent.side,
-                intent.limitPricePerKWh,
-                intent.capWhPerInterval,
-                intent.firstInterval,
-                intent.lastInterval,
+                OrderBook.Params(
+                    intent.side,
+                    intent.limitPricePerKWh,
+                    intent.capWhPerInterval,
+                    intent.firstInterval,
+                    intent.lastInterval
+                ),
                 intent.action == Action.Update
             );
     }
@@ -337,13 +337,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
             delete _deposits[oldWallet];
             _deposits[newWallet] += amount;
         }
-        for (uint256 s = 0; s < 2; ++s) {
-            Order memory o = _orders[oldWallet][Side(s)];
-            if (o.orderId != 0) {
-                delete _orders[oldWallet][Side(s)];
-                _orders[newWallet][Side(s)] = o;
-            }
-        }
+        OrderBook.migrate(_book, oldWallet, newWallet);
         emit AccountMigrated(oldWallet, newWallet, amount);
     }
 
@@ -356,7 +350,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
 
     /// @inheritdoc IEnergyMarket
     function orderOf(address member, Side side) external view returns (Order memory) {
-        return _orders[member][side];
+        return _book.orders[member][side];
     }
 
     /// @inheritdoc IEnergyMarket
@@ -396,7 +390,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
 
     /// @inheritdoc IEnergyMarket
     function maxPricePerKWh() external pure returns (uint64) {
-        return MAX_PRICE_PER_KWH;
+        return OrderBook.MAX_PRICE_PER_KWH;
     }
 
     /// @notice The EIP-712 domain separator of signed orders.
@@ -407,52 +401,15 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     // ---------------------------------------------------------------- internal: orders
 
     /// @dev Places (`replace` false) or replaces (`replace` true) a member's order on a side.
-    function _setOrder(
-        address member,
-        Side side,
-        uint64 limitPricePerKWh,
-        uint64 capWhPerInterval,
-        uint32 firstInterval,
-        uint32 lastInterval,
-        bool replace
-    ) private returns (uint64) {
+    function _setOrder(address member, OrderBook.Params memory p, bool replace) private returns (uint64) {
         _requireActive(member);
         _requireNotCollecting();
-        Order storage o = _orders[member][side];
-        bool live = o.orderId != 0 && o.lastInterval >= _next;
-        if (replace) {
-            if (!live) revert MarketOrderNotFound(member, side);
-            emit OrderCancelled(member, side, o.orderId);
-        } else if (live) {
-            revert MarketOrderExists(member, side, o.orderId);
-        }
-        return _write(member, side, limitPricePerKWh, capWhPerInterval, firstInterval, lastInterval);
+        return OrderBook.set(_book, member, p, _next, replace);
     }
 
     function _cancel(address member, Side side) private {
         _requireNotCollecting();
-        uint64 orderId = _orders[member][side].orderId;
-        if (orderId == 0) revert MarketOrderNotFound(member, side);
-        delete _orders[member][side];
-        emit OrderCancelled(member, side, orderId);
-    }
-
-    function _write(
-        address member,
-        Side side,
-        uint64 limitPricePerKWh,
-        uint64 capWhPerInterval,
-        uint32 firstInterval,
-        uint32 lastInterval
-    ) private returns (uint64 orderId) {
-        if (limitPricePerKWh == 0 || limitPricePerKWh > MAX_PRICE_PER_KWH) {
-            revert MarketInvalidPrice(limitPricePerKWh, MAX_PRICE_PER_KWH);
-        }
-        if (firstInterval > lastInterval) revert MarketInvalidIntervalRange(firstInterval, lastInterval);
-        if (lastInterval < _next) revert MarketOrderExpired(lastInterval, _next);
-        orderId = ++_lastOrderId;
-        _orders[member][side] = Order(orderId, limitPricePerKWh, capWhPerInterval, firstInterval, lastInterval);
-        emit OrderPlaced(member, side, orderId, limitPricePerKWh, capWhPerInterval, firstInterval, lastInterval);
+        OrderBook.cancel(_book, member, side);
     }
 
     // ---------------------------------------------------------------- internal: clearing
@@ -476,7 +433,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         uint256 available = 0;
         if (_registry.isActiveMember(e.member)) {
             if (p.exportWh > p.importWh) {
-                Order memory o = _orders[e.member][Side.Sell];
+                Order memory o = _book.orders[e.member][Side.Sell];
                 if (isLive(o, interval)) {
                     uint64 netExport = p.exportWh - p.importWh;
                     e.qtyWh = o.capWhPerInterval == 0 || o.capWhPerInterval > netExport ? netExport : o.capWhPerInterval;
@@ -485,7 +442,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
                     e.tag = Tag.Ask;
                 }
             } else if (p.importWh > p.exportWh) {
-                Order memory o = _orders[e.member][Side.Buy];
+                Order memory o = _book.orders[e.member][Side.Buy];
                 if (isLive(o, interval)) {
                     uint64 netImport = p.importWh - p.exportWh;
                     uint64 price = o.limitPricePerKWh < retail ? o.limitPricePerKWh : retail;
@@ -640,7 +597,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     }
 
     function _checkTariff(uint64 retailPerKWh, uint64 feedInPerKWh) private pure {
-        if (retailPerKWh == 0 || retailPerKWh > MAX_PRICE_PER_KWH || feedInPerKWh > retailPerKWh) {
+        if (retailPerKWh == 0 || retailPerKWh > OrderBook.MAX_PRICE_PER_KWH || feedInPerKWh > retailPerKWh) {
             revert MarketInvalidTariff(retailPerKWh, feedInPerKWh);
         }
     }

@@ -35,6 +35,7 @@ const CASES: Record<string, Record<string, Case>> = {
   EnergyToken: {
     mint: { call: (c, t) => (t as Core["energy"]).mint(c.mallory.address, 1n), error: "AccessControlUnauthorizedAccount", args: role("ENERGY_MINTER_ROLE") },
     retire: { call: (c, t) => (t as Core["energy"]).retire(c.alice.address, 1n), error: "AccessControlUnauthorizedAccount", args: role("ENERGY_RETIRER_ROLE") },
+    retireBatch: { call: (c, t) => (t as Core["energy"]).retireBatch([c.alice.address], [1n]), error: "AccessControlUnauthorizedAccount", args: role("ENERGY_RETIRER_ROLE") },
     pause: { call: (_c, t) => (t as Core["energy"]).pause(), error: "AccessControlUnauthorizedAccount", args: role("PAUSER_ROLE") },
     unpause: { call: (_c, t) => (t as Core["energy"]).unpause(), error: "AccessControlUnauthorizedAccount", args: role("PAUSER_ROLE") },
     onMemberMigrated: { call: (c, t) => (t as Core["energy"]).onMemberMigrated(c.alice.address, c.mallory.address), error: "TokenCallerNotRegistry", args: (c) => [c.mallory.address] },

@@ -1,7 +1,7 @@
 import { deployments, ethers } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { id } from "ethers";
-import type { CommunityCredit, CommunityRegistry, EnergyToken, MeterReadings } from "../../typechain-types";
+import type { CommunityCredit, CommunityRegistry, EnergyMarket, EnergyToken, MeterReadings } from "../../typechain-types";
 
 export const MemberKind = { None: 0, Consumer: 1, Prosumer: 2 } as const;
 export const MemberStatus = { None: 0, Active: 1, Suspended: 2, Removed: 3, Migrated: 4 } as const;
@@ -15,6 +15,7 @@ export interface Core {
   energy: EnergyToken;
   credit: CommunityCredit;
   readings: MeterReadings;
+  market: EnergyMarket;
   deployer: HardhatEthersSigner;
   alice: HardhatEthersSigner;
   bob: HardhatEthersSigner;
@@ -34,6 +35,7 @@ export async function deployCore(): Promise<Core> {
     energy: await at<EnergyToken>("EnergyToken"),
     credit: await at<CommunityCredit>("CommunityCredit"),
     readings: await at<MeterReadings>("MeterReadings"),
+    market: await at<EnergyMarket>("EnergyMarket"),
     deployer,
     alice,
     bob,

@@ -37,10 +37,11 @@ describe("CommunityRegistry", () => {
       expect(await c.registry.SYSTEM_ROLE()).to.equal(ROLES.SYSTEM_ROLE);
     });
 
-    it("wires both tokens as migration hooks", async () => {
+    it("wires both tokens and the market as migration hooks", async () => {
       expect(await c.registry.migrationHooks()).to.deep.equal([
         await c.energy.getAddress(),
         await c.credit.getAddress(),
+        await c.market.getAddress(),
       ]);
     });
 
@@ -317,7 +318,7 @@ describe("CommunityRegistry", () => {
       await expect(c.registry.removeMigrationHook(energy))
         .to.emit(c.registry, "MigrationHookRemoved")
         .withArgs(energy);
-      expect(await c.registry.migrationHooks()).to.deep.equal([credit, c.carol.address]);
+      expect(await c.registry.migrationHooks()).to.deep.equal([credit, await c.market.getAddress(), c.carol.address]);
     });
 
     it("refuses a duplicate, an unknown and the zero hook", async () => {

@@ -1,0 +1,214 @@
+/**
+ * Clearing and settling one interval: read the chain, run the reference clearing, and drive
+ * `collect` and `settle` page by page. Every step starts from the chain's own progress
+ * (`intervalState`), so a killed keeper, a restarted keeper or two keepers at once never do
+ * the work twice: a page another keeper already sent makes ours revert, and we re-read.
+ */
+import type { ContractTransactionReceipt } from "ethers";
+import type { CommunityRegistry, EnergyMarket, MeterReadings } from "../../typechain-types";
+import type { IEnergyMarket } from "../../typechain-types/contracts/market/EnergyMarket";
+import { clearInterval as clearMarketInterval, ClearingInput, ClearingOrder, ClearingResult } from "../sdk/clearing";
+import { HintItem, pages, walkHint } from "../sdk/hint";
+
+export const Phase = { Open: 0, Collecting: 1, Settling: 2, Settled: 3 } as const;
+
+export interface KeeperContracts {
+  registry: CommunityRegistry;
+  readings: MeterReadings;
+  market: EnergyMarket;
+  /** First block to scan for events (the deployment block). */
+  fromBlock: number;
+}
+
+export interface IntervalOutcome {
+  interval: number;
+  pricePerKWh: bigint;
+  matchedWh: bigint;
+  participants: number;
+  collectTxs: number;
+  settleTxs: number;
+  gasUsed: bigint;
+}
+
+export interface SettleOptions {
+  /** Participants per `collect` page (and so per `settle` page). */
+  pageSize?: number;
+  /** Called after every transaction, for progress and metrics. */
+  onTx?: (kind: "collect" | "settle", receipt: ContractTransactionReceipt) => void;
+}
+
+/** The owners with metered energy in `interval`, from its `ReadingAccepted` events. */
+export async function participantsOf(c: KeeperContracts, interval: number): Promise<string[]> {
+  const logs = await c.readings.queryFilter(c.readings.filters.ReadingAccepted(undefined, interval), c.fromBlock);
+  const seen = new Map<string, string>();
+  for (const log of logs) {
+    const { owner, importWh, exportWh } = log.args;
+    if (importWh === 0n && exportWh === 0n) continue;
+    if (!seen.has(owner.toLowerCase())) seen.set(owner.toLowerCase(), owner);
+  }
+  return [...seen.values()];
+}
+
+async function resolveWallet(market: EnergyMarket, account: string): Promise<string> {
+  let current = account;
+  for (;;) {
+    const next = await market.successorOf(current);
+    if (next === "0x0000000000000000000000000000000000000000") return current;
+    current = next;
+  }
+}
+
+/**
+ * The reference clearing's input for `interval` from chain state, as the contract will see it
+ * when collecting: positions, member status, live orders, deposits and the tariffs in force.
+ * Members are keyed by participant (the position's owner); orders and deposits belong to the
+ * participant's current wallet.
+ */
+export async function loadClearingInput(c: KeeperContracts, interval: number): Promise<ClearingInput> {
+  const participants = await participantsOf(c, interval);
+  const tariff = await c.market.tariffAt(interval);
+  const members: ClearingInput["members"] = [];
+  const orders: ClearingOrder[] = [];
+  await Promise.all(
+    participants.map(async (participant) => {
+      const [position, wallet] = await Promise.all([
+        c.readings.positionOf(interval, participant),
+        resolveWallet(c.market, participant),
+      ]);
+      const [active, deposit, buy, sell] = await Promise.all([
+        c.registry.isActiveMember(wallet),
+        c.market.depositOf(wallet),
+        c.market.orderOf(wallet, 0),
+        c.market.orderOf(wallet, 1),
+      ]);
+      members.push({
+        member: participant,
+        importWh: position.importWh,
+        exportWh: position.exportWh,
+        active,
+        availableCredits: deposit,
+      });
+      for (const [side, o] of [
+        ["buy", buy],
+        ["sell", sell],
+      ] as const) {
+        if (o.orderId !== 0n && o.firstInterval <= BigInt(interval) && BigInt(interval) <= o.lastInterval) {
+          orders.push({
+            orderId: o.orderId,
+            member: participant,
+            side,
+            limitPricePerKWh: o.limitPricePerKWh,
+            capWhPerInterval: o.capWhPerInterval,
+          });
+        }
+      }
+    }),
+  );
+  // Deterministic input order (Promise.all completion order is not).
+  const rank = new Map(participants.map((p, i) => [p, i]));
+  members.sort((a, b) => rank.get(a.member)! - rank.get(b.member)!);
+  orders.sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
+  return {
+    interval,
+    retailTariffPerKWh: tariff.retailPerKWh,
+    feedInTariffPerKWh: tariff.feedInPerKWh,
+    members,
+    orders,
+  };
+}
+
+/** The entries pass 1 collected for `interval`, grouped by the page that collected them. */
+export async function collectedPages(c: KeeperContracts, interval: number): Promise<IEnergyMarket.EntryStruct[][]> {
+  const [entryLogs, pageLogs] = await Promise.all([
+    c.market.queryFilter(c.market.filters.EntryCollected(interval), c.fromBlock),
+    c.market.queryFilter(c.market.filters.PageCollected(interval), c.fromBlock),
+  ]);
+  const entries: IEnergyMarket.EntryStruct[] = entryLogs.map((l) => ({
+    member: l.args.member,
+    tag: l.args.tag,
+    orderId: l.args.orderId,
+    qtyWh: l.args.qtyWh,
+    pricePerKWh: l.args.pricePerKWh,
+    importWh: l.args.importWh,
+    exportWh: l.args.exportWh,
+  }));
+  const out: IEnergyMarket.EntryStruct[][] = [];
+  let from = 0;
+  for (const p of [...pageLogs].sort((a, b) => Number(a.args.page - b.args.page))) {
+    const to = Number(p.args.collected);
+    out.push(entries.slice(from, to));
+    from = to;
+  }
+  return out;
+}
+
+function isRace(e: unknown): boolean {
+  const msg = String((e as { message?: string })?.message ?? e);
+  return /MarketSettleMismatch|MarketHintDuplicate|MarketWrongPhase|MarketWrongInterval|MarketHintTooMany/.test(msg);
+}
+
+/**
+ * Clears and settles `interval` (which must be the market's next interval and ready), resuming
+ * from wherever the chain stands. Returns the outcome; throws on a revert that is not a race
+ * with another keeper.
+ */
+export async function settleInterval(
+  c: KeeperContracts,
+  interval: number,
+  options: SettleOptions = {},
+): Promise<IntervalOutcome> {
+  const pageSize = options.pageSize ?? 200;
+  const outcome: IntervalOutcome = {
+    interval,
+    pricePerKWh: 0n,
+    matchedWh: 0n,
+    participants: 0,
+    collectTxs: 0,
+    settleTxs: 0,
+    gasUsed: 0n,
+  };
+  const record = (kind: "collect" | "settle", r: ContractTransactionReceipt | null) => {
+    if (!r) return;
+    outcome.gasUsed += r.gasUsed;
+    if (kind === "collect") outcome.collectTxs++;
+    else outcome.settleTxs++;
+    options.onTx?.(kind, r);
+  };
+
+  let hint: HintItem[] | undefined;
+  let reference: ClearingResult | undefined;
+  for (let guard = 0; guard < 100_000; guard++) {
+    const st = await c.market.intervalState(interval);
+    const phase = Number(st.phase);
+    const next = Number(await c.market.nextInterval());
+    if (phase === Phase.Settled || next > interval) break;
+
+    try {
+      if (phase === Phase.Open || phase === Phase.Collecting) {
+        if (!hint) {
+          reference = clearMarketInterval(await loadClearingInput(c, interval));
+          hint = walkHint(reference);
+        }
+        const done = Number(st.collected);
+        const page = hint.slice(done, done + pageSize);
+        const tx = await c.market.collect(interval, page);
+        record("collect", await tx.wait());
+      } else {
+        const all = await collectedPages(c, interval);
+        const k = Number(st.pagesSettled);
+        const tx = await c.market.settle(interval, all[k]);
+        record("settle", await tx.wait());
+      }
+    } catch (e) {
+      if (!isRace(e)) throw e;
+      hint = undefined; // another keeper moved on: re-read and go on from there
+    }
+  }
+  const st = await c.market.intervalState(interval);
+  outcome.pricePerKWh = st.pricePerKWh;
+  outcome.matchedWh = st.matchedWh;
+  outcome.participants = Number(st.participants);
+  return outcome;
+}
+
+export { pages };

@@ -1,0 +1,32 @@
+/** The parts of the contracts the oracle uses (human-readable ABI; matches IMeterReadings / ICommunityRegistry). */
+export const METER_READINGS_ABI = [
+  "function submitReadings(tuple(bytes32 meterId, uint32 interval, uint64 importWhTotal, uint64 exportWhTotal, bytes signature)[] batch) returns (uint256 accepted)",
+  "function isRecorded(bytes32 meterId, uint32 interval) view returns (bool)",
+  "function meterState(bytes32 meterId) view returns (tuple(uint32 lastInterval, uint64 importWhTotal, uint64 exportWhTotal, bool hasBaseline))",
+  "function marketStart() view returns (uint64)",
+  "function intervalSeconds() view returns (uint32)",
+  "function currentInterval() view returns (uint32)",
+  "event ReadingAccepted(bytes32 indexed meterId, uint32 indexed interval, address indexed owner, uint64 importWhTotal, uint64 exportWhTotal, uint64 importWh, uint64 exportWh, bool baseline)",
+  "event ReadingRejected(bytes32 indexed meterId, uint32 indexed interval, uint8 reason)",
+];
+
+export const REGISTRY_ABI = [
+  "function meterOf(bytes32 meterId) view returns (tuple(address owner, address signer, uint32 maxPowerW, uint16 zone, uint8 status))",
+];
+
+/** `IMeterReadings.RejectReason`, by value. */
+export const REJECT_REASONS = [
+  "None",
+  "AlreadyRecorded",
+  "UnknownMeter",
+  "MeterRetired",
+  "OwnerNotActive",
+  "BadSignature",
+  "IntervalNotAfterLast",
+  "IntervalNotEnded",
+  "IntervalClosed",
+  "RegisterWentBackwards",
+  "ImplausiblePower",
+] as const;
+
+export const REJECT_ALREADY_RECORDED = 1;

@@ -1,0 +1,258 @@
+import * as fs from "node:fs";
+import { z } from "zod";
+import { isAddress, isHexString } from "ethers";
+import { ConfigError } from "../sdk/errors";
+
+/**
+ * The oracle's configuration: one schema, read once from the environment (and `.env`), with
+ * command-line flags on top. Every invalid value is reported at once (ConfigError); secrets
+ * (keystore password, MQTT password) are never logged: use `redactConfig` to print it.
+ */
+
+const address = z.string().refine((s) => isAddress(s), "not an address (0x + 40 hex digits)");
+const bytes32 = z.string().refine((s) => isHexString(s, 32), "not a bytes32 meter id (0x + 64 hex digits)");
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+export const meterSchema = z.object({
+  /** What a source calls the meter: DSMR equipment id, Tasmota topic, `<shelly>/emdata:0`, GridLedger id. */
+  meterKey: z.string().min(1),
+  /** Registry id of the meter (bytes32). */
+  meterId: bytes32,
+  /** Signer to use when the registry cannot be read (the registry's signer wins when it can). */
+  signer: address.optional(),
+  /** Max power in W when the registry cannot be read (the registry's value wins when it can). */
+  maxPowerW: int(1, 2 ** 32 - 1).optional(),
+});
+
+export const dsmrPortSchema = z.object({
+  /** `/dev/ttyUSB0`, a file, or `tcp://host:port`. */
+  port: z.string().min(1),
+  meterKey: z.string().min(1).optional(),
+  baud: int(300, 4_000_000).optional(),
+});
+
+export const configSchema = z.object({
+  network: z.string().min(1).default("localhost"),
+  /** JSON-RPC URLs; the first that answers is used, the others are fallbacks. Empty: from the network name. */
+  rpcUrls: z.array(z.string().url()).default([]),
+  deploymentsDir: z.string().default("deployments"),
+  /** Override the deployment records. */
+  readingsAddress: address.optional(),
+  registryAddress: address.optional(),
+  dbPath: z.string().min(1).default(".gridledger/oracle.sqlite"),
+  keystoreDir: z.string().min(1),
+  keystorePassword: z.string().min(1, "empty; set GRIDLEDGER_ORACLE_KEYSTORE_PASSWORD"),
+  /** The account that sends transactions (holds ORACLE_ROLE); default: the gateway, else the only key. */
+  submitter: address.optional(),
+  /** The gateway key that signs for meters without a key of their own. */
+  gateway: address.optional(),
+  meters: z.array(meterSchema).default([]),
+  batchSize: int(1, 1000).default(50),
+  confirmations: int(1, 1000).default(1),
+  maxInFlight: int(1, 64).default(4),
+  pollMs: int(10, 3_600_000).default(1000),
+  /** Seconds without a receipt after which a transaction is considered dropped and its readings re-checked. */
+  dropAfterSeconds: int(5).default(180),
+  /** Wait after a reverted batch (ms); the readings stay pending. */
+  revertBackoffMs: int(0).default(30_000),
+  registryRefreshSeconds: int(5).default(300),
+  maxClockSkewSeconds: int(0).default(30),
+  boundaryGraceSeconds: int(0).default(30),
+  maxSampleAgeSeconds: int(1).optional(),
+  plausibilitySlackWh: int(0).default(10),
+  retry: z.object({ retries: int(0, 100).default(5), baseMs: int(1).default(250), maxMs: int(1).default(15_000) }).default({}),
+  http: z
+    .object({
+      enabled: z.boolean().default(true),
+      ingest: z.boolean().default(true),
+      host: z.string().default("127.0.0.1"),
+      port: int(0, 65535).default(8787),
+      maxBodyBytes: int(64).default(1_048_576),
+    })
+    .default({}),
+  mqtt: z
+    .object({
+      url: z.string().regex(/^(mqtts?|wss?|tcp):\/\//, "not an MQTT URL like mqtt://host:1883"),
+      topics: z.array(z.string().min(1)).optional(),
+      username: z.string().optional(),
+      password: z.string().optional(),
+      clientId: z.string().optional(),
+      tasmotaUtcOffset: z.string().regex(/^[+-]\d{2}:\d{2}$/, "expected +hh:mm").default("+00:00"),
+    })
+    .optional(),
+  dsmr: z.array(dsmrPortSchema).default([]),
+  dsmrSummerOffsetMinutes: int(-720, 840).default(120),
+  dsmrWinterOffsetMinutes: int(-720, 840).default(60),
+  csv: z.array(z.string().min(1)).default([]),
+  /** Market clock overrides (offline use and tests); normally read from the contract. */
+  marketStart: int(0).optional(),
+  intervalSeconds: int(1).optional(),
+  chainId: int(1).optional(),
+});
+
+export type OracleConfig = z.infer<typeof configSchema>;
+export type OracleConfigInput = z.input<typeof configSchema>;
+
+/** Environment variable of each config path (for error messages and `.env.example`). */
+export const ENV: Record<string, string> = {
+  network: "GRIDLEDGER_NETWORK",
+  rpcUrls: "GRIDLEDGER_RPC_URL",
+  deploymentsDir: "GRIDLEDGER_DEPLOYMENTS_DIR",
+  readingsAddress: "GRIDLEDGER_READINGS_ADDRESS",
+  registryAddress: "GRIDLEDGER_REGISTRY_ADDRESS",
+  dbPath: "GRIDLEDGER_ORACLE_DB",
+  keystoreDir: "GRIDLEDGER_ORACLE_KEYSTORE_DIR",
+  keystorePassword: "GRIDLEDGER_ORACLE_KEYSTORE_PASSWORD",
+  submitter: "GRIDLEDGER_ORACLE_SUBMITTER",
+  gateway: "GRIDLEDGER_ORACLE_GATEWAY",
+  meters: "GRIDLEDGER_ORACLE_METERS",
+  batchSize: "GRIDLEDGER_ORACLE_BATCH_SIZE",
+  confirmations: "GRIDLEDGER_ORACLE_CONFIRMATIONS",
+  maxInFlight: "GRIDLEDGER_ORACLE_MAX_IN_FLIGHT",
+  pollMs: "GRIDLEDGER_ORACLE_POLL_MS",
+  dropAfterSeconds: "GRIDLEDGER_ORACLE_DROP_AFTER_SECONDS",
+  revertBackoffMs: "GRIDLEDGER_ORACLE_REVERT_BACKOFF_MS",
+  registryRefreshSeconds: "GRIDLEDGER_ORACLE_REGISTRY_REFRESH_SECONDS",
+  maxClockSkewSeconds: "GRIDLEDGER_ORACLE_MAX_CLOCK_SKEW_SECONDS",
+  boundaryGraceSeconds: "GRIDLEDGER_ORACLE_BOUNDARY_GRACE_SECONDS",
+  maxSampleAgeSeconds: "GRIDLEDGER_ORACLE_MAX_SAMPLE_AGE_SECONDS",
+  plausibilitySlackWh: "GRIDLEDGER_ORACLE_PLAUSIBILITY_SLACK_WH",
+  "retry.retries": "GRIDLEDGER_ORACLE_RETRIES",
+  "retry.baseMs": "GRIDLEDGER_ORACLE_RETRY_BASE_MS",
+  "retry.maxMs": "GRIDLEDGER_ORACLE_RETRY_MAX_MS",
+  "http.enabled": "GRIDLEDGER_ORACLE_HTTP",
+  "http.ingest": "GRIDLEDGER_ORACLE_HTTP_INGEST",
+  "http.host": "GRIDLEDGER_ORACLE_HTTP_HOST",
+  "http.port": "GRIDLEDGER_ORACLE_HTTP_PORT",
+  "http.maxBodyBytes": "GRIDLEDGER_ORACLE_HTTP_MAX_BODY_BYTES",
+  "mqtt.url": "GRIDLEDGER_ORACLE_MQTT_URL",
+  "mqtt.topics": "GRIDLEDGER_ORACLE_MQTT_TOPICS",
+  "mqtt.username": "GRIDLEDGER_ORACLE_MQTT_USERNAME",
+  "mqtt.password": "GRIDLEDGER_ORACLE_MQTT_PASSWORD",
+  "mqtt.clientId": "GRIDLEDGER_ORACLE_MQTT_CLIENT_ID",
+  "mqtt.tasmotaUtcOffset": "GRIDLEDGER_ORACLE_TASMOTA_UTC_OFFSET",
+  dsmr: "GRIDLEDGER_ORACLE_DSMR",
+  dsmrSummerOffsetMinutes: "GRIDLEDGER_ORACLE_DSMR_SUMMER_OFFSET_MINUTES",
+  dsmrWinterOffsetMinutes: "GRIDLEDGER_ORACLE_DSMR_WINTER_OFFSET_MINUTES",
+  csv: "GRIDLEDGER_ORACLE_CSV",
+  marketStart: "GRIDLEDGER_ORACLE_MARKET_START",
+  intervalSeconds: "GRIDLEDGER_ORACLE_INTERVAL_SECONDS",
+  chainId: "GRIDLEDGER_ORACLE_CHAIN_ID",
+};
+
+const list = (s: string) => s.split(",").map((x) => x.trim()).filter(Boolean);
+const bool = (s: string) => (/^(1|true|yes|on)$/i.test(s) ? true : /^(0|false|no|off)$/i.test(s) ? false : s);
+
+/**
+ * The raw config from environment variables. `GRIDLEDGER_ORACLE_METERS` is JSON (an array of
+ * `{meterKey, meterId, signer?, maxPowerW?}`) or `@path/to/meters.json`;
+ * `GRIDLEDGER_ORACLE_DSMR` is a comma list of `port[=meterKey]` (`/dev/ttyUSB0=E0003...`, `tcp://10.0.0.5:2001`).
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv = process.env): { raw: Record<string, unknown>; problems: string[] } {
+  const problems: string[] = [];
+  const raw: Record<string, unknown> = {};
+  const set = (pathStr: string, value: unknown) => {
+    const parts = pathStr.split(".");
+    let o = raw;
+    for (const p of parts.slice(0, -1)) o = (o[p] ??= {}) as Record<string, unknown>;
+    o[parts[parts.length - 1]] = value;
+  };
+  for (const [pathStr, name] of Object.entries(ENV)) {
+    const v = env[name]?.trim();
+    if (!v) continue;
+    switch (pathStr) {
+      case "rpcUrls":
+      case "csv":
+      case "mqtt.topics":
+        set(pathStr, list(v));
+        break;
+      case "http.enabled":
+      case "http.ingest":
+        set(pathStr, bool(v));
+        break;
+      case "meters":
+        try {
+          const text = v.startsWith("@") ? fs.readFileSync(v.slice(1), "utf8") : v;
+          set(pathStr, JSON.parse(text));
+        } catch (e) {
+          problems.push(`${name}: ${(e as Error).message} (expected a JSON array or @file.json)`);
+        }
+        break;
+      case "dsmr":
+        set(
+          pathStr,
+          list(v).map((item) => {
+            const [port, meterKey] = item.split("=");
+            return meterKey ? { port, meterKey } : { port };
+          }),
+        );
+        break;
+      default:
+        set(pathStr, v);
+    }
+  }
+  // The network's RPC URLs as hardhat.config.ts names them, when no oracle-specific one is set.
+  if (!raw.rpcUrls) {
+    const network = (raw.network as string | undefined) ?? "localhost";
+    const fromNetwork = network === "poa" ? env.POA_RPC_URL : network === "localhost" ? env.LOCALHOST_RPC_URL ?? "http://127.0.0.1:8545" : undefined;
+    if (fromNetwork) raw.rpcUrls = list(fromNetwork);
+  }
+  return { raw, problems };
+}
+
+function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...a };
+  for (const [k, v] of Object.entries(b)) {
+    if (v === undefined) continue;
+    const prev = out[k];
+    out[k] = v && typeof v === "object" && !Array.isArray(v) && prev && typeof prev === "object" && !Array.isArray(prev) ? deepMerge(prev as Record<string, unknown>, v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+/** Validates a config object (flags over env); throws one ConfigError listing every problem. */
+export function parseConfig(input: Record<string, unknown>, envProblems: string[] = []): OracleConfig {
+  const r = configSchema.safeParse(input);
+  const problems = [...envProblems];
+  if (!r.success) {
+    for (const issue of r.error.issues) {
+      const p = issue.path.join(".");
+      const top = issue.path.filter((x) => typeof x === "string").join(".");
+      const envName = ENV[top] ?? ENV[String(issue.path[0])];
+      problems.push(`${p || "config"}${envName ? ` (${envName})` : ""}: ${issue.message}`);
+    }
+  }
+  if (problems.length) throw new ConfigError(problems);
+  const cfg = r.data!;
+  const keys = new Set<string>();
+  for (const m of cfg.meters) {
+    if (keys.has(m.meterKey)) problems.push(`meters: meterKey "${m.meterKey}" appears twice`);
+    keys.add(m.meterKey);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  PARSED.add(cfg);
+  return cfg;
+}
+
+const PARSED = new WeakSet<object>();
+/** Whether `c` came out of `parseConfig` (else it is raw overrides to validate). */
+export function isParsedConfig(c: object): c is OracleConfig {
+  return PARSED.has(c);
+}
+
+/** Env, then `overrides` (command-line flags, or a test's config) on top. */
+export function loadConfig(overrides: Record<string, unknown> = {}, env: NodeJS.ProcessEnv = process.env): OracleConfig {
+  const { raw, problems } = configFromEnv(env);
+  return parseConfig(deepMerge(raw, overrides), problems);
+}
+
+/** The config with secrets replaced, for logs. */
+export function redactConfig(c: OracleConfig): Record<string, unknown> {
+  return {
+    ...c,
+    keystorePassword: "[redacted]",
+    mqtt: c.mqtt ? { ...c.mqtt, password: c.mqtt.password ? "[redacted]" : undefined } : undefined,
+    rpcUrls: c.rpcUrls.map((u) => u.replace(/\/\/[^@/]+@/, "//[redacted]@")),
+    meters: `${c.meters.length} meters`,
+  };
+}

@@ -1,0 +1,250 @@
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Contract, FallbackProvider, JsonRpcProvider, Provider, getAddress } from "ethers";
+import { ConfigError, DeploymentNotFoundError } from "../sdk/errors";
+import { readingsDomain } from "../sdk/eip712";
+import { componentLogger, Logger } from "../sdk/logger";
+import { sleep, withRetry } from "../sdk/retry";
+import { METER_READINGS_ABI, REGISTRY_ABI } from "./abi";
+import { isParsedConfig, loadConfig, OracleConfig, redactConfig } from "./config";
+import { loadKeystore, OracleWallet } from "./keystore";
+import { createMetrics, OracleMetrics } from "./metrics";
+import { Outbox } from "./outbox";
+import { MeterInfo, Pipeline } from "./pipeline";
+import { csvSource } from "./sources/csv";
+import { dsmrSource } from "./sources/dsmr";
+import { HttpServerHandle, startHttpServer } from "./sources/http";
+import { mqttSource } from "./sources/mqtt";
+import { Submitter } from "./submitter";
+import type { Source } from "./types";
+
+export interface OracleDeps {
+  /** A provider to use instead of `rpcUrls` (the in-process Hardhat chain in tests). */
+  provider?: Provider;
+  /** More sources, for example the household simulator through `iterableSource`. */
+  sources?: Source[];
+  /** Unix seconds (tests drive the clock with the chain's). */
+  now?: () => number;
+  logger?: Logger;
+}
+
+export interface OracleHandle {
+  config: OracleConfig;
+  outbox: Outbox;
+  pipeline: Pipeline;
+  metrics: OracleMetrics;
+  /** The HTTP server's bound port (when enabled). */
+  httpPort?: number;
+  /** One loop iteration now (flush silent meters, confirm, send); resolves when done. */
+  tick(): Promise<void>;
+  /** Resolves when every finite source (CSV, file, iterable) has delivered everything. */
+  sourcesDone(): Promise<void>;
+  health(): { ok: boolean; [k: string]: unknown };
+  /** Graceful stop: stop the sources, finish the current batch, close the server and the database. */
+  stop(): Promise<void>;
+}
+
+/** The address of `contract` in `deployments/<network>/<contract>.json`. */
+export function deploymentAddress(deploymentsDir: string, network: string, contract: string): string {
+  const file = path.join(deploymentsDir, network, `${contract}.json`);
+  if (!fs.existsSync(file)) {
+    throw new DeploymentNotFoundError(`no deployment record ${file}`, { details: `deploy first: npx hardhat deploy --network ${network}` });
+  }
+  return getAddress((JSON.parse(fs.readFileSync(file, "utf8")) as { address: string }).address);
+}
+
+function makeProvider(cfg: OracleConfig): Provider {
+  if (cfg.rpcUrls.length === 0) throw new ConfigError([`rpcUrls (GRIDLEDGER_RPC_URL): none configured for network ${cfg.network}`]);
+  const opts = cfg.chainId ? { staticNetwork: true } : {};
+  const providers = cfg.rpcUrls.map((u) => new JsonRpcProvider(u, cfg.chainId, { ...opts, pollingInterval: 1000 }));
+  if (providers.length === 1) return providers[0];
+  return new FallbackProvider(providers.map((p, i) => ({ provider: p, priority: i + 1, weight: 1, stallTimeout: 2000 })), cfg.chainId, { quorum: 1 });
+}
+
+/**
+ * Starts the oracle daemon: keys, chain, outbox, sources, HTTP server and the loop.
+ * Accepts a parsed config or raw overrides (merged over the environment and validated).
+ */
+export async function startOracle(configOrOverrides: OracleConfig | Record<string, unknown>, deps: OracleDeps = {}): Promise<OracleHandle> {
+  const cfg = isParsedConfig(configOrOverrides) ? configOrOverrides : loadConfig(configOrOverrides);
+  const log = deps.logger ?? componentLogger("oracle");
+  log.info({ config: redactConfig(cfg) }, "starting oracle");
+  const now = deps.now ?? (() => Math.floor(Date.now() / 1000));
+  const metrics = createMetrics({ defaultMetrics: !deps.provider });
+
+  // ---- init: keys, chain, clock, meters
+  const keys = await loadKeystore(cfg.keystoreDir, cfg.keystorePassword);
+  const problems: string[] = [];
+  const pick = (addr: string | undefined, what: string): OracleWallet | undefined => {
+    if (!addr) return undefined;
+    const w = keys.get(addr.toLowerCase());
+    if (!w) problems.push(`${what}: no key for ${addr} in ${cfg.keystoreDir}`);
+    return w;
+  };
+  const gateway = pick(cfg.gateway, "gateway (GRIDLEDGER_ORACLE_GATEWAY)");
+  let submitterWallet = pick(cfg.submitter, "submitter (GRIDLEDGER_ORACLE_SUBMITTER)") ?? gateway;
+  if (!submitterWallet && !cfg.submitter) {
+    if (keys.size === 1) submitterWallet = [...keys.values()][0];
+    else problems.push("submitter (GRIDLEDGER_ORACLE_SUBMITTER): several keys in the keystore; name the one that holds ORACLE_ROLE");
+  }
+  let readingsAddress: string | undefined;
+  try {
+    readingsAddress = cfg.readingsAddress ?? deploymentAddress(cfg.deploymentsDir, cfg.network, "MeterReadings");
+  } catch (e) {
+    problems.push(`readingsAddress (GRIDLEDGER_READINGS_ADDRESS): ${(e as Error).message}`);
+  }
+  let registryAddress: string | undefined;
+  try {
+    registryAddress = cfg.registryAddress ?? deploymentAddress(cfg.deploymentsDir, cfg.network, "CommunityRegistry");
+  } catch {
+    log.warn("no CommunityRegistry deployment record: signer and max power come from the meter mapping only");
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  const provider = deps.provider ?? makeProvider(cfg);
+  const abort = new AbortController();
+  const retryOpts = { ...cfg.retry, signal: abort.signal, onRetry: (e: unknown, attempt: number) => log.warn({ attempt, err: (e as Error).message?.slice(0, 200) }, "chain not reachable yet, retrying") };
+  const readings = new Contract(readingsAddress!, METER_READINGS_ABI, provider);
+  const chainId = cfg.chainId ? BigInt(cfg.chainId) : (await withRetry(() => provider.getNetwork(), retryOpts)).chainId;
+  const marketStart = cfg.marketStart ?? Number(await withRetry(() => readings.marketStart(), retryOpts));
+  const intervalSeconds = cfg.intervalSeconds ?? Number(await withRetry(() => readings.intervalSeconds(), retryOpts));
+  const registry = registryAddress ? new Contract(registryAddress, REGISTRY_ABI, provider) : undefined;
+
+  let meters = new Map<string, MeterInfo>();
+  const refreshMeters = async () => {
+    const next = new Map<string, MeterInfo>();
+    for (const m of cfg.meters) {
+      const info: MeterInfo = { meterKey: m.meterKey, meterId: m.meterId.toLowerCase(), signer: m.signer, maxPowerW: m.maxPowerW, usable: true };
+      if (registry) {
+        const r = (await withRetry(() => registry.meterOf(m.meterId), retryOpts)) as { signer: string; maxPowerW: bigint; status: bigint };
+        const status = Number(r.status);
+        if (status === 0) Object.assign(info, { usable: false, unusableReason: `meter ${m.meterId} is not registered in the CommunityRegistry` });
+        else if (status === 2) Object.assign(info, { usable: false, unusableReason: `meter ${m.meterId} is retired in the CommunityRegistry` });
+        else Object.assign(info, { signer: r.signer, maxPowerW: Number(r.maxPowerW) });
+      }
+      next.set(m.meterKey, info);
+    }
+    meters = next;
+  };
+  await refreshMeters();
+  let lastRefresh = Date.now();
+
+  const outbox = new Outbox(cfg.dbPath, now);
+  const pipeline = new Pipeline({
+    outbox,
+    meters: () => meters,
+    timing: { marketStart, intervalSeconds },
+    domain: readingsDomain(chainId, readingsAddress!),
+    keys,
+    gatewayAddress: gateway?.address,
+    now,
+    maxClockSkewSeconds: cfg.maxClockSkewSeconds,
+    maxSampleAgeSeconds: cfg.maxSampleAgeSeconds,
+    boundaryGraceSeconds: cfg.boundaryGraceSeconds,
+    plausibilitySlackWh: BigInt(cfg.plausibilitySlackWh),
+    logger: log.child({ component: "pipeline" }),
+    metrics,
+  });
+  const submitter = new Submitter({
+    outbox, provider, wallet: submitterWallet!, readingsAddress: readingsAddress!, chainId,
+    batchSize: cfg.batchSize, confirmations: cfg.confirmations, maxInFlight: cfg.maxInFlight,
+    dropAfterSeconds: cfg.dropAfterSeconds, revertBackoffMs: cfg.revertBackoffMs, retry: cfg.retry,
+    logger: log.child({ component: "submitter" }), metrics, signal: abort.signal,
+  });
+  await submitter.resume();
+
+  // ---- health and gauges
+  let lastLoopOk = Date.now();
+  let lastError: string | undefined;
+  const updateGauges = () => {
+    const c = outbox.counts();
+    metrics.outboxDepth.set({ status: "pending" }, c.pending);
+    metrics.outboxDepth.set({ status: "submitted" }, c.submitted);
+    const oldest = outbox.oldestUnconfirmedInterval();
+    metrics.lagSeconds.set(oldest === undefined ? 0 : Math.max(0, now() - (marketStart + (oldest + 1) * intervalSeconds)));
+    return c;
+  };
+  const health = () => {
+    const staleMs = Date.now() - lastLoopOk;
+    const ok = outbox.db.open && staleMs < Math.max(30_000, cfg.pollMs * 10);
+    return { ok, outbox: outbox.db.open ? outbox.counts() : undefined, lastLoopAgoMs: staleMs, lastError, submitter: submitterWallet!.address, readings: readingsAddress };
+  };
+
+  // ---- sources
+  const sources: Source[] = [...(deps.sources ?? [])];
+  if (cfg.mqtt) sources.push(mqttSource({ ...cfg.mqtt, now, logger: log.child({ component: "mqtt" }) }));
+  for (const d of cfg.dsmr) sources.push(dsmrSource({ ...d, summerOffsetMinutes: cfg.dsmrSummerOffsetMinutes, winterOffsetMinutes: cfg.dsmrWinterOffsetMinutes, logger: log.child({ component: "dsmr" }) }));
+  for (const f of cfg.csv) sources.push(csvSource(f));
+
+  let http: HttpServerHandle | undefined;
+  if (cfg.http.enabled) {
+    http = await startHttpServer({
+      host: cfg.http.host, port: cfg.http.port, maxBodyBytes: cfg.http.maxBodyBytes, ingest: cfg.http.ingest,
+      sink: pipeline, health,
+      metrics: async () => (updateGauges(), { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
+      logger: log.child({ component: "http" }),
+    });
+  }
+  for (const s of sources) await s.start(pipeline);
+
+  // ---- loop
+  let stopping = false;
+  let current: Promise<void> = Promise.resolve();
+  const iteration = async () => {
+    const steps: [string, () => unknown][] = [
+      ["registry", async () => {
+        if (Date.now() - lastRefresh >= cfg.registryRefreshSeconds * 1000) {
+          lastRefresh = Date.now();
+          await refreshMeters();
+        }
+      }],
+      ["flush", () => pipeline.flushSilent()],
+      ["submit", () => submitter.step()],
+      ["gauges", () => updateGauges()],
+    ];
+    let ok = true;
+    for (const [name, fn] of steps) {
+      if (stopping && name === "flush") continue;
+      try {
+        await fn();
+      } catch (e) {
+        ok = false;
+        lastError = `${name}: ${(e as Error).message?.slice(0, 300)}`;
+        metrics.loopFailures.inc({ step: name });
+        log.error({ step: name, err: (e as Error).message }, "loop step failed");
+      }
+    }
+    if (ok) lastLoopOk = Date.now();
+    metrics.lastLoopSeconds.set(Date.now() / 1000);
+  };
+  const tick = () => (current = current.then(iteration));
+  const loop = (async () => {
+    while (!stopping) {
+      await tick();
+      await sleep(cfg.pollMs, abort.signal);
+    }
+  })();
+
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    log.info("stopping: finishing the current batch");
+    for (const s of sources) await s.stop().catch((e) => log.warn({ source: s.name, err: (e as Error).message }, "source stop failed"));
+    abort.abort();
+    await loop;
+    await current;
+    await http?.close();
+    if (provider instanceof JsonRpcProvider || provider instanceof FallbackProvider) provider.destroy();
+    outbox.close();
+    log.info("stopped");
+  };
+
+  log.info({ readings: readingsAddress, chainId: chainId.toString(), marketStart, intervalSeconds, submitter: submitterWallet!.address, httpPort: http?.port, sources: sources.map((s) => s.name) }, "oracle started");
+  return {
+    config: cfg, outbox, pipeline, metrics, httpPort: http?.port,
+    tick: () => tick(),
+    sourcesDone: async () => void (await Promise.all(sources.map((s) => s.done ?? Promise.resolve()))),
+    health,
+    stop,
+  };
+}

@@ -1,0 +1,324 @@
+import * as fs from "node:fs";
+import * as net from "node:net";
+import { execFile } from "node:child_process";
+import { ValidationError } from "../../sdk/errors";
+import type { RawSample, SampleSink, Source } from "../types";
+import type { Logger } from "../../sdk/logger";
+
+/**
+ * DSMR P1 telegrams (Dutch/Belgian smart meters, DSMR 4 and 5): a header line `/XXX5...`,
+ * COSEM lines `OBIS(value*unit)`, and `!` followed by a CRC16 (CRC-16/ARC: polynomial 0xA001
+ * reflected, initial value 0) over everything from `/` through `!`, hex, upper case.
+ */
+
+/** CRC-16/ARC over `data` (latin1 bytes). */
+export function crc16arc(data: Buffer | string): number {
+  const buf = typeof data === "string" ? Buffer.from(data, "latin1") : data;
+  let crc = 0;
+  for (const byte of buf) {
+    crc ^= byte;
+    for (let i = 0; i < 8; i++) crc = crc & 1 ? (crc >>> 1) ^ 0xa001 : crc >>> 1;
+  }
+  return crc & 0xffff;
+}
+
+/** Appends `!CRC\r\n` to a telegram body that ends with `!` (for fixtures and simulators). */
+export function sealTelegram(bodyThroughBang: string): string {
+  return `${bodyThroughBang}${crc16arc(bodyThroughBang).toString(16).toUpperCase().padStart(4, "0")}\r\n`;
+}
+
+export interface DsmrTelegram {
+  header: string;
+  /** Equipment id, decoded from hex to text when printable, else the hex. */
+  equipmentId?: string;
+  /** Unix seconds. */
+  timestamp: number;
+  importWhTotal: bigint;
+  exportWhTotal: bigint;
+  /** Per tariff, Wh. */
+  registers: { import1: bigint; import2: bigint; export1: bigint; export2: bigint };
+  crc: number;
+}
+
+export interface DsmrParseOptions {
+  /** UTC offset in minutes for the summer (S) and winter (W) flags; default Europe/Amsterdam. */
+  summerOffsetMinutes?: number;
+  winterOffsetMinutes?: number;
+}
+
+/** `012345.678*kWh` -> Wh. Also accepts `*Wh`. */
+export function kWhTextToWh(text: string, field: string): bigint {
+  const m = /^(\d+)(?:\.(\d{1,3}))?\*(kWh|Wh)$/.exec(text);
+  if (!m) throw new ValidationError(field, `"${text}" is not an energy value like 012345.678*kWh`);
+  if (m[3] === "Wh") {
+    if (m[2]) throw new ValidationError(field, `"${text}": Wh must be an integer`);
+    return BigInt(m[1]);
+  }
+  return BigInt(m[1]) * 1000n + BigInt((m[2] ?? "").padEnd(3, "0"));
+}
+
+/** `YYMMDDhhmmssX` (X = S summer time, W winter time) -> unix seconds. */
+export function dsmrTimestamp(text: string, options: DsmrParseOptions = {}): number {
+  const m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})([SW])$/.exec(text);
+  if (!m) throw new ValidationError("0-0:1.0.0", `"${text}" is not a timestamp YYMMDDhhmmssX with X = S or W`);
+  const [, yy, mo, dd, hh, mi, ss, flag] = m;
+  const month = Number(mo), day = Number(dd), hour = Number(hh), minute = Number(mi), second = Number(ss);
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) {
+    throw new ValidationError("0-0:1.0.0", `"${text}" is not a valid date and time`);
+  }
+  const offset = flag === "S" ? options.summerOffsetMinutes ?? 120 : options.winterOffsetMinutes ?? 60;
+  const localAsUtc = Date.UTC(2000 + Number(yy), month - 1, day, hour, minute, second) / 1000;
+  return localAsUtc - offset * 60;
+}
+
+function decodeEquipmentId(hex: string): string {
+  if (/^([0-9A-Fa-f]{2})+$/.test(hex)) {
+    const text = Buffer.from(hex, "hex").toString("latin1");
+    if (/^[\x20-\x7e]+$/.test(text)) return text;
+  }
+  return hex;
+}
+
+/**
+ * Parses one complete telegram (from `/` through `!CRC`). Throws a ValidationError naming
+ * the field: `crc` when the checksum is wrong or missing, an OBIS code when a value is
+ * missing or malformed.
+ */
+export function parseTelegram(telegram: string, options: DsmrParseOptions = {}): DsmrTelegram {
+  const start = telegram.indexOf("/");
+  const bang = telegram.lastIndexOf("!");
+  if (start < 0) throw new ValidationError("header", "no telegram header starting with '/'");
+  if (bang < start) throw new ValidationError("crc", "no '!' terminator");
+  const crcText = telegram.slice(bang + 1).trim();
+  if (!/^[0-9A-Fa-f]{4}$/.test(crcText)) {
+    throw new ValidationError("crc", `missing or malformed CRC after '!' ("${crcText}"); DSMR 4/5 telegrams end with 4 hex digits`);
+  }
+  const body = telegram.slice(start, bang + 1);
+  const expected = crc16arc(body);
+  const got = parseInt(crcText, 16);
+  if (expected !== got) {
+    throw new ValidationError("crc", `checksum mismatch: telegram says ${crcText.toUpperCase()}, content gives ${expected.toString(16).toUpperCase().padStart(4, "0")}`);
+  }
+  const lines = body.split(/\r?\n/);
+  const header = lines[0].trim();
+  if (!/^\/[A-Za-z]{3}\d/.test(header)) throw new ValidationError("header", `"${header}" is not a DSMR header like /ISK5\\2M550T-1012`);
+  const values = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const m = /^(\d+-\d+:\d+\.\d+\.\d+)\((.*?)\)/.exec(line.trim());
+    if (m && !values.has(m[1])) values.set(m[1], m[2]);
+  }
+  const need = (obis: string, what: string): string => {
+    const v = values.get(obis);
+    if (v === undefined) throw new ValidationError(obis, `missing (${what})`);
+    return v;
+  };
+  const import1 = kWhTextToWh(need("1-0:1.8.1", "import, tariff 1"), "1-0:1.8.1");
+  const import2 = kWhTextToWh(need("1-0:1.8.2", "import, tariff 2"), "1-0:1.8.2");
+  const export1 = kWhTextToWh(need("1-0:2.8.1", "export, tariff 1"), "1-0:2.8.1");
+  const export2 = kWhTextToWh(need("1-0:2.8.2", "export, tariff 2"), "1-0:2.8.2");
+  const timestamp = dsmrTimestamp(need("0-0:1.0.0", "timestamp"), options);
+  const eq = values.get("0-0:96.1.1");
+  return {
+    header,
+    equipmentId: eq ? decodeEquipmentId(eq) : undefined,
+    timestamp,
+    importWhTotal: import1 + import2,
+    exportWhTotal: export1 + export2,
+    registers: { import1, import2, export1, export2 },
+    crc: got,
+  };
+}
+
+/**
+ * Cuts a byte stream into telegrams: from a `/` to `!` + 4 hex digits + line end. Bytes
+ * before the first `/` (joining a stream mid-telegram) are skipped and counted.
+ */
+export class TelegramSplitter {
+  private buf = "";
+  skippedBytes = 0;
+  constructor(private readonly maxTelegramBytes = 16_384) {}
+
+  /** Feeds a chunk; returns the complete telegrams and any overlong fragments. */
+  push(chunk: Buffer | string): { telegrams: string[]; overlong: string[] } {
+    this.buf += typeof chunk === "string" ? chunk : chunk.toString("latin1");
+    const telegrams: string[] = [];
+    const overlong: string[] = [];
+    for (;;) {
+      const start = this.buf.indexOf("/");
+      if (start < 0) {
+        this.skippedBytes += this.buf.length;
+        this.buf = "";
+        break;
+      }
+      if (start > 0) {
+        this.skippedBytes += start;
+        this.buf = this.buf.slice(start);
+      }
+      const end = /![0-9A-Fa-f]{0,4}\r?\n/.exec(this.buf);
+      if (!end) {
+        if (this.buf.length > this.maxTelegramBytes) {
+          overlong.push(this.buf.slice(0, 2000));
+          this.buf = this.buf.slice(1);
+          continue;
+        }
+        break;
+      }
+      const stop = end.index + end[0].length;
+      telegrams.push(this.buf.slice(0, stop));
+      this.buf = this.buf.slice(stop);
+    }
+    return { telegrams, overlong };
+  }
+
+  /** What is left at the end of a finite stream (an unterminated telegram), if anything. */
+  rest(): string {
+    const r = this.buf;
+    this.buf = "";
+    return r;
+  }
+}
+
+export interface DsmrSourceOptions extends DsmrParseOptions {
+  /** A serial device (`/dev/ttyUSB0`), a file of telegrams, or `tcp://host:port` (ser2net, P1 dongle). */
+  port: string;
+  /** Use this meter key instead of the telegram's equipment id (one P1 port = one meter). */
+  meterKey?: string;
+  /** For a serial device: set the line with `stty` first (115200 for DSMR 4/5). */
+  baud?: number;
+  /** Set for a file of recorded telegrams (replayed after a restart). */
+  replay?: boolean;
+  /** Reconnect delay for TCP (ms). */
+  reconnectMs?: number;
+  logger?: Logger;
+}
+
+/** Turns one telegram into a sample or a refusal for the sink. */
+export function ingestTelegram(sink: SampleSink, telegram: string, options: DsmrSourceOptions): void {
+  try {
+    const t = parseTelegram(telegram, options);
+    const meterKey = options.meterKey ?? t.equipmentId;
+    if (!meterKey) {
+      sink.refuse({ source: "dsmr", field: "0-0:96.1.1", reason: "no equipment id in the telegram and no meterKey configured for this port", raw: telegram });
+      return;
+    }
+    sink.sample({ source: "dsmr", meterKey, timestamp: t.timestamp, importWhTotal: t.importWhTotal, exportWhTotal: t.exportWhTotal, raw: telegram, replay: options.replay });
+  } catch (e) {
+    if (!(e instanceof ValidationError)) throw e;
+    const eq = /0-0:96\.1\.1\(([0-9A-Fa-f]+)\)/.exec(telegram);
+    sink.refuse({ source: "dsmr", meterKey: options.meterKey ?? (eq ? decodeEquipmentId(eq[1]) : undefined), field: e.field, reason: e.shortMessage.slice(e.field.length + 2), raw: telegram });
+  }
+}
+
+/** P1 source: a serial device, a TCP socket or a file. */
+export function dsmrSource(options: DsmrSourceOptions): Source {
+  const splitter = new TelegramSplitter();
+  let stopped = false;
+  let stream: NodeJS.ReadableStream & { destroy?: () => void } | undefined;
+  let socket: net.Socket | undefined;
+  let reconnectTimer: NodeJS.Timeout | undefined;
+  let resolveDone: () => void = () => {};
+  const done = new Promise<void>((r) => (resolveDone = r));
+  const log = options.logger;
+
+  const feed = (sink: SampleSink, chunk: Buffer | string) => {
+    const { telegrams, overlong } = splitter.push(chunk);
+    for (const t of telegrams) ingestTelegram(sink, t, options);
+    for (const o of overlong) sink.refuse({ source: "dsmr", meterKey: options.meterKey, field: "telegram", reason: "no '!CRC' terminator within 16 KiB", raw: o });
+  };
+  const finish = (sink: SampleSink) => {
+    const rest = splitter.rest();
+    if (rest.trim()) sink.refuse({ source: "dsmr", meterKey: options.meterKey, field: "telegram", reason: "stream ended inside a telegram (no '!CRC' terminator)", raw: rest });
+    resolveDone();
+  };
+
+  const tcp = /^tcp:\/\/([^:/]+):(\d+)\/?$/.exec(options.port);
+
+  return {
+    name: `dsmr:${options.port}`,
+    done,
+    async start(sink) {
+      if (tcp) {
+        const connect = () => {
+          if (stopped) return;
+          socket = net.connect({ host: tcp[1], port: Number(tcp[2]) });
+          socket.on("connect", () => log?.info({ port: options.port }, "P1 socket connected"));
+          socket.on("data", (chunk) => feed(sink, chunk));
+          socket.on("error", (e) => log?.warn({ port: options.port, err: e.message }, "P1 socket error"));
+          socket.on("close", () => {
+            splitter.rest();
+            if (stopped) return resolveDone();
+            reconnectTimer = setTimeout(connect, options.reconnectMs ?? 2000);
+          });
+        };
+        connect();
+        return;
+      }
+      const isDevice = options.port.startsWith("/dev/");
+      if (isDevice && options.baud) {
+        await new Promise<void>((resolve, reject) =>
+          execFile("stty", ["-F", options.port, String(options.baud), "raw", "-echo", "cs8", "-cstopb", "-parenb"], (err) =>
+            err ? reject(new ValidationError("dsmr.port", `stty on ${options.port} failed: ${err.message}`)) : resolve(),
+          ),
+        );
+      }
+      if (!isDevice) options = { ...options, replay: true };
+      stream = fs.createReadStream(options.port);
+      stream.on("data", (chunk) => feed(sink, chunk as Buffer));
+      stream.on("error", (e: Error) => {
+        log?.error({ port: options.port, err: e.message }, "P1 port read error");
+        sink.refuse({ source: "dsmr", meterKey: options.meterKey, field: "dsmr.port", reason: `read error: ${e.message}` });
+        resolveDone();
+      });
+      stream.on("end", () => finish(sink));
+    },
+    async stop() {
+      stopped = true;
+      if (reconnectTimer) clearTimeout(reconnectTimer);
+      socket?.destroy();
+      stream?.destroy?.();
+      resolveDone();
+    },
+  };
+}
+
+/** A helper for fixtures and simulators: a DSMR 5.0 telegram with a correct CRC. */
+export function makeTelegram(p: {
+  equipmentId: string;
+  time: string; // YYMMDDhhmmssX
+  import1Wh: bigint;
+  import2Wh: bigint;
+  export1Wh: bigint;
+  export2Wh: bigint;
+  powerW?: number;
+}): string {
+  const kwh = (wh: bigint) => `${(wh / 1000n).toString().padStart(6, "0")}.${(wh % 1000n).toString().padStart(3, "0")}*kWh`;
+  const lines = [
+    "/ISK5\\2M550T-1012",
+    "",
+    "1-3:0.2.8(50)",
+    `0-0:1.0.0(${p.time})`,
+    `0-0:96.1.1(${Buffer.from(p.equipmentId, "latin1").toString("hex").toUpperCase()})`,
+    `1-0:1.8.1(${kwh(p.import1Wh)})`,
+    `1-0:1.8.2(${kwh(p.import2Wh)})`,
+    `1-0:2.8.1(${kwh(p.export1Wh)})`,
+    `1-0:2.8.2(${kwh(p.export2Wh)})`,
+    "0-0:96.14.0(0001)",
+    `1-0:1.7.0(${((p.powerW ?? 0) / 1000).toFixed(3).padStart(6, "0")}*kW)`,
+    "1-0:2.7.0(00.000*kW)",
+    "0-0:96.7.21(00010)",
+    "0-0:96.7.9(00002)",
+    "1-0:99.97.0(1)(0-0:96.7.19)(180621091200S)(0000000240*s)",
+    "1-0:32.32.0(00002)",
+    "1-0:32.36.0(00000)",
+    "0-0:96.13.0()",
+    "1-0:32.7.0(230.1*V)",
+    "1-0:31.7.0(001*A)",
+    "1-0:21.7.0(00.191*kW)",
+    "1-0:22.7.0(00.000*kW)",
+    "0-1:24.1.0(003)",
+    "0-1:96.1.0(4730303339303031373030323936363137)",
+    "0-1:24.2.1(190102123000W)(01234.567*m3)",
+    "!",
+  ];
+  return sealTelegram(lines.join("\r\n"));
+}

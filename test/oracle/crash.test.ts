@@ -1,0 +1,141 @@
+import { expect } from "chai";
+import { spawn, ChildProcess } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { Contract, Interface, JsonRpcProvider, NonceManager, id } from "ethers";
+import { METER_READINGS_ABI } from "../../src/oracle/abi";
+import { writeKeystore } from "../../src/oracle/keystore";
+import { hardhatAccount } from "./chain";
+import { freePort, tmpDir, waitFor } from "./helpers";
+
+/**
+ * Crash safety end to end: a `npx hardhat node` on a free 127.0.0.1 port, the oracle as a child
+ * process replaying a CSV, SIGKILL in the middle of submitting, a restart, and then the chain
+ * must hold every reading exactly once.
+ */
+describe("oracle / crash safety (child processes)", function () {
+  this.timeout(240_000);
+  const root = path.resolve(__dirname, "../..");
+  const children: ChildProcess[] = [];
+  const I = 60;
+  const METERS = ["alice-p1", "bob-p1", "carol-p1"];
+  const INTERVALS = 30;
+  const PASSWORD = "crash-test-password";
+  let rpcUrl = "";
+  let provider: JsonRpcProvider;
+  let readingsAddress = "";
+  let work = "";
+
+  const spawnTracked = (cmd: string, args: string[], env: NodeJS.ProcessEnv) => {
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    children.push(child);
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (out += d));
+    return { child, output: () => out };
+  };
+  const killGroup = (child: ChildProcess, signal: NodeJS.Signals) => {
+    if (child.pid && child.exitCode === null && child.signalCode === null) {
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null || child.signalCode !== null ? r(child.exitCode) : child.once("exit", (code) => r(code))));
+
+  before(async () => {
+    work = tmpDir("gl-crash-");
+    const port = await freePort();
+    rpcUrl = `http://127.0.0.1:${port}`;
+    const marketStart = Math.floor(Date.now() / 1000 / I) * I - 100 * I;
+    const started = Date.now();
+    const node = spawnTracked("npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(port)], {
+      GRIDLEDGER_INTERVAL_SECONDS: String(I),
+      GRIDLEDGER_MARKET_START: String(marketStart),
+    });
+    await waitFor(() => /Started HTTP and WebSocket JSON-RPC server/.test(node.output()) || node.child.exitCode !== null, "hardhat node", 120_000, 200);
+    if (node.child.exitCode !== null) throw new Error(`hardhat node exited: ${node.output()}`);
+    provider = new JsonRpcProvider(rpcUrl, 31337, { staticNetwork: true });
+    const record = (name: string) => JSON.parse(fs.readFileSync(path.join(root, "deployments", "localhost", `${name}.json`), "utf8")) as { address: string; abi: never[] };
+    await waitFor(async () => {
+      const f = path.join(root, "deployments", "localhost", "MeterReadings.json");
+      return fs.existsSync(f) && fs.statSync(f).mtimeMs >= started - 1000 && (await provider.getCode(record("MeterReadings").address)) !== "0x";
+    }, "the deploy scripts on the node", 60_000, 200);
+    readingsAddress = record("MeterReadings").address;
+
+    const admin = new NonceManager(hardhatAccount(0).connect(provider));
+    const registry = new Contract(record("CommunityRegistry").address, record("CommunityRegistry").abi, admin);
+    const readings = new Contract(readingsAddress, record("MeterReadings").abi, admin);
+    for (let k = 0; k < METERS.length; k++) {
+      const owner = hardhatAccount(1 + k).address;
+      await (await registry.onboardMember(owner, 2, id(`identity:${k}`))).wait();
+      await (await registry.registerMeter(id(`meter:${METERS[k]}`), owner, hardhatAccount(5).address, 100_000, 1)).wait();
+    }
+    await (await readings.setReadingDeadlineSeconds(30 * 86_400)).wait();
+
+    await writeKeystore(path.join(work, "keys"), hardhatAccount(0), PASSWORD, true);
+    await writeKeystore(path.join(work, "keys"), hardhatAccount(5), PASSWORD, true);
+    const lines = ["meterKey,timestamp,importWhTotal,exportWhTotal"];
+    for (let t = 0; t < INTERVALS; t++) for (const [k, m] of METERS.entries()) lines.push(`${m},${marketStart + (t + 1) * I},${1000 + 100 * t + k},${50 * t}`);
+    fs.writeFileSync(path.join(work, "replay.csv"), lines.join("\n") + "\n");
+  });
+
+  after(async () => {
+    for (const c of children) killGroup(c, "SIGKILL");
+    provider?.destroy();
+  });
+
+  const accepted = async () => {
+    const iface = new Interface(METER_READINGS_ABI);
+    const logs = await provider.getLogs({ address: readingsAddress, topics: [iface.getEvent("ReadingAccepted")!.topicHash], fromBlock: 0 });
+    return logs.map((l) => iface.parseLog(l)!).map((e) => `${e.args.meterId}:${e.args.interval}`);
+  };
+
+  const oracleEnv = (): NodeJS.ProcessEnv => ({
+    TS_NODE_TRANSPILE_ONLY: "1",
+    LOG_LEVEL: "warn",
+    GRIDLEDGER_NETWORK: "localhost",
+    GRIDLEDGER_RPC_URL: rpcUrl,
+    GRIDLEDGER_ORACLE_CHAIN_ID: "31337",
+    GRIDLEDGER_ORACLE_DB: path.join(work, "oracle.sqlite"),
+    GRIDLEDGER_ORACLE_KEYSTORE_DIR: path.join(work, "keys"),
+    GRIDLEDGER_ORACLE_KEYSTORE_PASSWORD: PASSWORD,
+    GRIDLEDGER_ORACLE_SUBMITTER: hardhatAccount(0).address,
+    GRIDLEDGER_ORACLE_METERS: JSON.stringify(METERS.map((m) => ({ meterKey: m, meterId: id(`meter:${m}`) }))),
+    GRIDLEDGER_ORACLE_CSV: path.join(work, "replay.csv"),
+    GRIDLEDGER_ORACLE_HTTP_PORT: "0",
+    GRIDLEDGER_ORACLE_BATCH_SIZE: "4",
+    GRIDLEDGER_ORACLE_MAX_IN_FLIGHT: "1",
+    GRIDLEDGER_ORACLE_POLL_MS: "150",
+    GRIDLEDGER_ORACLE_BOUNDARY_GRACE_SECONDS: "0",
+  });
+
+  it("holds every reading exactly once after a SIGKILL mid-submission and a restart", async () => {
+    const total = METERS.length * INTERVALS;
+    const first = spawnTracked(process.execPath, ["-r", "ts-node/register", "src/oracle/main.ts"], oracleEnv());
+    await waitFor(async () => (await accepted()).length >= 12 || first.child.exitCode !== null, "the first batches on chain", 120_000, 25);
+    if (first.child.exitCode !== null) throw new Error(`oracle exited early: ${first.output()}`);
+    killGroup(first.child, "SIGKILL");
+    await exited(first.child);
+    const atKill = (await accepted()).length;
+    expect(atKill, "the kill came after everything was sent; slow the oracle down").to.be.lessThan(total);
+
+    const second = spawnTracked(process.execPath, ["-r", "ts-node/register", "src/oracle/main.ts"], oracleEnv());
+    await waitFor(async () => (await accepted()).length >= total || second.child.exitCode !== null, "every reading on chain", 120_000, 100);
+    // graceful stop: SIGTERM finishes the batch and closes the database
+    await new Promise((r) => setTimeout(r, 1000));
+    killGroup(second.child, "SIGTERM");
+    expect(await exited(second.child), second.output()).to.equal(0);
+
+    const evs = await accepted();
+    expect(evs).to.have.length(total);
+    expect(new Set(evs).size).to.equal(total);
+    const readings = new Contract(readingsAddress, METER_READINGS_ABI, provider);
+    for (const m of METERS) {
+      const st = await readings.meterState(id(`meter:${m}`));
+      expect(Number(st.lastInterval)).to.equal(INTERVALS - 1);
+    }
+  });
+});

@@ -1,0 +1,138 @@
+import { expect } from "chai";
+import * as path from "node:path";
+import { deployments, ethers, network } from "hardhat";
+import { time } from "@nomicfoundation/hardhat-network-helpers";
+import { BrowserProvider } from "ethers";
+import { startOracle, OracleHandle } from "../../src/oracle/daemon";
+import { iterableSource } from "../../src/oracle/sources/iterable";
+import { writeKeystore } from "../../src/oracle/keystore";
+import { ConfigError } from "../../src/sdk/errors";
+import { loadConfig } from "../../src/oracle/config";
+import { Core, deployCommunity, meterId } from "../helpers/fixtures";
+import { hardhatAccount } from "./chain";
+import { tmpDir, waitFor } from "./helpers";
+
+const PASSWORD = "correct horse battery staple";
+
+describe("oracle / daemon on the in-process chain", () => {
+  let c: Core;
+  let oracle: OracleHandle | undefined;
+  let keystoreDir: string;
+
+  before(async () => {
+    keystoreDir = tmpDir("gl-keys-");
+    await writeKeystore(keystoreDir, hardhatAccount(0), PASSWORD, true); // deployer: ORACLE_ROLE
+    await writeKeystore(keystoreDir, hardhatAccount(5), PASSWORD, true); // signerKey: the meters' signer
+  });
+  beforeEach(async () => {
+    c = await deployCommunity();
+    expect(c.signerKey.address).to.equal(hardhatAccount(5).address);
+    await c.readings.setReadingDeadlineSeconds(30 * 86_400);
+  });
+  afterEach(async () => {
+    await oracle?.stop();
+    oracle = undefined;
+  });
+
+  async function start(dbPath: string, samples: AsyncIterable<never> | Iterable<never> = [], clock = { now: 0 }) {
+    return startOracle(
+      {
+        network: network.name,
+        keystoreDir,
+        keystorePassword: PASSWORD,
+        submitter: hardhatAccount(0).address,
+        readingsAddress: (await deployments.get("MeterReadings")).address,
+        registryAddress: (await deployments.get("CommunityRegistry")).address,
+        dbPath,
+        meters: [
+          { meterKey: "alice-p1", meterId: meterId("alice") },
+          { meterKey: "bob-p1", meterId: meterId("bob") },
+        ],
+        batchSize: 3,
+        pollMs: 20,
+        http: { enabled: false },
+        boundaryGraceSeconds: 0,
+      },
+      { provider: new BrowserProvider(network.provider as never), sources: [iterableSource("test", samples)], now: () => clock.now },
+    );
+  }
+
+  async function acceptedEvents() {
+    const evs = await c.readings.queryFilter(c.readings.filters.ReadingAccepted());
+    return evs.map((e) => `${e.args.meterId}:${e.args.interval}`);
+  }
+
+  it("lands every reading on chain exactly once, and a restart resends nothing", async () => {
+    const start0 = Number(await c.readings.marketStart());
+    const I = Number(await c.readings.intervalSeconds());
+    await time.increaseTo(start0 + 6 * I + 5);
+    const clock = { now: start0 + 6 * I + 5 };
+    const samples: { meterKey: string; timestamp: number; importWhTotal: bigint; exportWhTotal: bigint }[] = [];
+    for (let t = 0; t < 5; t++) {
+      samples.push({ meterKey: "alice-p1", timestamp: start0 + (t + 1) * I, importWhTotal: BigInt(1000 + 100 * t), exportWhTotal: BigInt(500 + 300 * t) });
+      samples.push({ meterKey: "bob-p1", timestamp: start0 + (t + 1) * I - 10, importWhTotal: BigInt(2000 + 400 * t), exportWhTotal: 0n });
+    }
+    // closes bob's interval 4; once the clock passes the next boundary, bob's silence makes it interval 5's reading
+    samples.push({ meterKey: "bob-p1", timestamp: start0 + 5 * I + 20, importWhTotal: 3610n, exportWhTotal: 0n });
+    const dbPath = path.join(tmpDir(), "oracle.sqlite");
+    oracle = await start(dbPath, samples as never, clock);
+    await oracle.sourcesDone();
+    await waitFor(() => oracle!.outbox.counts().confirmed === 11, "11 confirmed readings");
+    const evs = await acceptedEvents();
+    expect(evs).to.have.length(11);
+    expect(new Set(evs).size).to.equal(11);
+    expect(await c.readings.isRecorded(meterId("bob"), 5)).to.equal(true);
+    expect((await c.readings.meterState(meterId("bob"))).importWhTotal).to.equal(3610n);
+    const st = await c.readings.meterState(meterId("alice"));
+    expect([st.lastInterval, st.importWhTotal, st.exportWhTotal]).to.deep.equal([4n, 1400n, 1700n]);
+    expect(await c.energy.balanceOf(c.alice.address)).to.equal(1200n);
+    const metrics = await oracle.metrics.registry.getSingleMetricAsString("gridledger_oracle_readings_confirmed_total");
+    expect(metrics).to.contain('outcome="accepted"} 11');
+    await oracle.stop();
+
+    // restart on the same database with the same samples: nothing new reaches the chain
+    oracle = await start(dbPath, samples as never, clock);
+    await oracle.sourcesDone();
+    await oracle.tick();
+    await oracle.tick();
+    expect(await acceptedEvents()).to.have.length(11);
+    expect(oracle.outbox.counts()).to.deep.equal({ pending: 0, submitted: 0, confirmed: 11, quarantined: 0 });
+    expect(oracle.outbox.listQuarantine()).to.deep.equal([]);
+  });
+
+  it("treats AlreadyRecorded as done and quarantines a reading the contract rejects", async () => {
+    const start0 = Number(await c.readings.marketStart());
+    const I = Number(await c.readings.intervalSeconds());
+    await time.increaseTo(start0 + 4 * I);
+    const clock = { now: start0 + 4 * I };
+    const dbPath = path.join(tmpDir(), "oracle.sqlite");
+    oracle = await start(dbPath, [], clock);
+    const p = oracle.pipeline;
+    p.sample({ source: "test", meterKey: "alice-p1", timestamp: start0 + I, importWhTotal: 10n, exportWhTotal: 0n });
+    await waitFor(async () => (await acceptedEvents()).length === 1 && oracle!.outbox.counts().confirmed === 1, "the baseline on chain");
+    // the same reading once more (a second oracle instance, or a lost outbox row): AlreadyRecorded -> done
+    oracle.outbox.db.prepare("UPDATE readings SET status = 'pending', tx_hash = NULL").run();
+    await waitFor(() => oracle!.outbox.all()[0].outcome === "already_recorded", "AlreadyRecorded to count as done");
+    expect(await acceptedEvents()).to.have.length(1);
+    // the meter is retired behind the oracle's back: the contract rejects, the row is quarantined with the reason
+    await c.registry.retireMeter(meterId("alice"));
+    p.sample({ source: "test", meterKey: "alice-p1", timestamp: start0 + 2 * I, importWhTotal: 20n, exportWhTotal: 0n });
+    await waitFor(() => oracle!.outbox.counts().quarantined === 1, "the rejected reading in quarantine");
+    const q = oracle.outbox.listQuarantine({ source: "chain" });
+    expect(q[0]).to.include({ meterKey: "alice-p1", interval: 1, field: "reading" });
+    expect(q[0].reason).to.match(/MeterRetired/);
+  });
+
+  it("reports every invalid setting at once", () => {
+    try {
+      loadConfig({ keystoreDir: "", keystorePassword: "", batchSize: 0, meters: [{ meterKey: "x", meterId: "0x12" }], mqtt: { url: "http://nope" } }, {});
+      expect.fail("no ConfigError");
+    } catch (e) {
+      expect(e).to.be.instanceOf(ConfigError);
+      const problems = (e as ConfigError).problems.join("\n");
+      for (const what of ["keystoreDir", "keystorePassword", "batchSize (GRIDLEDGER_ORACLE_BATCH_SIZE)", "meters.0.meterId", "mqtt.url"]) expect(problems).to.contain(what);
+      expect((e as ConfigError).message).not.to.contain("nope-password");
+    }
+    void ethers;
+  });
+});
