@@ -72,11 +72,13 @@ export function makeProvider(cfg: NetworkConfig, embedded?: Provider): Provider 
     throw new ConfigError([EMBEDDED_CHAIN_MESSAGE]);
   }
   const network = new Network(cfg.name, cfg.chainId);
-  const providers = cfg.urls.map((u) => new JsonRpcProvider(u, network, { staticNetwork: network, polling: true, pollingInterval: 250 }));
+  // No response cache (cacheTimeout -1): two transactions in a row must each see the fresh
+  // pending nonce, not one cached for 250 ms.
+  const providers = cfg.urls.map((u) => new JsonRpcProvider(u, network, { staticNetwork: network, polling: true, pollingInterval: 250, cacheTimeout: -1 }));
   if (providers.length === 1) return providers[0];
   return new FallbackProvider(
     providers.map((provider, i) => ({ provider, priority: i + 1, weight: 1, stallTimeout: 1500 })),
     network,
-    { quorum: 1 },
+    { quorum: 1, cacheTimeout: -1 },
   );
 }
