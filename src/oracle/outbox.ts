@@ -1,4 +1,3 @@
-/// <reference path="../types/better-sqlite3.d.ts" />
 import Database from "better-sqlite3";
 import * as fs from "node:fs";
 import * as path from "node:path";
