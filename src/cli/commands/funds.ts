@@ -1,0 +1,81 @@
+/** Members: `gridledger deposit | withdraw | balance`. */
+import type { Command } from "commander";
+import { Signature } from "ethers";
+import { Ctx, type CliRuntime } from "../context";
+import { MEMBER_STATUS_NAMES, parseAddress } from "../parse";
+import { formatCredits, formatEnergy, parseCredits } from "../../sdk/units";
+
+export function registerFunds(program: Command, rt: CliRuntime): void {
+  program
+    .command("deposit")
+    .description("deposit AMOUNT credits into the market (what your buy orders pay from)")
+    .argument("<amount>", 'credits, e.g. "10" or "2.50"')
+    .option("--permit", "authorise with an ERC-2612 permit signature (one transaction) instead of approve + deposit")
+    .action(async (amountText: string, o: { permit?: boolean }, cmd: Command) => {
+      const ctx = new Ctx(cmd, rt);
+      const amount = parseCredits(amountText, "amount");
+      const signer = await ctx.signer();
+      const me = await signer.getAddress();
+      const { credit, market } = ctx.contracts;
+      const marketAddr = ctx.contracts.record("EnergyMarket").address;
+      const what = `deposit ${formatCredits(amount)} credits`;
+      let hash: string;
+      if (o.permit) {
+        const [nonce, name, net] = await ctx.read("CommunityCredit", () => Promise.all([credit.nonces(me), credit.name(), ctx.provider.getNetwork()]));
+        const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
+        const domain = { name, version: "1", chainId: net.chainId, verifyingContract: ctx.contracts.record("CommunityCredit").address };
+        const types = {
+          Permit: [
+            { name: "owner", type: "address" },
+            { name: "spender", type: "address" },
+            { name: "value", type: "uint256" },
+            { name: "nonce", type: "uint256" },
+            { name: "deadline", type: "uint256" },
+          ],
+        };
+        const sig = Signature.from(await signer.signTypedData(domain, types, { owner: me, spender: marketAddr, value: amount, nonce, deadline }));
+        hash = (await ctx.send(what, "EnergyMarket", () => market.depositWithPermit(amount, deadline, sig.v, sig.r, sig.s))).hash;
+      } else {
+        const allowance = await ctx.read("CommunityCredit", () => credit.allowance(me, marketAddr));
+        if (allowance < amount) await ctx.send(`approve the market for ${formatCredits(amount)} credits`, "CommunityCredit", () => credit.approve(marketAddr, amount));
+        hash = (await ctx.send(what, "EnergyMarket", () => market.deposit(amount))).hash;
+      }
+      const total = await ctx.read("EnergyMarket", () => market.depositOf(me));
+      ctx.out(`deposited ${formatCredits(amount)} credits; your deposit is now ${formatCredits(total)} credits`, { member: me, amount, deposit: total, tx: hash });
+    });
+
+  program
+    .command("withdraw")
+    .description("withdraw AMOUNT credits from your market deposit")
+    .argument("<amount>")
+    .action(async (amountText: string, _o: unknown, cmd: Command) => {
+      const ctx = new Ctx(cmd, rt);
+      const amount = parseCredits(amountText, "amount");
+      const me = await ctx.address();
+      const r = await ctx.send(`withdraw ${formatCredits(amount)} credits`, "EnergyMarket", () => ctx.contracts.market.withdraw(amount));
+      const total = await ctx.read("EnergyMarket", () => ctx.contracts.market.depositOf(me));
+      ctx.out(`withdrew ${formatCredits(amount)} credits; your deposit is now ${formatCredits(total)} credits`, { member: me, amount, deposit: total, tx: r.hash });
+    });
+
+  program
+    .command("balance")
+    .description("credits in the wallet and in the market, energy tokens, membership (default: your wallet)")
+    .argument("[address]")
+    .action(async (addr: string | undefined, _o: unknown, cmd: Command) => {
+      const ctx = new Ctx(cmd, rt);
+      const who = addr ? parseAddress(addr, "address") : await ctx.address();
+      const c = ctx.contracts;
+      const [credits, energyWh, member] = await ctx.read("CommunityCredit", () => Promise.all([c.credit.balanceOf(who), c.energy.balanceOf(who), c.registry.memberOf(who)]));
+      const deposit = c.has("EnergyMarket") ? await ctx.read("EnergyMarket", () => c.market.depositOf(who)) : undefined;
+      const status = MEMBER_STATUS_NAMES[Number(member.status)];
+      ctx.out(
+        [
+          `${who} (${status === "none" ? "not a member" : `${status} member`})`,
+          `  credits in wallet:  ${formatCredits(credits)}`,
+          `  deposit in market:  ${deposit === undefined ? "n/a (market not deployed)" : formatCredits(deposit)}`,
+          `  energy tokens:      ${formatEnergy(energyWh)}`,
+        ],
+        { address: who, memberStatus: status, credits, deposit: deposit ?? null, energyWh },
+      );
+    });
+}
