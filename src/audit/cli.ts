@@ -6,7 +6,7 @@
  * rebuilt state. `audit verify` sets a non-zero exit code and prints one line per violation.
  *
  * Settings (flag, then environment, then default):
- *   --rpc-url        GRIDLEDGER_RPC_URL         http://127.0.0.1:8545
+ *   --rpc-url        GRIDLEDGER_RPC_URL         http://127.0.0.1:8545 (the first of a comma list)
  *   --network        GRIDLEDGER_NETWORK         localhost   (deployments/<network>)
  *   --deployments    GRIDLEDGER_DEPLOYMENTS_DIR deployments/<network>
  *   --db             GRIDLEDGER_AUDIT_DB        .gridledger/audit-<network>.sqlite
@@ -65,11 +65,12 @@ export function registerAudit(program: Command, deps: AuditCliDeps = {}): Comman
 
   const open = async (cmd: Command, verify: boolean): Promise<AuditRun> => {
     const f = audit.opts<GlobalFlags>();
-    const env = process.env;
+    // An empty variable (as `.env.example` leaves them) counts as unset.
+    const env = Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined && v.trim() !== "")) as NodeJS.ProcessEnv;
     const network = f.network ?? env.GRIDLEDGER_NETWORK ?? "localhost";
     const deploymentsDir = f.deployments ?? env.GRIDLEDGER_DEPLOYMENTS_DIR ?? deps.defaults?.deploymentsDir ?? path.join("deployments", network);
     const dbPath = f.db ?? env.GRIDLEDGER_AUDIT_DB ?? deps.defaults?.dbPath ?? path.join(".gridledger", `audit-${network}.sqlite`);
-    const provider = f.offline ? undefined : deps.provider ?? new JsonRpcProvider(f.rpcUrl ?? env.GRIDLEDGER_RPC_URL ?? "http://127.0.0.1:8545");
+    const provider = f.offline ? undefined : deps.provider ?? new JsonRpcProvider((f.rpcUrl ?? env.GRIDLEDGER_RPC_URL ?? "http://127.0.0.1:8545").split(",")[0].trim());
     const { runAudit } = await import("./index");
     void cmd;
     const useDeployments = !deps.defaults?.addresses && fs.existsSync(deploymentsDir);
