@@ -3,7 +3,7 @@ import { ethers } from "hardhat";
 import { Side } from "../../src/sdk/eip712";
 import { settleInterval } from "../../src/keeper/interval";
 import { runAudit, AuditRun } from "../../src/audit";
-import { formatViolations } from "../../src/audit/verify";
+import { formatViolations, verifyState } from "../../src/audit/verify";
 import { anomalies, communitySummary, memberStatement, statementCsv } from "../../src/audit/reports";
 import { buildState } from "../../src/audit/state";
 import { CREDIT, deployMarketWorld, MarketWorld, revertTo, runInterval, snapshot, submitReadings } from "../helpers/market";
@@ -141,6 +141,39 @@ describe("audit", () => {
       expect(c.selfSufficiencyPpm).to.equal(((c.selfSupplyWh + c.p2pWh) * 1_000_000n) / c.consumptionWh);
       expect(c.averagePricePerKWh >= 80_000n && c.averagePricePerKWh <= 320_000n).to.equal(true);
       expect(c.savingCredits > 0n).to.equal(true);
+    });
+  });
+
+  describe("each check bites on an altered ledger", () => {
+    it("a reading signed by another key than the meter's signer at that block", () => {
+      const s = buildState(run.db);
+      const meter = s.meters.get(w.households[0].meter.toLowerCase())!;
+      meter.signers[0].signer = w.households[0].address;
+      const v = verifyState(s).filter((x) => x.check === "signature");
+      expect(v.length).to.be.greaterThan(0);
+      expect(v[0].meterId).to.equal(meter.meterId);
+      expect(v[0].message).to.include(`but the meter's signer at block`);
+    });
+
+    it("a (meter, interval) accepted twice and registers that go backwards", () => {
+      const s = buildState(run.db);
+      const r = s.readings.find((x) => x.interval === 2 && x.exportWh > 0n)!;
+      s.readings.push({ ...r, pos: r.pos + 1, exportWhTotal: r.exportWhTotal - 1n });
+      s.readings.sort((a, b) => a.pos - b.pos);
+      const msgs = verifyState(s, { signatures: false }).map((x) => x.message);
+      expect(msgs).to.include(`interval 2: meter ${r.meterId} has a second accepted reading (tx ${r.txHash})`);
+      expect(msgs.some((m) => m.includes("registers went backwards"))).to.equal(true);
+    });
+
+    it("a fill with other credits, and a cleared price outside the tariffs", () => {
+      const s = buildState(run.db);
+      const rec = [...s.intervals.values()].find((x) => x.trades.length > 0)!;
+      rec.trades[0].credits += 7n;
+      rec.trades[0].pricePerKWh = 1n;
+      const msgs = verifyState(s, { signatures: false }).map((x) => x.message);
+      expect(msgs.some((m) => m.startsWith(`interval ${rec.interval}: member `) && m.includes("credits") && m.includes("(difference +7)"))).to.equal(true);
+      expect(msgs.some((m) => m.includes("outside the tariffs"))).to.equal(true);
+      expect(msgs).to.include(`interval ${rec.interval}: credits paid ${rec.settlements.reduce((a, x) => a + x.paidCredits, 0n)} but the fills add up to ${rec.trades.reduce((a, x) => a + x.credits, 0n)} (difference -7)`);
     });
   });
 
