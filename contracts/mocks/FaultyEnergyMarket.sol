@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.24;
+
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
+import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
+import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
+import {IMigrationHook} from "../identity/IMigrationHook.sol";
+import {IEnergyToken} from "../token/IEnergyToken.sol";
+import {IMeterReadings} from "../oracle/IMeterReadings.sol";
+import {IEnergyMarket} from "../market/IEnergyMarket.sol";
+import {ClearingWalk} from "../market/lib/ClearingWalk.sol";
+import {OrderBook} from "../market/lib/OrderBook.sol";
+import {Roles} from "../lib/Roles.sol";
+
+/// @title EnergyMarket
+/// @notice Order book, deposits, tariffs and the two-pass paged clearing of GridLedger.
+/// @dev Invariants:
+///      - `credit.balanceOf(this) == sum(_deposits)` (deposits, withdrawals and settlement
+///        move credits between members inside this sum; nothing else touches it);
+///      - intervals are cleared strictly in order: `_next` only grows, by one per settled
+///        interval; an interval's pass 2 replays exactly the entries hashed in its pass 1;
+///      - every trade price is the floor of the mean of an ask price >= feed-in and a bid price
+///        <= retail with bid >= ask, hence within [feed-in, retail].
+/// @dev TEST ONLY. A deliberately faulty copy of `EnergyMarket` for the auditor's tampering test:
+///      every fill is paid at 1.5 times the clearing price it reports (the `Traded` event still
+///      names the uniform price). Copied, not inherited: the market's internals are private and
+///      its bytecode is near the 24 KiB limit. The one change is marked `FAULT`.
+contract FaultyEnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable {
+    using SafeERC20 for IERC20;
+    using ClearingWalk for ClearingWalk.State;
+
+    bytes32 private constant _ORDER_INTENT_TYPEHASH =
+        keccak256(
+            "OrderIntent(address member,uint8 action,uint8 side,uint64 limitPricePerKWh,uint64 capWhPerInterval,uint32 firstInterval,uint32 lastInterval,uint256 nonce,uint256 deadline)"
+        );
+
+    struct Page {
+        bytes32 checkpoint;
+        uint32 count;
+    }
+
+    ICommunityRegistry private immutable _registry;
+    IMeterReadings private immutable _readings;
+    IEnergyToken private immutable _energy;
+    IERC20 private immutable _credit;
+
+    uint32 private _next;
+    OrderBook.Book private _book;
+    Tariff[] private _tariffs;
+    mapping(address member => uint256) private _deposits;
+    mapping(address oldWallet => address newWallet) private _successor;
+    mapping(address participant => uint32 intervalPlusOne) private _lastCollected;
+    mapping(uint32 interval => IntervalState) private _intervals;
+    mapping(uint32 interval => mapping(uint32 page => Page)) private _pages;
+    ClearingWalk.State private _collectWalk;
+    ClearingWalk.State private _settleWalk;
+
+    /// @param registry_ members, roles
+    /// @param readings_ metered positions per interval and the clock
+    /// @param energy_ the energy token this market retires
+    /// @param credit_ the payment token
+    /// @param retailPerKWh initial retail (backup) tariff
+    /// @param feedInPerKWh initial feed-in tariff
+    /// @param firstInterval the first interval this market clears
+    constructor(
+        ICommunityRegistry registry_,
+        IMeterReadings readings_,
+        IEnergyToken energy_,
+        IERC20 credit_,
+        uint64 retailPerKWh,
+        uint64 feedInPerKWh,
+        uint32 firstInterval
+    ) EIP712("GridLedger EnergyMarket", "1") {
+        _registry = registry_;
+        _readings = readings_;
+        _energy = energy_;
+        _credit = credit_;
+        _checkTariff(retailPerKWh, feedInPerKWh);
+        _tariffs.push(Tariff(0, retailPerKWh, feedInPerKWh));
+        emit TariffScheduled(0, retailPerKWh, feedInPerKWh);
+        _next = firstInterval;
+    }
+
+    modifier onlyRegistryRole(bytes32 role) {
+        if (!_registry.hasRole(role, msg.sender)) {
+            revert IAccessControl.AccessControlUnauthorizedAccount(msg.sender, role);
+        }
+        _;
+    }
+
+    // ---------------------------------------------------------------- deposits
+
+    /// @inheritdoc IEnergyMarket
+    function deposit(uint256 amount) public whenNotPaused {
+        _requireActive(msg.sender);
+        _requireNotCollecting();
+        if (amount == 0) revert MarketZeroAmount();
+        _credit.safeTransferFrom(msg.sender, address(this), amount);
+        _deposits[msg.sender] += amount;
+        emit Deposited(msg.sender, amount);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function depositWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
+        // A front-run permit has already set the allowance: go on with the deposit.
+        try IERC20Permit(address(_credit)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+        deposit(amount);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function withdraw(uint256 amount) external whenNotPaused {
+        Phase phase = _intervals[_next].phase;
+        if (phase == Phase.Collecting || phase == Phase.Settling) revert MarketClearingInProgress(_next, phase);
+        if (amount == 0) revert MarketZeroAmount();
+        uint256 available = _deposits[msg.sender];
+        if (amount > available) revert MarketInsufficientDeposit(msg.sender, available, amount);
+        _deposits[msg.sender] = available - amount;
+        _credit.safeTransfer(msg.sender, amount);
+        emit Withdrawn(msg.sender, amount);
+    }
+
+    // ---------------------------------------------------------------- orders
+
+    /// @inheritdoc IEnergyMarket
+    function placeOrder(
+        Side side,
+        uint64 limitPricePerKWh,
+        uint64 capWhPerInterval,
+        uint32 firstInterval,
+        uint32 lastInterval
+    ) external whenNotPaused returns (uint64) {
+        return _setOrder(msg.sender, OrderBook.Params(side, limitPricePerKWh, capWhPerInterval, firstInterval, lastInterval), false);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function updateOrder(
+        Side side,
+        uint64 limitPricePerKWh,
+        uint64 capWhPerInterval,
+        uint32 firstInterval,
+        uint32 lastInterval
+    ) external whenNotPaused returns (uint64) {
+        return _setOrder(msg.sender, OrderBook.Params(side, limitPricePerKWh, capWhPerInterval, firstInterval, lastInterval), true);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function cancelOrder(Side side) external whenNotPaused {
+        _cancel(msg.sender, side);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function submitSignedOrder(
+        OrderIntent calldata intent,
+        bytes calldata signature
+    ) external whenNotPaused returns (uint64 orderId) {
+        if (block.timestamp > intent.deadline) revert MarketSignatureExpired(intent.deadline);
+        bytes32 digest = _hashTypedDataV4(
+            keccak256(
+                abi.encode(
+                    _ORDER_INTENT_TYPEHASH,
+                    intent.member,
+                    intent.action,
+                    intent.side,
+                    intent.limitPricePerKWh,
+                    intent.capWhPerInterval,
+                    intent.firstInterval,
+                    intent.lastInterval,
+                    intent.nonce,
+                    intent.deadline
+                )
+            )
+        );
+        (address recovered, , ) = ECDSA.tryRecover(digest, signature);
+        if (recovered != intent.member || recovered == address(0)) revert MarketInvalidSigner(intent.member, recovered);
+        _useCheckedNonce(intent.member, intent.nonce);
+        if (intent.action == Action.Cancel) {
+            _cancel(intent.member, intent.side);
+            return 0;
+        }
+        return
+            _setOrder(
+                intent.member,
+                OrderBook.Params(
+                    intent.side,
+                    intent.limitPricePerKWh,
+                    intent.capWhPerInterval,
+                    intent.firstInterval,
+                    intent.lastInterval
+                ),
+                intent.action == Action.Update
+            );
+    }
+
+    // ---------------------------------------------------------------- tariffs
+
+    /// @inheritdoc IEnergyMarket
+    function setTariffs(
+        uint64 retailPerKWh,
+        uint64 feedInPerKWh,
+        uint32 fromInterval
+    ) external onlyRegistryRole(Roles.OPERATOR) {
+        _checkTariff(retailPerKWh, feedInPerKWh);
+        uint32 current = _readings.currentInterval();
+        if (fromInterval <= current || fromInterval < _next) revert MarketTariffNotInFuture(fromInterval, current);
+        Tariff storage last = _tariffs[_tariffs.length - 1];
+        if (fromInterval < last.fromInterval) revert MarketTariffBeforePending(fromInterval, last.fromInterval);
+        if (fromInterval == last.fromInterval) {
+            last.retailPerKWh = retailPerKWh;
+            last.feedInPerKWh = feedInPerKWh;
+        } else {
+            _tariffs.push(Tariff(fromInterval, retailPerKWh, feedInPerKWh));
+        }
+        emit TariffScheduled(fromInterval, retailPerKWh, feedInPerKWh);
+    }
+
+    // ---------------------------------------------------------------- clearing
+
+    /// @inheritdoc IEnergyMarket
+    function collect(uint32 interval, HintItem[] calldata hint) external whenNotPaused {
+        if (interval != _next) revert MarketWrongInterval(interval, _next);
+        IntervalState storage st = _intervals[interval];
+        if (st.phase == Phase.Open) {
+            if (!_readings.isReady(interval)) revert MarketIntervalNotReady(interval);
+            _readings.closeInterval(interval);
+            Tariff memory tariff = _tariffAt(interval);
+            st.retailPerKWh = tariff.retailPerKWh;
+            st.feedInPerKWh = tariff.feedInPerKWh;
+            st.participants = uint32(_readings.participantCount(interval));
+            st.phase = Phase.Collecting;
+            delete _collectWalk;
+            if (st.participants == 0) {
+                if (hint.length != 0) revert MarketHintTooMany(interval, 0);
+                emit IntervalCleared(interval, 0, 0, tariff.retailPerKWh, tariff.feedInPerKWh, 0);
+                _closeInterval(interval, st);
+                return;
+            }
+        } else if (st.phase != Phase.Collecting) {
+            revert MarketWrongPhase(interval, st.phase);
+        }
+        if (hint.length == 0) revert MarketEmptyPage(interval);
+        if (st.collected + hint.length > st.participants) revert MarketHintTooMany(interval, st.participants);
+
+        ClearingWalk.State memory walk = _collectWalk;
+        bytes32 h = st.pagesCollected == 0 ? bytes32(0) : _pages[interval][st.pagesCollected - 1].checkpoint;
+        uint64 retail = st.retailPerKWh;
+        uint64 feedIn = st.feedInPerKWh;
+        for (uint256 i = 0; i < hint.length; ++i) {
+            Entry memory e = _collectOne(interval, hint[i], retail, feedIn);
+            h = keccak256(abi.encode(h, e));
+            _admit(walk, e, interval, hint[i].participant);
+            while (walk.nextFill() != 0) {}
+        }
+        // hint.length <= participants (a uint32) was checked above.
+        st.collected += uint32(hint.length);
+        _pages[interval][st.pagesCollected] = Page(h, uint32(hint.length));
+        emit PageCollected(interval, st.pagesCollected, st.collected, h);
+        ++st.pagesCollected;
+
+        if (st.collected == st.participants) {
+            st.pricePerKWh = walk.clearingPrice();
+            st.matchedWh = walk.matchedWh;
+            st.phase = Phase.Settling;
+            delete _collectWalk;
+            delete _settleWalk;
+            emit IntervalCleared(interval, st.pricePerKWh, walk.matchedWh, retail, feedIn, st.participants);
+        } else {
+            _collectWalk = walk;
+        }
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function settle(uint32 interval, Entry[] calldata entries) external whenNotPaused {
+        if (interval != _next) revert MarketWrongInterval(interval, _next);
+        IntervalState storage st = _intervals[interval];
+        if (st.phase != Phase.Settling) revert MarketWrongPhase(interval, st.phase);
+        uint32 k = st.pagesSettled;
+        _checkPage(interval, k, entries);
+
+        ClearingWalk.State memory walk = _settleWalk;
+        uint64 price = st.pricePerKWh;
+        // At most one member is finished per entry, plus the last ask and bid.
+        Retirements memory r = Retirements(new address[](entries.length + 2), new uint256[](entries.length + 2), 0);
+        for (uint256 i = 0; i < entries.length; ++i) {
+            Entry calldata e = entries[i];
+            ClearingWalk.Cur memory cur = _cur(e);
+            if (e.tag == Tag.None) {
+                _finish(interval, cur, Tag.None, r);
+            } else {
+                // The order was checked when the page was collected and the page is unchanged.
+                (, ClearingWalk.Cur memory previous) = e.tag == Tag.Ask ? walk.admitAsk(cur) : walk.admitBid(cur);
+                if (previous.present) _finish(interval, previous, e.tag, r);
+            }
+            _fills(interval, walk, price);
+        }
+        ++k;
+        st.pagesSettled = k;
+        emit PageSettled(interval, k - 1);
+        if (k == st.pagesCollected) {
+            if (walk.ask.present) _finish(interval, walk.ask, Tag.Ask, r);
+            if (walk.bid.present) _finish(interval, walk.bid, Tag.Bid, r);
+            delete _settleWalk;
+            _closeInterval(interval, st);
+        } else {
+            _settleWalk = walk;
+        }
+        if (r.count != 0) {
+            address[] memory from = r.from;
+            uint256[] memory wh = r.wh;
+            uint256 n = r.count;
+            // Shorten both arrays in place to the members actually queued (n <= length).
+            assembly ("memory-safe") {
+                mstore(from, n)
+                mstore(wh, n)
+            }
+            _energy.retireBatch(from, wh);
+        }
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function pause() external onlyRegistryRole(Roles.PAUSER) {
+        _pause();
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function unpause() external onlyRegistryRole(Roles.PAUSER) {
+        _unpause();
+    }
+
+    /// @inheritdoc IMigrationHook
+    function onMemberMigrated(address oldWallet, address newWallet) external {
+        if (msg.sender != address(_registry)) revert MarketCallerNotRegistry(msg.sender);
+        _successor[oldWallet] = newWallet;
+        uint256 amount = _deposits[oldWallet];
+        if (amount != 0) {
+            delete _deposits[oldWallet];
+            _deposits[newWallet] += amount;
+        }
+        OrderBook.migrate(_book, oldWallet, newWallet);
+        emit AccountMigrated(oldWallet, newWallet, amount);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IEnergyMarket
+    function depositOf(address member) external view returns (uint256) {
+        return _deposits[member];
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function orderOf(address member, Side side) external view returns (Order memory) {
+        return _book.orders[member][side];
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function isLive(Order memory order, uint32 interval) public pure returns (bool) {
+        return order.orderId != 0 && order.firstInterval <= interval && interval <= order.lastInterval;
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function tariffAt(uint32 interval) external view returns (Tariff memory) {
+        return _tariffAt(interval);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function tariffs() external view returns (Tariff[] memory) {
+        return _tariffs;
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function nextInterval() external view returns (uint32) {
+        return _next;
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function intervalState(uint32 interval) external view returns (IntervalState memory) {
+        return _intervals[interval];
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function nonces(address member) public view override(IEnergyMarket, Nonces) returns (uint256) {
+        return super.nonces(member);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function successorOf(address account) external view returns (address) {
+        return _successor[account];
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function maxPricePerKWh() external pure returns (uint64) {
+        return OrderBook.MAX_PRICE_PER_KWH;
+    }
+
+    /// @notice The EIP-712 domain separator of signed orders.
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    // ---------------------------------------------------------------- internal: orders
+
+    /// @dev Places (`replace` false) or replaces (`replace` true) a member's order on a side.
+    function _setOrder(address member, OrderBook.Params memory p, bool replace) private returns (uint64) {
+        _requireActive(member);
+        _requireNotCollecting();
+        return OrderBook.set(_book, member, p, _next, replace);
+    }
+
+    function _cancel(address member, Side side) private {
+        _requireNotCollecting();
+        OrderBook.cancel(_book, member, side);
+    }
+
+    // ---------------------------------------------------------------- internal: clearing
+
+    /// @dev Computes a participant's entry from chain state and checks the caller's tag.
+    function _collectOne(
+        uint32 interval,
+        HintItem calldata item,
+        uint64 retail,
+        uint64 feedIn
+    ) private returns (Entry memory e) {
+        address participant = item.participant;
+        if (_lastCollected[participant] == interval + 1) revert MarketHintDuplicate(interval, participant);
+        _lastCollected[participant] = interval + 1;
+        IMeterReadings.Position memory p = _readings.positionOf(interval, participant);
+        if (p.importWh == 0 && p.exportWh == 0) revert MarketHintNotParticipant(interval, participant);
+
+        e.member = _resolve(participant);
+        e.importWh = p.importWh;
+        e.exportWh = p.exportWh;
+        uint256 available = 0;
+        if (_registry.isActiveMember(e.member)) {
+            if (p.exportWh > p.importWh) {
+                Order memory o = _book.orders[e.member][Side.Sell];
+                if (isLive(o, interval)) {
+                    uint64 netExport = p.exportWh - p.importWh;
+                    e.qtyWh = o.capWhPerInterval == 0 || o.capWhPerInterval > netExport ? netExport : o.capWhPerInterval;
+                    e.pricePerKWh = o.limitPricePerKWh > feedIn ? o.limitPricePerKWh : feedIn;
+                    e.orderId = o.orderId;
+                    e.tag = Tag.Ask;
+                }
+            } else if (p.importWh > p.exportWh) {
+                Order memory o = _book.orders[e.member][Side.Buy];
+                if (isLive(o, interval)) {
+                    uint64 netImport = p.importWh - p.exportWh;
+                    uint64 price = o.limitPricePerKWh < retail ? o.limitPricePerKWh : retail;
+                    available = _deposits[e.member];
+                    uint256 qty = (available * 1000) / price;
+                    if (qty > netImport) qty = netImport;
+                    if (o.capWhPerInterval != 0 && qty > o.capWhPerInterval) qty = o.capWhPerInterval;
+                    if (qty != 0) {
+                        e.qtyWh = uint64(qty);
+                        e.pricePerKWh = price;
+                        e.orderId = o.orderId;
+                        e.tag = Tag.Bid;
+                    }
+                }
+            }
+        }
+        if (e.tag != item.tag) revert MarketHintWrongTag(interval, participant, e.tag, item.tag);
+        emit EntryCollected(
+            interval,
+            e.member,
+            e.tag,
+            e.orderId,
+            e.qtyWh,
+            e.pricePerKWh,
+            e.importWh,
+            e.exportWh,
+            available
+        );
+    }
+
+    function _admit(ClearingWalk.State memory walk, Entry memory e, uint32 interval, address participant) private pure {
+        if (e.tag == Tag.None) return;
+        ClearingWalk.Cur memory cur = ClearingWalk.Cur(
+            e.member,
+            e.orderId,
+            e.pricePerKWh,
+            e.qtyWh,
+            e.qtyWh,
+            e.importWh,
+            e.exportWh,
+            true,
+            0
+        );
+        (bool ok, ) = e.tag == Tag.Ask ? ClearingWalk.admitAsk(walk, cur) : ClearingWalk.admitBid(walk, cur);
+        if (!ok) revert MarketHintNotSorted(interval, participant);
+    }
+
+    function _cur(Entry calldata e) private pure returns (ClearingWalk.Cur memory) {
+        return ClearingWalk.Cur(e.member, e.orderId, e.pricePerKWh, e.qtyWh, e.qtyWh, e.importWh, e.exportWh, true, 0);
+    }
+
+    function _checkPage(uint32 interval, uint32 k, Entry[] calldata entries) private view {
+        Page storage page = _pages[interval][k];
+        bytes32 h = k == 0 ? bytes32(0) : _pages[interval][k - 1].checkpoint;
+        for (uint256 i = 0; i < entries.length; ++i) {
+            h = keccak256(abi.encode(h, entries[i]));
+        }
+        if (entries.length != page.count || h != page.checkpoint) {
+            revert MarketSettleMismatch(interval, k, page.checkpoint, h);
+        }
+    }
+
+    /// @dev Matches what can be matched now, paying each fill at the uniform price.
+    function _fills(uint32 interval, ClearingWalk.State memory walk, uint64 price) private {
+        uint64 wh;
+        while ((wh = walk.nextFill()) != 0) {
+            uint256 credits = (uint256(wh) * price * 3) / 2000; // FAULT: 1.5x the uniform price
+            walk.ask.credits += credits;
+            walk.bid.credits += credits;
+            emit Traded(interval, walk.ask.member, walk.bid.member, wh, price, credits);
+        }
+    }
+
+    /// @dev A member's whole result for an interval.
+    struct Outcome {
+        address member;
+        uint64 selfSupplyWh;
+        uint64 soldWh;
+        uint64 boughtWh;
+        uint64 gridExportWh;
+        uint64 gridImportWh;
+        uint256 paidCredits;
+        uint256 receivedCredits;
+    }
+
+    /// @dev Energy to retire at the end of a settlement page, one entry per finished member.
+    struct Retirements {
+        address[] from;
+        uint256[] wh;
+        uint256 count;
+    }
+
+    /// @dev Books a member's whole result for the interval; queues its export for retirement.
+    function _finish(uint32 interval, ClearingWalk.Cur memory c, Tag tag, Retirements memory r) private {
+        Outcome memory o;
+        o.member = _resolve(c.member);
+        o.selfSupplyWh = c.importWh < c.exportWh ? c.importWh : c.exportWh;
+        uint64 traded = c.qty - c.rem;
+        if (tag == Tag.Ask) {
+            o.soldWh = traded;
+            o.receivedCredits = c.credits;
+            _deposits[o.member] += c.credits;
+        } else if (tag == Tag.Bid) {
+            o.boughtWh = traded;
+            o.paidCredits = c.credits;
+            // Affordability at collection and no withdrawal until settled keep this >= 0.
+            _deposits[o.member] -= c.credits;
+        }
+        o.gridExportWh = c.exportWh - o.selfSupplyWh - o.soldWh;
+        o.gridImportWh = c.importWh - o.selfSupplyWh - o.boughtWh;
+        emit MemberSettled(
+            interval,
+            o.member,
+            o.selfSupplyWh,
+            o.soldWh,
+            o.boughtWh,
+            o.gridExportWh,
+            o.gridImportWh,
+            o.paidCredits,
+            o.receivedCredits
+        );
+        if (c.exportWh != 0) {
+            r.from[r.count] = o.member;
+            r.wh[r.count] = c.exportWh;
+            ++r.count;
+        }
+    }
+
+    function _closeInterval(uint32 interval, IntervalState storage st) private {
+        st.phase = Phase.Settled;
+        ++_next;
+        emit IntervalSettled(interval);
+    }
+
+    // ---------------------------------------------------------------- internal: misc
+
+    function _resolve(address account) private view returns (address) {
+        address next = _successor[account];
+        while (next != address(0)) {
+            account = next;
+            next = _successor[account];
+        }
+        return account;
+    }
+
+    function _requireActive(address account) private view {
+        if (!_registry.isActiveMember(account)) revert MarketNotMember(account);
+    }
+
+    function _requireNotCollecting() private view {
+        if (_intervals[_next].phase == Phase.Collecting) revert MarketClearingInProgress(_next, Phase.Collecting);
+    }
+
+    function _checkTariff(uint64 retailPerKWh, uint64 feedInPerKWh) private pure {
+        if (retailPerKWh == 0 || retailPerKWh > OrderBook.MAX_PRICE_PER_KWH || feedInPerKWh > retailPerKWh) {
+            revert MarketInvalidTariff(retailPerKWh, feedInPerKWh);
+        }
+    }
+
+    function _tariffAt(uint32 interval) private view returns (Tariff memory) {
+        uint256 i = _tariffs.length;
+        while (i > 1 && _tariffs[i - 1].fromInterval > interval) --i;
+        return _tariffs[i - 1];
+    }
+}

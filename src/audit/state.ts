@@ -1,0 +1,694 @@
+/**
+ * The ledger rebuilt from stored events alone (plus the decoded reading calldata): members and
+ * meters over time, readings, orders, deposits, tariffs, clearings, fills, settlements and both
+ * token ledgers. Events are replayed in chain order; where a check needs "the state at that
+ * moment" (a member's status when its entry was collected, the orders live then, the deposit it
+ * could spend, a meter's signer when a reading was accepted) the replay takes a snapshot there.
+ *
+ * A position `pos` orders everything: `blockNumber * 1e6 + logIndex`.
+ */
+import type Database from "better-sqlite3";
+import { getAddress } from "ethers";
+import { ContractKey, REJECT_REASONS, ZERO_ADDRESS } from "./abi";
+import {
+  getMeta,
+  loadBlockTimes,
+  loadEvents,
+  loadReadingCalls,
+  loadUndecodable,
+  ReadingCall,
+  StoredEvent,
+  cursorOf,
+  Addresses,
+} from "./indexer";
+
+export const MEMBER_STATUS = ["None", "Active", "Suspended", "Removed", "Migrated"] as const;
+export type MemberStatusName = (typeof MEMBER_STATUS)[number];
+export const TAG_NAMES = ["None", "Ask", "Bid"] as const;
+export type TagName = (typeof TAG_NAMES)[number];
+
+export const posOf = (e: { blockNumber: number; logIndex: number }): number => e.blockNumber * 1_000_000 + e.logIndex;
+
+export interface Where {
+  pos: number;
+  blockNumber: number;
+  txHash: string;
+}
+
+export interface MemberRecord {
+  address: string;
+  kind: number;
+  identityHash: string;
+  status: MemberStatusName;
+  /** Every status change, in order (the first is the onboarding or the migration in). */
+  history: { pos: number; blockNumber: number; status: MemberStatusName }[];
+  /** Registry migration: the wallet this one moved to / came from. */
+  migratedTo?: string;
+  migratedFrom?: string;
+}
+
+export interface MeterRecord {
+  meterId: string;
+  owner: string;
+  signer: string;
+  maxPowerW: number;
+  zone: number;
+  status: "Active" | "Retired";
+  registered: Where;
+  retired?: Where;
+  signers: { pos: number; signer: string }[];
+  owners: { pos: number; owner: string }[];
+}
+
+export interface ReadingRecord extends Where {
+  meterId: string;
+  interval: number;
+  owner: string;
+  importWhTotal: bigint;
+  exportWhTotal: bigint;
+  importWh: bigint;
+  exportWh: bigint;
+  baseline: boolean;
+  timestamp: number;
+}
+
+export interface RejectedReading extends Where {
+  meterId: string;
+  interval: number;
+  reasonCode: number;
+  reason: string;
+  timestamp: number;
+}
+
+export interface OrderRecord {
+  orderId: bigint;
+  /** The wallet that holds the order now (follows migrations). */
+  member: string;
+  placedBy: string;
+  side: "buy" | "sell";
+  limitPricePerKWh: bigint;
+  capWhPerInterval: bigint;
+  firstInterval: number;
+  lastInterval: number;
+  placed: Where;
+  cancelled?: Where;
+}
+
+export interface TariffRecord {
+  fromInterval: number;
+  retailPerKWh: bigint;
+  feedInPerKWh: bigint;
+  pos: number;
+}
+
+export interface EntryRecord extends Where {
+  interval: number;
+  member: string;
+  tag: TagName;
+  orderId: bigint;
+  qtyWh: bigint;
+  pricePerKWh: bigint;
+  importWh: bigint;
+  exportWh: bigint;
+  availableCredits: bigint;
+  /** Snapshot when the entry was collected: the member's registry status. */
+  statusAtCollect: MemberStatusName;
+  /** Snapshot: the member's orders live for the interval (copies). */
+  liveOrders: OrderRecord[];
+  /** Snapshot: the member's deposit in the market as rebuilt from events. */
+  depositAtCollect: bigint;
+}
+
+export interface TradeRecord extends Where {
+  interval: number;
+  seller: string;
+  buyer: string;
+  wh: bigint;
+  pricePerKWh: bigint;
+  credits: bigint;
+}
+
+export interface SettlementRecord extends Where {
+  interval: number;
+  member: string;
+  selfSupplyWh: bigint;
+  soldWh: bigint;
+  boughtWh: bigint;
+  gridExportWh: bigint;
+  gridImportWh: bigint;
+  paidCredits: bigint;
+  receivedCredits: bigint;
+}
+
+export interface ClearedRecord extends Where {
+  pricePerKWh: bigint;
+  matchedWh: bigint;
+  retailPerKWh: bigint;
+  feedInPerKWh: bigint;
+  participants: number;
+}
+
+export interface IntervalRecord {
+  interval: number;
+  /** Where pass 1 started (first EntryCollected, or IntervalCleared with no participant). */
+  collectStart?: number;
+  closed?: Where;
+  entries: EntryRecord[];
+  cleared?: ClearedRecord;
+  /** More than one IntervalCleared for this interval: a violation in itself. */
+  clearedAgain: ClearedRecord[];
+  /** Tariff in force by the rebuilt schedule at collection. */
+  scheduledTariff?: TariffRecord;
+  /** Market successor map at collection (old wallet -> new wallet). */
+  successorsAtCollect: Map<string, string>;
+  trades: TradeRecord[];
+  settlements: SettlementRecord[];
+  settled?: Where;
+  /** Energy burnt in this interval's settlement transactions, per account. */
+  retiredWh: Map<string, bigint>;
+  settleTxs: Set<string>;
+}
+
+export interface TokenLedger {
+  balances: Map<string, bigint>;
+  minted: bigint;
+  burned: bigint;
+  /** Accounts whose rebuilt balance went below zero (impossible on a sound token). */
+  negative: { account: string; pos: number; balance: bigint }[];
+  /** Burns in transactions that settle no interval (energy) */
+  strayBurns: { account: string; wh: bigint; txHash: string }[];
+}
+
+export interface DepositLedger {
+  balances: Map<string, bigint>;
+  deposited: bigint;
+  withdrawn: bigint;
+  negative: { account: string; pos: number; balance: bigint; interval?: number }[];
+  /** AccountMigrated whose `deposit` differs from the rebuilt balance of the old wallet. */
+  migrationMismatches: { oldWallet: string; newWallet: string; event: bigint; rebuilt: bigint; pos: number }[];
+  history: { pos: number; member: string; kind: "deposit" | "withdrawal" | "migration-in" | "migration-out" | "settlement"; amount: bigint; interval?: number }[];
+}
+
+export interface AuditState {
+  addresses: Addresses;
+  chainId: bigint;
+  marketStart: number;
+  intervalSeconds: number;
+  fromBlock: number;
+  cursor: number;
+  events: number;
+  members: Map<string, MemberRecord>;
+  meters: Map<string, MeterRecord>;
+  readings: ReadingRecord[];
+  rejected: RejectedReading[];
+  orders: Map<bigint, OrderRecord>;
+  tariffs: TariffRecord[];
+  deposits: DepositLedger;
+  /** Market wallet successors (AccountMigrated). */
+  marketSuccessor: Map<string, string>;
+  intervals: Map<number, IntervalRecord>;
+  energy: TokenLedger;
+  credit: TokenLedger;
+  readingCalls: Map<string, ReadingCall[]>;
+  undecodable: { txHash: string; blockNumber: number; reason: string }[];
+  blockTimes: Map<number, number>;
+}
+
+const big = (v: string | boolean): bigint => BigInt(v as string);
+const num = (v: string | boolean): number => Number(v as string);
+const addr = (v: string | boolean): string => getAddress(v as string);
+
+function emptyLedger(): TokenLedger {
+  return { balances: new Map(), minted: 0n, burned: 0n, negative: [], strayBurns: [] };
+}
+
+/** Follows `successor` links from `account` to the last wallet. */
+export function resolveWallet(successor: Map<string, string>, account: string): string {
+  let current = account;
+  for (let guard = 0; guard < 1000; guard++) {
+    const next = successor.get(current);
+    if (!next) return current;
+    current = next;
+  }
+  return current;
+}
+
+/** Rebuilds the state from an indexed database. */
+export function buildState(db: Database.Database): AuditState {
+  const events = loadEvents(db);
+  const addresses = {} as Addresses;
+  for (const k of ["registry", "energy", "credit", "readings", "market"] as ContractKey[]) {
+    addresses[k] = getMeta(db, `address.${k}`) ?? ZERO_ADDRESS;
+  }
+  const blockTimes = loadBlockTimes(db);
+  const s: AuditState = {
+    addresses,
+    chainId: BigInt(getMeta(db, "chainId") ?? "0"),
+    marketStart: Number(getMeta(db, "marketStart") ?? "0"),
+    intervalSeconds: Number(getMeta(db, "intervalSeconds") ?? "900"),
+    fromBlock: Number(getMeta(db, "fromBlock") ?? "0"),
+    cursor: cursorOf(db) ?? -1,
+    events: events.length,
+    members: new Map(),
+    meters: new Map(),
+    readings: [],
+    rejected: [],
+    orders: new Map(),
+    tariffs: [],
+    deposits: { balances: new Map(), deposited: 0n, withdrawn: 0n, negative: [], migrationMismatches: [], history: [] },
+    marketSuccessor: new Map(),
+    intervals: new Map(),
+    energy: emptyLedger(),
+    credit: emptyLedger(),
+    readingCalls: loadReadingCalls(db),
+    undecodable: loadUndecodable(db),
+    blockTimes,
+  };
+  replay(s, events);
+  return s;
+}
+
+function intervalOf(s: AuditState, t: number): IntervalRecord {
+  let rec = s.intervals.get(t);
+  if (!rec) {
+    rec = {
+      interval: t,
+      entries: [],
+      clearedAgain: [],
+      successorsAtCollect: new Map(),
+      trades: [],
+      settlements: [],
+      retiredWh: new Map(),
+      settleTxs: new Set(),
+    };
+    s.intervals.set(t, rec);
+  }
+  return rec;
+}
+
+/** The tariff the rebuilt schedule puts in force for `t`. */
+export function tariffAt(tariffs: TariffRecord[], t: number): TariffRecord | undefined {
+  let hit: TariffRecord | undefined;
+  for (const x of tariffs) if (x.fromInterval <= t && (!hit || x.fromInterval >= hit.fromInterval)) hit = x;
+  return hit;
+}
+
+function replay(s: AuditState, events: StoredEvent[]): void {
+  // Orders by (wallet, side): the book as the market sees it.
+  const book = new Map<string, { buy?: bigint; sell?: bigint }>();
+  // Settlement transactions -> interval (PageSettled precedes the batch burn in its tx).
+  const settleTx = new Map<string, number>();
+  const where = (e: StoredEvent): Where => ({ pos: posOf(e), blockNumber: e.blockNumber, txHash: e.txHash });
+  const time = (e: StoredEvent) => s.blockTimes.get(e.blockNumber) ?? 0;
+
+  const setStatus = (account: string, status: MemberStatusName, e: StoredEvent) => {
+    const m = s.members.get(account);
+    if (!m) return;
+    m.status = status;
+    m.history.push({ pos: posOf(e), blockNumber: e.blockNumber, status });
+  };
+  const depositAdd = (
+    account: string,
+    amount: bigint,
+    e: StoredEvent,
+    kind: DepositLedger["history"][number]["kind"],
+    interval?: number,
+  ) => {
+    const d = s.deposits;
+    const next = (d.balances.get(account) ?? 0n) + amount;
+    d.balances.set(account, next);
+    if (amount !== 0n) d.history.push({ pos: posOf(e), member: account, kind, amount, interval });
+    if (next < 0n) d.negative.push({ account, pos: posOf(e), balance: next, interval });
+  };
+  const tokenMove = (ledger: TokenLedger, from: string, to: string, value: bigint, e: StoredEvent, energy: boolean) => {
+    if (from === ZERO_ADDRESS) ledger.minted += value;
+    else {
+      const b = (ledger.balances.get(from) ?? 0n) - value;
+      ledger.balances.set(from, b);
+      if (b < 0n) ledger.negative.push({ account: from, pos: posOf(e), balance: b });
+    }
+    if (to === ZERO_ADDRESS) {
+      ledger.burned += value;
+      if (energy) {
+        const t = settleTx.get(e.txHash);
+        if (t === undefined) ledger.strayBurns.push({ account: from, wh: value, txHash: e.txHash });
+        else {
+          const rec = intervalOf(s, t);
+          rec.retiredWh.set(from, (rec.retiredWh.get(from) ?? 0n) + value);
+        }
+      }
+    } else ledger.balances.set(to, (ledger.balances.get(to) ?? 0n) + value);
+  };
+
+  for (const e of events) {
+    const a = e.args;
+    switch (`${e.contract}.${e.name}`) {
+      // ------------------------------------------------------------ registry
+      case "registry.MemberOnboarded": {
+        const m = addr(a.member);
+        s.members.set(m, {
+          address: m,
+          kind: num(a.kind),
+          identityHash: a.identityHash as string,
+          status: "Active",
+          history: [{ pos: posOf(e), blockNumber: e.blockNumber, status: "Active" }],
+        });
+        break;
+      }
+      case "registry.MemberSuspended":
+        setStatus(addr(a.member), "Suspended", e);
+        break;
+      case "registry.MemberReinstated":
+        setStatus(addr(a.member), "Active", e);
+        break;
+      case "registry.MemberRemoved":
+        setStatus(addr(a.member), "Removed", e);
+        break;
+      case "registry.MemberMigrated": {
+        const oldW = addr(a.oldWallet);
+        const newW = addr(a.newWallet);
+        const old = s.members.get(oldW);
+        const carried = old?.status ?? "Active";
+        s.members.set(newW, {
+          address: newW,
+          kind: old?.kind ?? 0,
+          identityHash: old?.identityHash ?? "",
+          status: carried,
+          history: [{ pos: posOf(e), blockNumber: e.blockNumber, status: carried }],
+          migratedFrom: oldW,
+        });
+        if (old) old.migratedTo = newW;
+        setStatus(oldW, "Migrated", e);
+        break;
+      }
+      case "registry.MeterRegistered": {
+        const id = (a.meterId as string).toLowerCase();
+        const owner = addr(a.owner);
+        const signer = addr(a.signer);
+        s.meters.set(id, {
+          meterId: id,
+          owner,
+          signer,
+          maxPowerW: num(a.maxPowerW),
+          zone: num(a.zone),
+          status: "Active",
+          registered: where(e),
+          signers: [{ pos: posOf(e), signer }],
+          owners: [{ pos: posOf(e), owner }],
+        });
+        break;
+      }
+      case "registry.MeterSignerRebound": {
+        const m = s.meters.get((a.meterId as string).toLowerCase());
+        if (m) {
+          m.signer = addr(a.newSigner);
+          m.signers.push({ pos: posOf(e), signer: m.signer });
+        }
+        break;
+      }
+      case "registry.MeterOwnerChanged": {
+        const m = s.meters.get((a.meterId as string).toLowerCase());
+        if (m) {
+          m.owner = addr(a.newOwner);
+          m.owners.push({ pos: posOf(e), owner: m.owner });
+        }
+        break;
+      }
+      case "registry.MeterRetired": {
+        const m = s.meters.get((a.meterId as string).toLowerCase());
+        if (m) {
+          m.status = "Retired";
+          m.retired = where(e);
+        }
+        break;
+      }
+
+      // ------------------------------------------------------------ tokens
+      case "energy.Transfer":
+        tokenMove(s.energy, addr(a.from), addr(a.to), big(a.value), e, true);
+        break;
+      case "credit.Transfer":
+        tokenMove(s.credit, addr(a.from), addr(a.to), big(a.value), e, false);
+        break;
+
+      // ------------------------------------------------------------ readings
+      case "readings.ReadingAccepted":
+        s.readings.push({
+          ...where(e),
+          meterId: (a.meterId as string).toLowerCase(),
+          interval: num(a.interval),
+          owner: addr(a.owner),
+          importWhTotal: big(a.importWhTotal),
+          exportWhTotal: big(a.exportWhTotal),
+          importWh: big(a.importWh),
+          exportWh: big(a.exportWh),
+          baseline: a.baseline === true,
+          timestamp: time(e),
+        });
+        break;
+      case "readings.ReadingRejected": {
+        const code = num(a.reason);
+        s.rejected.push({
+          ...where(e),
+          meterId: (a.meterId as string).toLowerCase(),
+          interval: num(a.interval),
+          reasonCode: code,
+          reason: REJECT_REASONS[code] ?? `reason ${code}`,
+          timestamp: time(e),
+        });
+        break;
+      }
+      case "readings.IntervalClosed":
+        intervalOf(s, num(a.interval)).closed = where(e);
+        break;
+
+      // ------------------------------------------------------------ market
+      case "market.Deposited":
+        s.deposits.deposited += big(a.amount);
+        depositAdd(addr(a.member), big(a.amount), e, "deposit");
+        break;
+      case "market.Withdrawn":
+        s.deposits.withdrawn += big(a.amount);
+        depositAdd(addr(a.member), -big(a.amount), e, "withdrawal");
+        break;
+      case "market.OrderPlaced": {
+        const member = addr(a.member);
+        const side = num(a.side) === 0 ? "buy" : "sell";
+        const id = big(a.orderId);
+        s.orders.set(id, {
+          orderId: id,
+          member,
+          placedBy: member,
+          side,
+          limitPricePerKWh: big(a.limitPricePerKWh),
+          capWhPerInterval: big(a.capWhPerInterval),
+          firstInterval: num(a.firstInterval),
+          lastInterval: num(a.lastInterval),
+          placed: where(e),
+        });
+        const slot = book.get(member) ?? {};
+        slot[side] = id;
+        book.set(member, slot);
+        break;
+      }
+      case "market.OrderCancelled": {
+        const member = addr(a.member);
+        const side = num(a.side) === 0 ? "buy" : "sell";
+        const id = big(a.orderId);
+        const o = s.orders.get(id);
+        if (o) o.cancelled = where(e);
+        const slot = book.get(member);
+        if (slot && slot[side] === id) delete slot[side];
+        break;
+      }
+      case "market.TariffScheduled": {
+        const from = num(a.fromInterval);
+        const rec: TariffRecord = { fromInterval: from, retailPerKWh: big(a.retailPerKWh), feedInPerKWh: big(a.feedInPerKWh), pos: posOf(e) };
+        const i = s.tariffs.findIndex((x) => x.fromInterval === from);
+        if (i >= 0) s.tariffs[i] = rec;
+        else s.tariffs.push(rec);
+        break;
+      }
+      case "market.AccountMigrated": {
+        const oldW = addr(a.oldWallet);
+        const newW = addr(a.newWallet);
+        const amount = big(a.deposit);
+        s.marketSuccessor.set(oldW, newW);
+        const rebuilt = s.deposits.balances.get(oldW) ?? 0n;
+        if (rebuilt !== amount) {
+          s.deposits.migrationMismatches.push({ oldWallet: oldW, newWallet: newW, event: amount, rebuilt, pos: posOf(e) });
+        }
+        depositAdd(oldW, -rebuilt, e, "migration-out");
+        depositAdd(newW, amount, e, "migration-in");
+        const slot = book.get(oldW);
+        if (slot) {
+          book.delete(oldW);
+          const target = book.get(newW) ?? {};
+          for (const side of ["buy", "sell"] as const) {
+            const id = slot[side];
+            if (id === undefined) continue;
+            target[side] = id;
+            const o = s.orders.get(id);
+            if (o) o.member = newW;
+          }
+          book.set(newW, target);
+        }
+        break;
+      }
+      case "market.EntryCollected": {
+        const t = num(a.interval);
+        const rec = intervalOf(s, t);
+        if (rec.collectStart === undefined) startCollect(s, rec, posOf(e));
+        const member = addr(a.member);
+        const slot = book.get(member) ?? {};
+        const liveOrders: OrderRecord[] = [];
+        for (const side of ["buy", "sell"] as const) {
+          const id = slot[side];
+          const o = id === undefined ? undefined : s.orders.get(id);
+          if (o && o.firstInterval <= t && t <= o.lastInterval) liveOrders.push({ ...o });
+        }
+        rec.entries.push({
+          ...where(e),
+          interval: t,
+          member,
+          tag: TAG_NAMES[num(a.tag)] ?? "None",
+          orderId: big(a.orderId),
+          qtyWh: big(a.qtyWh),
+          pricePerKWh: big(a.pricePerKWh),
+          importWh: big(a.importWh),
+          exportWh: big(a.exportWh),
+          availableCredits: big(a.availableCredits),
+          statusAtCollect: s.members.get(member)?.status ?? "None",
+          liveOrders,
+          depositAtCollect: s.deposits.balances.get(member) ?? 0n,
+        });
+        break;
+      }
+      case "market.IntervalCleared": {
+        const t = num(a.interval);
+        const rec = intervalOf(s, t);
+        if (rec.collectStart === undefined) startCollect(s, rec, posOf(e));
+        const cleared: ClearedRecord = {
+          ...where(e),
+          pricePerKWh: big(a.pricePerKWh),
+          matchedWh: big(a.matchedWh),
+          retailPerKWh: big(a.retailPerKWh),
+          feedInPerKWh: big(a.feedInPerKWh),
+          participants: num(a.participants),
+        };
+        if (rec.cleared) rec.clearedAgain.push(cleared);
+        else rec.cleared = cleared;
+        break;
+      }
+      case "market.Traded":
+        intervalOf(s, num(a.interval)).trades.push({
+          ...where(e),
+          interval: num(a.interval),
+          seller: addr(a.seller),
+          buyer: addr(a.buyer),
+          wh: big(a.wh),
+          pricePerKWh: big(a.pricePerKWh),
+          credits: big(a.credits),
+        });
+        break;
+      case "market.MemberSettled": {
+        const t = num(a.interval);
+        const st: SettlementRecord = {
+          ...where(e),
+          interval: t,
+          member: addr(a.member),
+          selfSupplyWh: big(a.selfSupplyWh),
+          soldWh: big(a.soldWh),
+          boughtWh: big(a.boughtWh),
+          gridExportWh: big(a.gridExportWh),
+          gridImportWh: big(a.gridImportWh),
+          paidCredits: big(a.paidCredits),
+          receivedCredits: big(a.receivedCredits),
+        };
+        intervalOf(s, t).settlements.push(st);
+        depositAdd(st.member, st.receivedCredits - st.paidCredits, e, "settlement", t);
+        break;
+      }
+      case "market.PageSettled": {
+        const t = num(a.interval);
+        settleTx.set(e.txHash, t);
+        intervalOf(s, t).settleTxs.add(e.txHash);
+        break;
+      }
+      case "market.IntervalSettled":
+        intervalOf(s, num(a.interval)).settled = where(e);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+function startCollect(s: AuditState, rec: IntervalRecord, pos: number): void {
+  rec.collectStart = pos;
+  rec.successorsAtCollect = new Map(s.marketSuccessor);
+  const t = tariffAt(s.tariffs, rec.interval);
+  rec.scheduledTariff = t ? { ...t } : undefined;
+}
+
+/** The value in force at `pos` from a history of (pos, value), or undefined before the first. */
+export function valueAt<T>(history: { pos: number }[], pos: number, pick: (h: never) => T): T | undefined {
+  let hit: T | undefined;
+  for (const h of history) {
+    if (h.pos <= pos) hit = pick(h as never);
+    else break;
+  }
+  return hit;
+}
+
+/** A member's registry status at `pos`. */
+export function statusAt(s: AuditState, member: string, pos: number): MemberStatusName {
+  const m = s.members.get(member);
+  if (!m) return "None";
+  return valueAt(m.history, pos, (h: { status: MemberStatusName }) => h.status) ?? "None";
+}
+
+/** Every wallet of the person behind `address` (registry migrations both ways), oldest first. */
+export function walletsOf(s: AuditState, address: string): string[] {
+  let first = getAddress(address);
+  for (let guard = 0; guard < 1000; guard++) {
+    const prev = s.members.get(first)?.migratedFrom;
+    if (!prev) break;
+    first = prev;
+  }
+  const out = [first];
+  let cur = first;
+  for (let guard = 0; guard < 1000; guard++) {
+    const next = s.members.get(cur)?.migratedTo;
+    if (!next) break;
+    out.push(next);
+    cur = next;
+  }
+  return out;
+}
+
+/** Unix time of the start of interval `t`. */
+export function intervalStart(s: AuditState, t: number): number {
+  return s.marketStart + t * s.intervalSeconds;
+}
+
+/** Accepted readings of interval `t`, in chain order. */
+export function readingsOf(s: AuditState, t: number): ReadingRecord[] {
+  return s.readings.filter((r) => r.interval === t);
+}
+
+/**
+ * The participants of `t` (owners with non-zero metered energy) and their positions, in the
+ * order their first reading was accepted: exactly what `MeterReadings.positionOf` holds.
+ */
+export function positionsOf(s: AuditState, t: number): Map<string, { importWh: bigint; exportWh: bigint }> {
+  const out = new Map<string, { importWh: bigint; exportWh: bigint }>();
+  for (const r of readingsOf(s, t)) {
+    if (r.importWh === 0n && r.exportWh === 0n) continue;
+    const p = out.get(r.owner) ?? { importWh: 0n, exportWh: 0n };
+    p.importWh += r.importWh;
+    p.exportWh += r.exportWh;
+    out.set(r.owner, p);
+  }
+  return out;
+}
