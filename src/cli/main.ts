@@ -22,6 +22,9 @@ import { registerOrder } from "./commands/order";
 import { registerBook } from "./commands/book";
 import { registerInterval } from "./commands/interval";
 import { registerBill } from "./commands/bill";
+import { registerKeeper } from "../keeper/cli";
+import { registerAudit } from "../audit/cli";
+import { oracleCommand } from "../oracle/main";
 
 export type CommandGroup = (program: Command, runtime: CliRuntime) => void;
 
@@ -37,6 +40,9 @@ export const COMMAND_GROUPS: CommandGroup[] = [
   registerBook,
   registerInterval,
   registerBill,
+  (program) => void program.addCommand(oracleCommand("oracle")),
+  registerKeeper,
+  (program) => void registerAudit(program),
 ];
 
 const extraGroups: CommandGroup[] = [];

@@ -16,9 +16,9 @@ export { startOracle } from "./daemon";
 export { listQuarantine, outboxStatus } from "./outbox";
 export { loadConfig } from "./config";
 
-async function main(argv: string[]): Promise<void> {
-  dotenv.config({ quiet: true } as dotenv.DotenvConfigOptions);
-  const program = new Command("gridledger-oracle").description("GridLedger meter oracle daemon");
+/** The oracle's command (`gridledger oracle`, or standalone): the daemon, and `quarantine`. */
+export function oracleCommand(name = "gridledger-oracle"): Command {
+  const program = new Command(name).description("meter oracle daemon: read meters, sign readings, post them (and `quarantine`)");
   program
     .option("--network <name>", "network whose deployment records to use (localhost, poa)")
     .option("--rpc-url <urls>", "JSON-RPC URL(s), comma separated")
@@ -68,7 +68,12 @@ async function main(argv: string[]): Promise<void> {
         else console.log(`${new Date(r.at * 1000).toISOString()}  ${r.source.padEnd(8)} ${(r.meterKey ?? "-").padEnd(24)} ${r.interval ?? "-"}  ${r.field}: ${r.reason}`);
       }
     });
-  await program.parseAsync(argv);
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  dotenv.config({ quiet: true } as dotenv.DotenvConfigOptions);
+  await oracleCommand().parseAsync(argv);
 }
 
 if (require.main === module) {
