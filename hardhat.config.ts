@@ -70,7 +70,8 @@ const config: HardhatUserConfig = {
     sources: "contracts",
     tests: "test",
     deploy: "deploy",
-    deployments: "deployments",
+    // Deployment records; tests that start their own node point this at a temporary folder.
+    deployments: process.env.GRIDLEDGER_DEPLOYMENTS_DIR?.trim() || "deployments",
   },
   typechain: { outDir: "typechain-types", target: "ethers-v6" },
   gasReporter: { enabled: process.env.REPORT_GAS === "true" },

@@ -58,6 +58,14 @@ export const ERROR_SENTENCES: Record<string, { signature: string; say: Say }> = 
     signature: "ERC20InsufficientAllowance(address spender, uint256 allowance, uint256 needed)",
     say: (a, c) => `${a.spender} may spend only ${tokenAmount(a.allowance, c)} (allowance), ${tokenAmount(a.needed, c)} needed: approve it first`,
   },
+  FailedCall: {
+    signature: "FailedCall()",
+    say: () => "one call of a multicall batch failed without a reason",
+  },
+  AddressEmptyCode: {
+    signature: "AddressEmptyCode(address target)",
+    say: (a) => `${a.target} has no contract code`,
+  },
   ERC20InvalidSender: {
     signature: "ERC20InvalidSender(address sender)",
     say: (a, c) => `${a.sender} may not send ${token(c)}: not an active member of the community (or the zero address)`,

@@ -2,7 +2,7 @@
  * The CLI as a user runs it: `node bin/gridledger.js ...` as real child processes against a
  * `npx hardhat node` started here on a free port. The node deploys the production scripts on
  * start; its records are exported to a temporary directory (GRIDLEDGER_DEPLOYMENTS_DIR) so
- * nothing in deployments/ is touched.
+ * nothing in the project's deployments/ is touched (the node writes to a temporary folder).
  */
 import { expect } from "chai";
 import { ChildProcess, execFile, spawn } from "node:child_process";
@@ -65,10 +65,11 @@ describe("gridledger CLI, end to end against a hardhat node", function () {
   before(async function () {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gl-cli-e2e-"));
     const port = await freePort();
-    const exportFile = path.join(tmp, "export.json");
-    node = spawn("npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(port), "--write", "false", "--no-reset", "--export", exportFile], {
+    const records = path.join(tmp, "deployments");
+    node = spawn("npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(port)], {
       cwd: ROOT,
-      env: { ...process.env, GRIDLEDGER_DEPLOY_LOG: "0" },
+      // The node's deploy scripts write their records into the test's own folder.
+      env: { ...process.env, GRIDLEDGER_DEPLOY_LOG: "0", GRIDLEDGER_DEPLOYMENTS_DIR: records },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true, // its own process group, so `after` ends npx and hardhat together
     });
@@ -82,13 +83,7 @@ describe("gridledger CLI, end to end against a hardhat node", function () {
       node.stderr!.on("data", onData);
       node.on("exit", (code) => reject(new Error(`hardhat node exited with ${code}:\n${log}`)));
     });
-    // The node's records, in the layout the SDK reads: <dir>/localhost/<Contract>.json.
-    const exported = JSON.parse(fs.readFileSync(exportFile, "utf8")) as { contracts: Record<string, { address: string; abi: unknown[] }> };
-    fs.mkdirSync(path.join(tmp, "deployments", "localhost"), { recursive: true });
-    for (const [name, rec] of Object.entries(exported.contracts)) {
-      fs.writeFileSync(path.join(tmp, "deployments", "localhost", `${name}.json`), JSON.stringify(rec));
-    }
-    hasMarket = "EnergyMarket" in exported.contracts;
+    hasMarket = fs.existsSync(path.join(records, "localhost", "EnergyMarket.json"));
     baseEnv = {
       PATH: process.env.PATH,
       HOME: tmp,

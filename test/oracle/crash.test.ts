@@ -54,13 +54,15 @@ describe("oracle / crash safety (child processes)", function () {
     const node = spawnTracked("npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(port)], {
       GRIDLEDGER_INTERVAL_SECONDS: String(I),
       GRIDLEDGER_MARKET_START: String(marketStart),
+      // Records go to the test's own folder, never the project's deployments/.
+      GRIDLEDGER_DEPLOYMENTS_DIR: path.join(work, "deployments"),
     });
     await waitFor(() => /Started HTTP and WebSocket JSON-RPC server/.test(node.output()) || node.child.exitCode !== null, "hardhat node", 120_000, 200);
     if (node.child.exitCode !== null) throw new Error(`hardhat node exited: ${node.output()}`);
     provider = new JsonRpcProvider(rpcUrl, 31337, { staticNetwork: true });
-    const record = (name: string) => JSON.parse(fs.readFileSync(path.join(root, "deployments", "localhost", `${name}.json`), "utf8")) as { address: string; abi: never[] };
+    const record = (name: string) => JSON.parse(fs.readFileSync(path.join(work, "deployments", "localhost", `${name}.json`), "utf8")) as { address: string; abi: never[] };
     await waitFor(async () => {
-      const f = path.join(root, "deployments", "localhost", "MeterReadings.json");
+      const f = path.join(work, "deployments", "localhost", "MeterReadings.json");
       return fs.existsSync(f) && fs.statSync(f).mtimeMs >= started - 1000 && (await provider.getCode(record("MeterReadings").address)) !== "0x";
     }, "the deploy scripts on the node", 60_000, 200);
     readingsAddress = record("MeterReadings").address;
@@ -97,6 +99,7 @@ describe("oracle / crash safety (child processes)", function () {
     TS_NODE_TRANSPILE_ONLY: "1",
     LOG_LEVEL: "warn",
     GRIDLEDGER_NETWORK: "localhost",
+    GRIDLEDGER_DEPLOYMENTS_DIR: path.join(work, "deployments"),
     GRIDLEDGER_RPC_URL: rpcUrl,
     GRIDLEDGER_ORACLE_CHAIN_ID: "31337",
     GRIDLEDGER_ORACLE_DB: path.join(work, "oracle.sqlite"),
