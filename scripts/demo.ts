@@ -61,12 +61,45 @@ async function main(): Promise<void> {
     });
   }
   await hre.run("compile", { quiet: true });
+  if (process.env.DEMO_PROFILE) profileRpc(hre);
 
   const started = Date.now();
   const progress = new Progress(options.intervals, options.progress);
   const result = await runDemo(hre, options, { progress, oracleLogLevel: flags.oracleLog });
   progress.finish(`Simulated ${options.intervals} intervals in ${((Date.now() - started) / 1000).toFixed(1)} s on network ${hre.network.name}`);
   process.stdout.write(renderReport(result.report, result.audit, result.summary));
+}
+
+/** DEMO_PROFILE=1: time spent per JSON-RPC method, printed on exit. */
+function profileRpc(hre: HardhatRuntimeEnvironment): void {
+  const stats = new Map<string, { n: number; ms: number }>();
+  const p = hre.network.provider as unknown as {
+    request(a: { method: string; params?: unknown[] }): Promise<unknown>;
+    send(method: string, params?: unknown[]): Promise<unknown>;
+  };
+  let depth = 0;
+  const timed = async <T>(method: string, fn: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    depth++;
+    try {
+      return await fn();
+    } finally {
+      depth--;
+      if (depth === 0) {
+        const s = stats.get(method) ?? { n: 0, ms: 0 };
+        s.n++;
+        s.ms += performance.now() - t;
+        stats.set(method, s);
+      }
+    }
+  };
+  const request = p.request.bind(p);
+  const send = p.send.bind(p);
+  p.request = (a) => timed(a.method, () => request(a));
+  p.send = (m, params) => timed(m, () => send(m, params));
+  process.on("exit", () => {
+    for (const [m, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms)) process.stderr.write(`${m.padEnd(32)} ${String(s.n).padStart(7)} ${s.ms.toFixed(0).padStart(8)} ms\n`);
+  });
 }
 
 main().then(

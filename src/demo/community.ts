@@ -115,7 +115,7 @@ export function planCommunity(options: DemoOptions, tariffs: Tariffs): DemoCommu
     const sellers = prosumers.filter((m) => m.joinsAt === undefined).slice(0, 2);
     for (const m of sellers) {
       const sell = m.orders.find((o) => o.side === "sell")!;
-      const lower = sell.limitPricePerKWh - round1000(spread * 0.15);
+      const lower = sell.limitPricePerKWh - round1000(spread * 0.1);
       m.update = { ...sell, limitPricePerKWh: lower > tariffs.feedInPerKWh ? lower : tariffs.feedInPerKWh + 1000n };
     }
     const buyer = consumers.find((m) => m.suspendedAt === undefined);

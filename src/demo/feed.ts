@@ -8,7 +8,7 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { BrowserProvider, Eip1193Provider, Wallet } from "ethers";
+import { Provider, Wallet } from "ethers";
 import pino from "pino";
 import { startOracle, OracleHandle } from "../oracle/daemon";
 import { parseConfig } from "../oracle/config";
@@ -68,7 +68,8 @@ export class SampleQueue implements AsyncIterable<Sample> {
 }
 
 export interface FeedOptions {
-  eip1193: Eip1193Provider;
+  /** The chain as the daemon sees it (the demo's provider). */
+  provider: Provider;
   network: string;
   readingsAddress: string;
   registryAddress: string;
@@ -85,6 +86,15 @@ export interface FeedOptions {
 
 const PASSWORD = "gridledger-demo-only";
 
+function isWritable(dir: string): boolean {
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The oracle daemon with a sample queue as its only source. */
 export class OracleFeed {
   readonly dir: string;
@@ -98,7 +108,9 @@ export class OracleFeed {
   }
 
   static async create(o: FeedOptions): Promise<OracleFeed> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gridledger-demo-"));
+    // The outbox is durable (fsync on every commit); in memory-backed /dev/shm that costs nothing.
+    const tmp = fs.existsSync("/dev/shm") && isWritable("/dev/shm") ? "/dev/shm" : os.tmpdir();
+    const dir = fs.mkdtempSync(path.join(tmp, "gridledger-demo-"));
     const feed = new OracleFeed(o, dir);
     await writeKeystore(path.join(dir, "keys"), o.submitter, PASSWORD, true);
     await writeKeystore(path.join(dir, "keys"), o.gateway, PASSWORD, true);
@@ -134,7 +146,7 @@ export class OracleFeed {
     this.queue = new SampleQueue();
     this.source = iterableSource("household-simulator", this.queue);
     this.handle = await startOracle(config, {
-      provider: new BrowserProvider(this.o.eip1193),
+      provider: this.o.provider,
       sources: [this.source],
       now: this.o.now,
       logger: pino({ level: this.o.logLevel ?? "silent" }, pino.destination(2)),

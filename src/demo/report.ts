@@ -227,7 +227,7 @@ export function price(perKWh: bigint): string {
   return `${units / 10_000n}.${String(units % 10_000n).padStart(4, "0")}`;
 }
 
-const pct = (part: bigint, whole: bigint) => (whole === 0n ? "  n/a" : `${(Number((part * 10_000n) / whole) / 100).toFixed(1)} %`);
+const pct = (part: bigint, whole: bigint) => (whole <= 0n ? "n/a" : `${(Number((part * 10_000n) / whole) / 100).toFixed(1)} %`);
 
 /**
  * Two panels over the run: the clearing price (volume-weighted per column) between feed-in and
@@ -334,7 +334,7 @@ export function renderTotals(report: DemoReport): string {
   const lines = [
     "Community totals",
     `  Metered demand      ${kWh(t.importWh)} kWh; metered exports ${kWh(t.exportWh)} kWh`,
-    `  Self-sufficiency    ${pct(local, t.importWh)} of demand met locally (${kWh(t.selfSupplyWh)} kWh own PV in the interval + ${kWh(t.boughtWh)} kWh P2P)`,
+    `  Self-sufficiency    ${pct(local, t.importWh)} of demand met locally: ${kWh(t.boughtWh)} kWh P2P + ${kWh(t.selfSupplyWh)} kWh own export netted in the same interval`,
     `  P2P share           ${pct(t.tradedWh, t.exportWh)} of exports sold to neighbours: ${kWh(t.tradedWh)} kWh in ${t.trades} trades, ${credits(t.tradedCredits)} credits, avg ${avg}/kWh`,
     `  Cost                ${credits(t.costCredits)} credits vs ${credits(t.gridOnlyCredits)} grid-only`,
     `  Saving              ${credits(t.savingCredits)} credits (${pct(t.savingCredits, t.gridOnlyCredits)})`,

@@ -10,13 +10,14 @@
  * `evm_mine` and `hardhat_setBalance` to run a day in a minute.
  */
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { ContractTransactionResponse, Wallet, id, toQuantity } from "ethers";
+import { ContractTransactionResponse, Eip1193Provider, Wallet, id, toQuantity } from "ethers";
 import type { CommunityCredit, CommunityRegistry, EnergyMarket, EnergyToken, MeterReadings } from "../../typechain-types";
 import { settleInterval, KeeperContracts } from "../keeper/interval";
 import { marketDomain, ORDER_INTENT_TYPES, OrderAction, Side } from "../sdk/eip712";
 import { GridLedgerError } from "../sdk/errors";
 import { ROLES } from "../sdk/roles";
 import { MeterSimulator } from "../sim/household";
+import { DemoProvider } from "./chain";
 import { DemoAuditInput, runAuditIfAvailable } from "./audit";
 import { DemoCommunity, DemoMember, OrderPlan, planCommunity } from "./community";
 import { OracleFeed } from "./feed";
@@ -75,7 +76,7 @@ const wait = async (tx: Promise<ContractTransactionResponse>) => (await (await t
 export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptions, io: DemoIo = {}): Promise<DemoResult> {
   const started = Date.now();
   const { ethers, deployments, network } = hre;
-  const provider = ethers.provider;
+  const provider = await DemoProvider.connect(network.provider as Eip1193Provider);
   const progress = io.progress ?? new Progress(options.intervals, false);
   const clock = { now: 0 };
 
@@ -98,7 +99,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
     // A fresh community on the node; the records in deployments/<network> follow it.
     await deployments.run(["core"], { resetMemory: true, deletePreviousDeployments: true, writeDeploymentsToFiles: true });
   }
-  const [operator] = await ethers.getSigners();
+  const operator = await provider.getSigner((await ethers.getSigners())[0].address);
   const record = async (name: string) => deployments.get(name);
   const at = async <T>(name: string) => (await ethers.getContractAt(name, (await record(name)).address, operator)) as unknown as T;
   const c: Contracts = {
@@ -194,7 +195,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
   const meters = new Map(members.map((m) => [m, new MeterSimulator(m.household, { intervalSeconds, startInterval: startOfDayInterval })]));
   const reading = new Set<DemoMember>(early); // meters the oracle reads (registered)
   const feed = await OracleFeed.create({
-    eip1193: network.provider as never,
+    provider,
     network: network.name,
     readingsAddress: addresses.readings,
     registryAddress: addresses.registry,
