@@ -53,6 +53,8 @@ export interface DemoResult {
   summary: string[];
   stats: DemoStats;
   audited: DemoAuditInput;
+  /** Who did what: the operator (deployer), the oracle's submitter, the keeper and the order relayer. */
+  accounts: { operator: string; oracle: string; keeper: string; relayer: string };
   elapsedMs: number;
 }
 
@@ -330,5 +332,6 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
     `Orders: ${stats.ordersByTx} by transaction, ${stats.ordersSigned} signed by the member and relayed (${stats.orderUpdates} mid-day updates); ` +
       `keeper: ${stats.keeperTxs} transactions, ${(Number(stats.keeperGas) / 1e6).toFixed(1)} Mgas`,
   ];
-  return { report, audit, summary, stats, audited, elapsedMs: Date.now() - started };
+  const accounts = { operator: operator.address, oracle: community.oracle.address, keeper: community.keeper.address, relayer: community.relayer.address };
+  return { report, audit, summary, stats, audited, accounts, elapsedMs: Date.now() - started };
 }
