@@ -227,6 +227,9 @@ export function price(perKWh: bigint): string {
   return `${units / 10_000n}.${String(units % 10_000n).padStart(4, "0")}`;
 }
 
+/** "1 trade", "3 trades". */
+export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 const pct = (part: bigint, whole: bigint) => (whole <= 0n ? "n/a" : `${(Number((part * 10_000n) / whole) / 100).toFixed(1)} %`);
 
 /**
@@ -330,12 +333,12 @@ export function renderMembers(report: DemoReport): string {
 export function renderTotals(report: DemoReport): string {
   const t = report.totals;
   const local = t.selfSupplyWh + t.boughtWh;
-  const avg = t.tradedWh === 0n ? "n/a" : price((t.tradedCredits * 1000n) / t.tradedWh);
+  const avg = t.tradedWh === 0n ? "" : `, avg ${price((t.tradedCredits * 1000n) / t.tradedWh)}/kWh`;
   const lines = [
     "Community totals",
     `  Metered demand      ${kWh(t.importWh)} kWh; metered exports ${kWh(t.exportWh)} kWh`,
     `  Self-sufficiency    ${pct(local, t.importWh)} of demand met locally: ${kWh(t.boughtWh)} kWh P2P + ${kWh(t.selfSupplyWh)} kWh own export netted in the same interval`,
-    `  P2P share           ${pct(t.tradedWh, t.exportWh)} of exports sold to neighbours: ${kWh(t.tradedWh)} kWh in ${t.trades} trades, ${credits(t.tradedCredits)} credits, avg ${avg}/kWh`,
+    `  P2P share           ${pct(t.tradedWh, t.exportWh)} of exports sold to neighbours: ${kWh(t.tradedWh)} kWh in ${plural(t.trades, "trade")}, ${credits(t.tradedCredits)} credits${avg}`,
     `  Cost                ${credits(t.costCredits)} credits vs ${credits(t.gridOnlyCredits)} grid-only`,
     `  Saving              ${credits(t.savingCredits)} credits (${pct(t.savingCredits, t.gridOnlyCredits)})`,
     `  Intervals settled   ${t.intervalsSettled}/${report.run.intervals}`,
@@ -348,8 +351,8 @@ export function renderReport(report: DemoReport, auditLine: string, extra: strin
   const { run } = report;
   const prosumers = report.members.filter((m) => m.kind === "prosumer").length;
   const head = [
-    `GridLedger demo: ${run.households} households (${prosumers} prosumers, ${run.households - prosumers} consumers), ` +
-      `${run.intervals} intervals of ${run.intervalSeconds / 60} min from ${timeLabel(run, 0)}, seed ${run.seed}, network ${run.network}`,
+    `GridLedger demo: ${plural(run.households, "household")} (${plural(prosumers, "prosumer")}, ${plural(run.households - prosumers, "consumer")}), ` +
+      `${plural(run.intervals, "interval")} of ${run.intervalSeconds / 60} min from ${timeLabel(run, 0)}, seed ${run.seed}, network ${run.network}`,
     `Tariffs: retail ${price(report.tariffs.retailPerKWh)}, feed-in ${price(report.tariffs.feedInPerKWh)} credits/kWh`,
     ...extra,
   ];

@@ -23,7 +23,7 @@ import { DemoCommunity, DemoMember, OrderPlan, planCommunity } from "./community
 import { OracleFeed } from "./feed";
 import type { DemoOptions } from "./options";
 import { Progress } from "./progress";
-import { buildReport, ChainEvents, DemoReport, kWh, MemberInfo, price, RunInfo, timeLabel } from "./report";
+import { buildReport, ChainEvents, DemoReport, kWh, MemberInfo, plural, price, RunInfo, timeLabel } from "./report";
 
 /** Credits in base units (6 decimals). */
 const CREDIT = 1_000_000n;
@@ -327,10 +327,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
   const audit = await runAuditIfAvailable(audited);
   const summary = [
     `Contracts: market ${addresses.market}, readings ${addresses.readings} (chain interval ${first}-${last})`,
-    `Oracle: ${stats.readingsAccepted} readings signed by the meter gateway and sent in ${stats.oracleBatches} batches through the daemon's outbox` +
+    `Oracle: ${plural(stats.readingsAccepted, "reading")} signed by the meter gateway and sent in ${plural(stats.oracleBatches, "batched transaction")} through the daemon's outbox` +
       (stats.readingsRejected ? `; ${stats.readingsRejected} refused on chain (owner suspended)` : ""),
-    `Orders: ${stats.ordersByTx} by transaction, ${stats.ordersSigned} signed by the member and relayed (${stats.orderUpdates} mid-day updates); ` +
-      `keeper: ${stats.keeperTxs} transactions, ${(Number(stats.keeperGas) / 1e6).toFixed(1)} Mgas`,
+    `Orders: ${stats.ordersByTx} sent by the member, ${stats.ordersSigned} signed by the member and relayed (of which ${plural(stats.orderUpdates, "mid-day update")}); ` +
+      `keeper: ${plural(stats.keeperTxs, "transaction")}, ${(Number(stats.keeperGas) / 1e6).toFixed(1)} Mgas`,
   ];
   const accounts = { operator: operator.address, oracle: community.oracle.address, keeper: community.keeper.address, relayer: community.relayer.address };
   return { report, audit, summary, stats, audited, accounts, elapsedMs: Date.now() - started };
