@@ -8,7 +8,8 @@
  * Runs directly with ts-node (flags parsed here, then Hardhat loaded with HARDHAT_NETWORK set)
  * or under `hardhat run scripts/demo.ts`, which passes no flags: then DEMO_HOUSEHOLDS,
  * DEMO_INTERVALS, DEMO_SEED, DEMO_START_HOUR and HARDHAT_NETWORK set the same things.
- * The report goes to stdout, the progress bar and timing to stderr.
+ * The report goes to stdout, the progress bar and timing to stderr; DEMO_PROFILE=1 adds the time
+ * spent per JSON-RPC method.
  */
 import { Command } from "commander";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";

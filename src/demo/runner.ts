@@ -213,8 +213,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
     market: c.market.connect(keeperWallet),
     fromBlock,
   };
+  // Like a keeper with a cursor: an interval's events are all after the block before its readings.
+  let cursor = fromBlock;
   const settle = async (t: number) =>
-    settleInterval(keeper, t, {
+    settleInterval({ ...keeper, fromBlock: cursor }, t, {
       pageSize: options.pageSize,
       onTx: (_kind, r) => {
         stats.keeperTxs++;
@@ -223,6 +225,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
     });
   const sampleAll = async (t: number) => {
     const ts = boundary(t);
+    cursor = await provider.getBlockNumber();
     await feed.push([...reading].map((m) => ({ meterKey: m.household.name, timestamp: ts, importWhTotal: meters.get(m)!.importWhTotal, exportWhTotal: meters.get(m)!.exportWhTotal })));
     await feed.land();
   };
