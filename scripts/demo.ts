@@ -1,53 +1,114 @@
 /**
- * `npm run demo`: deploys GridLedger on the embedded Hardhat chain, onboards a small
- * community with meters, and prints the addresses and who holds which role.
+ * `npm run demo`: a whole community day of GridLedger in one process (see src/demo).
+ *
+ *   npm run demo                                   # embedded Hardhat chain, 20 households, 96 intervals
+ *   npm run demo -- --households 30 --intervals 48 --seed 7
+ *   npx hardhat node & npm run demo -- --network localhost
+ *
+ * Runs directly with ts-node (flags parsed here, then Hardhat loaded with HARDHAT_NETWORK set)
+ * or under `hardhat run scripts/demo.ts`, which passes no flags: then DEMO_HOUSEHOLDS,
+ * DEMO_INTERVALS, DEMO_SEED, DEMO_START_HOUR and HARDHAT_NETWORK set the same things.
+ * The report goes to stdout, the progress bar and timing to stderr; DEMO_PROFILE=1 adds the time
+ * spent per JSON-RPC method.
  */
-import hre from "hardhat";
-import { id } from "ethers";
-import { ROLES, RoleName } from "../src/sdk/roles";
+import { Command } from "commander";
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { GridLedgerError } from "../src/sdk/errors";
+import { Progress, renderReport, resolveOptions, runDemo } from "../src/demo";
 
-async function main(): Promise<void> {
-  const { deployments, ethers, network } = hre;
-  console.log(`GridLedger demo on network "${network.name}"\n`);
-  await deployments.fixture(["core"]);
-  const [operator, ...people] = await ethers.getSigners();
-  const registry = await ethers.getContractAt("CommunityRegistry", (await deployments.get("CommunityRegistry")).address);
-
-  const households = [
-    { name: "Ada (PV 6 kWp)", kind: 2 },
-    { name: "Ben (PV 4 kWp)", kind: 2 },
-    { name: "Cleo", kind: 1 },
-    { name: "Dev", kind: 1 },
-  ];
-  for (const [i, h] of households.entries()) {
-    const wallet = people[i];
-    await (await registry.connect(operator).onboardMember(wallet.address, h.kind, id(`identity:${h.name}`))).wait();
-    await (
-      await registry.connect(operator).registerMeter(id(`meter:${h.name}`), wallet.address, wallet.address, 10_000, 1)
-    ).wait();
-  }
-
-  console.log("Contracts");
-  for (const name of ["CommunityRegistry", "EnergyToken", "CommunityCredit", "MeterReadings"]) {
-    console.log(`  ${name.padEnd(20)} ${(await deployments.get(name)).address}`);
-  }
-  console.log("\nRoles");
-  const holders = new Map<string, string[]>();
-  for (const acct of [operator.address, (await deployments.get("MeterReadings")).address]) {
-    for (const role of Object.keys(ROLES) as RoleName[]) {
-      if (await registry.hasRole(ROLES[role], acct)) holders.set(role, [...(holders.get(role) ?? []), acct]);
-    }
-  }
-  for (const [role, accounts] of holders) console.log(`  ${role.padEnd(20)} ${accounts.join(", ")}`);
-  console.log("\nMembers");
-  for (const [i, h] of households.entries()) {
-    const m = await registry.memberOf(people[i].address);
-    console.log(`  ${h.name.padEnd(16)} ${people[i].address}  ${m.kind === 2n ? "prosumer" : "consumer"}  meters: ${m.activeMeters}`);
-  }
-  console.log(`\n${await registry.activeMemberCount()} members, ${await registry.activeMeterCount()} meters.`);
+interface Flags {
+  households?: string;
+  intervals?: string;
+  seed?: string;
+  startHour?: string;
+  pageSize?: string;
+  network?: string;
+  progress: boolean;
+  oracleLog?: string;
 }
 
-main().catch((e) => {
-  console.error(e);
-  process.exitCode = 1;
-});
+function parseFlags(argv: string[]): Flags {
+  return new Command("demo")
+    .description("Simulate one community day of GridLedger on a chain and print the results")
+    .option("--households <n>", "households in the community (DEMO_HOUSEHOLDS)", undefined)
+    .option("--intervals <n>", "15-minute intervals to simulate (DEMO_INTERVALS)", undefined)
+    .option("--seed <n>", "seed of the community, weather and orders (DEMO_SEED)", undefined)
+    .option("--start-hour <h>", "hour of the day the run starts at (DEMO_START_HOUR)", undefined)
+    .option("--page-size <n>", "participants per keeper transaction (DEMO_PAGE_SIZE)", undefined)
+    .option("--network <name>", "hardhat (embedded, default) or a Hardhat node such as localhost (HARDHAT_NETWORK)")
+    .option("--no-progress", "no progress bar on stderr")
+    .option("--oracle-log <level>", "show the oracle daemon's logs on stderr (info, warn, debug)")
+    .parse(argv, { from: "node" })
+    .opts<Flags>();
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv);
+  const options = resolveOptions({
+    households: flags.households,
+    intervals: flags.intervals,
+    seed: flags.seed,
+    startHour: flags.startHour,
+    pageSize: flags.pageSize,
+    progress: flags.progress,
+  });
+  if (flags.network) process.env.HARDHAT_NETWORK = flags.network;
+  // Loaded only now, so that HARDHAT_NETWORK picks the chain (under `hardhat run` it is loaded already).
+  // eslint-disable-next-line @typescript-eslint/no-var-requires
+  const hre = require("hardhat") as HardhatRuntimeEnvironment;
+  if (flags.network && hre.network.name !== flags.network) {
+    throw new GridLedgerError(`--network ${flags.network}: Hardhat was already loaded for network ${hre.network.name}`, {
+      details: "run the demo with ts-node (npm run demo -- --network ...) or set HARDHAT_NETWORK for hardhat run",
+    });
+  }
+  await hre.run("compile", { quiet: true });
+  if (process.env.DEMO_PROFILE) profileRpc(hre);
+
+  const started = Date.now();
+  const progress = new Progress(options.intervals, options.progress);
+  const result = await runDemo(hre, options, { progress, oracleLogLevel: flags.oracleLog });
+  progress.finish(`Simulated ${options.intervals} intervals in ${((Date.now() - started) / 1000).toFixed(1)} s on network ${hre.network.name}`);
+  process.stdout.write(renderReport(result.report, result.audit, result.summary));
+}
+
+/** DEMO_PROFILE=1: time spent per JSON-RPC method, printed on exit. */
+function profileRpc(hre: HardhatRuntimeEnvironment): void {
+  const stats = new Map<string, { n: number; ms: number }>();
+  const p = hre.network.provider as unknown as {
+    request(a: { method: string; params?: unknown[] }): Promise<unknown>;
+    send(method: string, params?: unknown[]): Promise<unknown>;
+  };
+  let depth = 0;
+  const timed = async <T>(method: string, fn: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    depth++;
+    try {
+      return await fn();
+    } finally {
+      depth--;
+      if (depth === 0) {
+        const s = stats.get(method) ?? { n: 0, ms: 0 };
+        s.n++;
+        s.ms += performance.now() - t;
+        stats.set(method, s);
+      }
+    }
+  };
+  const request = p.request.bind(p);
+  const send = p.send.bind(p);
+  p.request = (a) => timed(a.method, () => request(a));
+  p.send = (m, params) => timed(m, () => send(m, params));
+  process.on("exit", () => {
+    for (const [m, s] of [...stats].sort((a, b) => b[1].ms - a[1].ms)) process.stderr.write(`${m.padEnd(32)} ${String(s.n).padStart(7)} ${s.ms.toFixed(0).padStart(8)} ms\n`);
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (e: unknown) => {
+    const err = e as GridLedgerError;
+    process.stderr.write(`\ndemo failed: ${err.shortMessage ?? err.message}\n${err.details ? `  ${err.details}\n` : ""}`);
+    if (process.env.DEBUG) console.error(e);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,10 @@
+export { runDemo } from "./runner";
+export type { DemoResult, DemoStats, DemoIo } from "./runner";
+export { resolveOptions, DEFAULT_OPTIONS, DEMO_ENV } from "./options";
+export type { DemoOptions } from "./options";
+export { planCommunity } from "./community";
+export { buildReport, renderReport, renderChart, renderMembers, renderTotals, kWh, credits, price } from "./report";
+export type { DemoReport } from "./report";
+export { runAuditIfAvailable } from "./audit";
+export type { DemoAuditInput, DemoAuditVerdict } from "./audit";
+export { Progress } from "./progress";

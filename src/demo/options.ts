@@ -1,0 +1,70 @@
+import { ValidationError } from "../sdk/errors";
+
+/** What one demo run simulates. Every field has a flag and an environment variable (see `scripts/demo.ts`). */
+export interface DemoOptions {
+  /** Households in the community (DEMO_HOUSEHOLDS, `--households`), default 20. */
+  households: number;
+  /** Settlement intervals to simulate (DEMO_INTERVALS, `--intervals`), default 96: one day of 15 minutes. */
+  intervals: number;
+  /** Seed of the community, its weather and its orders (DEMO_SEED, `--seed`), default 1. */
+  seed: number;
+  /** Local hour of the day at which the simulated run starts (DEMO_START_HOUR, `--start-hour`), default 0. */
+  startHour: number;
+  /** Participants per keeper page (`collect` / `settle` transaction), default 200. */
+  pageSize: number;
+  /** Draw a progress bar on stderr. */
+  progress: boolean;
+}
+
+export const DEFAULT_OPTIONS: DemoOptions = {
+  households: 20,
+  intervals: 96,
+  seed: 1,
+  startHour: 0,
+  pageSize: 200,
+  progress: true,
+};
+
+/** Environment variable of each numeric option. */
+export const DEMO_ENV = {
+  households: "DEMO_HOUSEHOLDS",
+  intervals: "DEMO_INTERVALS",
+  seed: "DEMO_SEED",
+  startHour: "DEMO_START_HOUR",
+  pageSize: "DEMO_PAGE_SIZE",
+} as const;
+
+const LIMITS: Record<keyof typeof DEMO_ENV, [number, number]> = {
+  households: [1, 1000],
+  intervals: [1, 960],
+  seed: [0, Number.MAX_SAFE_INTEGER],
+  startHour: [0, 23],
+  pageSize: [1, 1000],
+};
+
+/**
+ * Options from (lowest first) the defaults, the environment and `flags` (raw strings or numbers).
+ * Every invalid value is reported at once, naming the flag and the variable.
+ */
+export function resolveOptions(
+  flags: Partial<Record<keyof DemoOptions, unknown>> = {},
+  env: NodeJS.ProcessEnv = process.env,
+): DemoOptions {
+  const out: DemoOptions = { ...DEFAULT_OPTIONS };
+  const problems: string[] = [];
+  for (const key of Object.keys(DEMO_ENV) as (keyof typeof DEMO_ENV)[]) {
+    const raw = flags[key] ?? env[DEMO_ENV[key]]?.trim();
+    if (raw === undefined || raw === "") continue;
+    const n = typeof raw === "number" ? raw : /^-?\d+$/.test(String(raw)) ? Number(raw) : NaN;
+    const [min, max] = LIMITS[key];
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+      problems.push(`--${flag} (${DEMO_ENV[key]}): must be a whole number in [${min}, ${max}], got ${JSON.stringify(raw)}`);
+      continue;
+    }
+    out[key] = n;
+  }
+  if (flags.progress !== undefined) out.progress = Boolean(flags.progress);
+  if (problems.length) throw new ValidationError("options", problems.join("; "));
+  return out;
+}

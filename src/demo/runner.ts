@@ -1,0 +1,340 @@
+/**
+ * One community day on a chain, in one process: deploy with the production scripts, onboard
+ * the community, then interval by interval move the chain's clock, feed the simulated meters
+ * through the real oracle daemon, let members place and update orders from their wallets
+ * (by transaction, or signed and relayed), and clear and settle with the keeper. The report
+ * is built from the chain's events afterwards.
+ *
+ * Chains: the embedded Hardhat network (default) or any Hardhat JSON-RPC node
+ * (`npx hardhat node`, `--network localhost`): the demo needs `evm_setNextBlockTimestamp`,
+ * `evm_mine` and `hardhat_setBalance` to run a day in a minute.
+ */
+import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { ContractTransactionResponse, Eip1193Provider, Wallet, id, toQuantity } from "ethers";
+import type { CommunityCredit, CommunityRegistry, EnergyMarket, EnergyToken, MeterReadings } from "../../typechain-types";
+import { settleInterval, KeeperContracts } from "../keeper/interval";
+import { marketDomain, ORDER_INTENT_TYPES, OrderAction, Side } from "../sdk/eip712";
+import { GridLedgerError } from "../sdk/errors";
+import { ROLES } from "../sdk/roles";
+import { MeterSimulator } from "../sim/household";
+import { DemoProvider } from "./chain";
+import { DemoAuditInput, runAuditIfAvailable } from "./audit";
+import { DemoCommunity, DemoMember, OrderPlan, planCommunity } from "./community";
+import { OracleFeed } from "./feed";
+import type { DemoOptions } from "./options";
+import { Progress } from "./progress";
+import { buildReport, ChainEvents, DemoReport, kWh, MemberInfo, plural, price, RunInfo, timeLabel } from "./report";
+
+/** Credits in base units (6 decimals). */
+const CREDIT = 1_000_000n;
+/** Credits minted to every member, and deposited in the market by every member with a buy order. */
+const MINT = 100n * CREDIT;
+const DEPOSIT = 60n * CREDIT;
+/** Seconds after an interval's end during which its readings are accepted (the operator's setting). */
+const READING_DEADLINE_SECONDS = 120;
+const ETH_FOR_GAS = 10n ** 21n;
+
+export interface DemoStats {
+  readingsAccepted: number;
+  readingsRejected: number;
+  oracleBatches: number;
+  oracleRestarts: number;
+  keeperTxs: number;
+  keeperGas: bigint;
+  ordersByTx: number;
+  ordersSigned: number;
+  orderUpdates: number;
+}
+
+export interface DemoResult {
+  report: DemoReport;
+  audit: string;
+  /** Header lines printed above the chart. */
+  summary: string[];
+  stats: DemoStats;
+  audited: DemoAuditInput;
+  /** Who did what: the operator (deployer), the oracle's submitter, the keeper and the order relayer. */
+  accounts: { operator: string; oracle: string; keeper: string; relayer: string };
+  elapsedMs: number;
+}
+
+export interface DemoIo {
+  progress?: Progress;
+  /** Daemon log level (stderr), default silent. */
+  oracleLogLevel?: string;
+}
+
+interface Contracts {
+  registry: CommunityRegistry;
+  energy: EnergyToken;
+  credit: CommunityCredit;
+  readings: MeterReadings;
+  market: EnergyMarket;
+}
+
+const wait = async (tx: Promise<ContractTransactionResponse>) => (await (await tx).wait())!;
+
+/** Runs the demo on `hre`'s network and returns the report (printing is the caller's). */
+export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptions, io: DemoIo = {}): Promise<DemoResult> {
+  const started = Date.now();
+  const { ethers, deployments, network } = hre;
+  const provider = await DemoProvider.connect(network.provider as Eip1193Provider);
+  const progress = io.progress ?? new Progress(options.intervals, false);
+  const clock = { now: 0 };
+
+  const latestTime = async () => (await provider.getBlock("latest"))!.timestamp;
+  const goTo = async (target: number) => {
+    const latest = await latestTime();
+    if (target > latest) {
+      await provider.send("evm_setNextBlockTimestamp", [target]);
+      await provider.send("evm_mine", []);
+    }
+    clock.now = Math.max(target, latest);
+  };
+
+  // ---- 1. deploy with the production scripts, from the start of a fresh interval
+  const lengthHint = Number(process.env.GRIDLEDGER_INTERVAL_SECONDS ?? 900) || 900;
+  await goTo(Math.ceil((await latestTime()) / lengthHint) * lengthHint + 1);
+  if (network.name === "hardhat") {
+    await deployments.fixture(["core"]);
+  } else {
+    // A fresh community on the node; the records in deployments/<network> follow it.
+    await deployments.run(["core"], { resetMemory: true, deletePreviousDeployments: true, writeDeploymentsToFiles: true });
+  }
+  const operator = await provider.getSigner((await ethers.getSigners())[0].address);
+  const record = async (name: string) => deployments.get(name);
+  const at = async <T>(name: string) => (await ethers.getContractAt(name, (await record(name)).address, operator)) as unknown as T;
+  const c: Contracts = {
+    registry: await at<CommunityRegistry>("CommunityRegistry"),
+    energy: await at<EnergyToken>("EnergyToken"),
+    credit: await at<CommunityCredit>("CommunityCredit"),
+    readings: await at<MeterReadings>("MeterReadings"),
+    market: await at<EnergyMarket>("EnergyMarket"),
+  };
+  for (const role of ["OPERATOR_ROLE", "ISSUER_ROLE", "DEFAULT_ADMIN_ROLE"] as const) {
+    if (!(await c.registry.hasRole(ROLES[role], operator.address))) {
+      throw new GridLedgerError(`the demo's operator ${operator.address} lacks ${role}`, {
+        details: "run the demo with the deployer as operator, issuer and admin (unset GRIDLEDGER_OPERATOR, GRIDLEDGER_ISSUER, GRIDLEDGER_ADMIN)",
+      });
+    }
+  }
+  const addresses = {
+    registry: await c.registry.getAddress(),
+    readings: await c.readings.getAddress(),
+    market: await c.market.getAddress(),
+    energy: await c.energy.getAddress(),
+    credit: await c.credit.getAddress(),
+  };
+  const fromBlock = (await record("CommunityRegistry")).receipt?.blockNumber ?? 0;
+  const { chainId } = await provider.getNetwork();
+  const marketStart = Number(await c.readings.marketStart());
+  const intervalSeconds = Number(await c.readings.intervalSeconds());
+  const boundary = (t: number) => marketStart + (t + 1) * intervalSeconds;
+  const intervalsPerDay = Math.round(86_400 / intervalSeconds);
+  const startOfDayInterval = Math.floor((options.startHour * 3600) / intervalSeconds);
+
+  const tariff = await c.market.tariffAt(await c.market.nextInterval());
+  const community = planCommunity(options, { retailPerKWh: tariff.retailPerKWh, feedInPerKWh: tariff.feedInPerKWh });
+  const { members, schedule } = community;
+  const wallet = (w: Wallet) => w.connect(provider);
+  const keeperWallet = wallet(community.keeper);
+  const relayer = wallet(community.relayer);
+  const stats: DemoStats = { readingsAccepted: 0, readingsRejected: 0, oracleBatches: 0, oracleRestarts: 0, keeperTxs: 0, keeperGas: 0n, ordersByTx: 0, ordersSigned: 0, orderUpdates: 0 };
+
+  // ---- 2. operator: service accounts, roles, reading deadline, members and meters
+  for (const w of [community.oracle, community.keeper, community.relayer, ...members.map((m) => m.wallet)]) {
+    await provider.send("hardhat_setBalance", [w.address, toQuantity(ETH_FOR_GAS)]);
+  }
+  await wait(c.registry.grantRole(ROLES.ORACLE_ROLE, community.oracle.address));
+  await wait(c.readings.setReadingDeadlineSeconds(READING_DEADLINE_SECONDS));
+
+  const orderRange = { first: 0, last: 0 };
+  const onboard = async (m: DemoMember) => {
+    const h = m.household;
+    await wait(c.registry.onboardMember(m.wallet.address, h.kind === "prosumer" ? 2 : 1, id(`gridledger-demo/identity/${h.name}`)));
+    await wait(c.registry.registerMeter(m.meterId, m.wallet.address, community.gateway.address, h.maxPowerW, 1));
+    await wait(c.credit.mint(m.wallet.address, MINT));
+    if (m.orders.some((o) => o.side === "buy")) {
+      const w = wallet(m.wallet);
+      await wait(c.credit.connect(w).approve(addresses.market, DEPOSIT));
+      await wait(c.market.connect(w).deposit(DEPOSIT));
+    }
+  };
+  const setOrder = async (m: DemoMember, o: OrderPlan, action: "place" | "update", first: number) => {
+    const side = o.side === "buy" ? Side.Buy : Side.Sell;
+    if (m.signs) {
+      // The member signs an OrderIntent in its wallet; the relayer pays the gas.
+      const intent = {
+        member: m.wallet.address,
+        action: action === "place" ? OrderAction.Place : OrderAction.Update,
+        side,
+        limitPricePerKWh: o.limitPricePerKWh,
+        capWhPerInterval: o.capWhPerInterval,
+        firstInterval: first,
+        lastInterval: orderRange.last,
+        nonce: await c.market.nonces(m.wallet.address),
+        deadline: BigInt((await latestTime()) + 3600),
+      };
+      const signature = await m.wallet.signTypedData(marketDomain(chainId, addresses.market), ORDER_INTENT_TYPES, intent);
+      await wait(c.market.connect(relayer).submitSignedOrder(intent, signature));
+      stats.ordersSigned++;
+    } else {
+      const market = c.market.connect(wallet(m.wallet));
+      const args = [side, o.limitPricePerKWh, o.capWhPerInterval, first, orderRange.last] as const;
+      await wait(action === "place" ? market.placeOrder(...args) : market.updateOrder(...args));
+      stats.ordersByTx++;
+    }
+    if (action === "update") stats.orderUpdates++;
+  };
+
+  const early = members.filter((m) => m.joinsAt === undefined);
+  for (const m of early) await onboard(m);
+  orderRange.first = Number(await c.market.nextInterval());
+  orderRange.last = orderRange.first + options.intervals + intervalsPerDay;
+  for (const m of early) for (const o of m.orders) await setOrder(m, o, "place", orderRange.first);
+
+  // ---- 3. the oracle daemon, the meters and the keeper
+  const meters = new Map(members.map((m) => [m, new MeterSimulator(m.household, { intervalSeconds, startInterval: startOfDayInterval })]));
+  const reading = new Set<DemoMember>(early); // meters the oracle reads (registered)
+  const feed = await OracleFeed.create({
+    provider,
+    network: network.name,
+    readingsAddress: addresses.readings,
+    registryAddress: addresses.registry,
+    submitter: community.oracle,
+    gateway: community.gateway,
+    meters: members.map((m) => ({ meterKey: m.household.name, meterId: m.meterId })),
+    now: () => clock.now,
+    logLevel: io.oracleLogLevel,
+  });
+  const keeper: KeeperContracts = {
+    registry: c.registry,
+    readings: c.readings,
+    market: c.market.connect(keeperWallet),
+    fromBlock,
+  };
+  // Like a keeper with a cursor: an interval's events are all after the block before its readings.
+  let cursor = fromBlock;
+  const settle = async (t: number) =>
+    settleInterval({ ...keeper, fromBlock: cursor }, t, {
+      pageSize: options.pageSize,
+      onTx: (_kind, r) => {
+        stats.keeperTxs++;
+        stats.keeperGas += r.gasUsed;
+      },
+    });
+  const sampleAll = async (t: number) => {
+    const ts = boundary(t);
+    cursor = await provider.getBlockNumber();
+    await feed.push([...reading].map((m) => ({ meterKey: m.household.name, timestamp: ts, importWhTotal: meters.get(m)!.importWhTotal, exportWhTotal: meters.get(m)!.exportWhTotal })));
+    await feed.land();
+  };
+
+  let base = -1;
+  try {
+    // Baselines: every meter's registers at the end of the setup interval.
+    base = Number(await c.readings.currentInterval());
+    await goTo(boundary(base) + 1);
+    await sampleAll(base);
+    for (let t = Number(await c.market.nextInterval()); t <= base; t++) await settle(t);
+    progress.update(0, "community onboarded, baselines read");
+
+    // ---- 4. the day
+    const label = (k: number) => timeLabel({ intervalSeconds, startOfDayInterval } as RunInfo, k);
+    for (let k = 0; k < options.intervals; k++) {
+      const t = base + 1 + k;
+      for (const m of members) {
+        if (m.joinsAt === k) {
+          await onboard(m);
+          for (const o of m.orders) await setOrder(m, o, "place", t);
+          await feed.restart(); // the daemon re-reads the registry: the new meter is known
+          stats.oracleRestarts++;
+          reading.add(m);
+          progress.note(`${label(k)}  ${m.household.name} joins the community (meter registered, orders signed and relayed)`);
+        }
+        if (m.suspendedAt === k) {
+          await wait(c.registry.suspendMember(m.wallet.address));
+          progress.note(`${label(k)}  ${m.household.name} suspended by the operator: its readings are refused`);
+        }
+        if (m.reinstatedAt === k) {
+          await wait(c.registry.reinstateMember(m.wallet.address));
+          progress.note(`${label(k)}  ${m.household.name} reinstated: its next reading carries the missed energy`);
+        }
+        if (schedule.updateAt === k && m.update) await setOrder(m, m.update, "update", t);
+      }
+      for (const sim of meters.values()) sim.next();
+      await goTo(boundary(t) + 1);
+      await sampleAll(t);
+      if (!(await c.readings.isReady(t))) await goTo(boundary(t) + READING_DEADLINE_SECONDS + 1); // a meter was refused
+      const out = await settle(t);
+      progress.update(k + 1, `${label(k)} price ${out.matchedWh > 0n ? price(out.pricePerKWh) : "  -   "} P2P ${kWh(out.matchedWh).padStart(5)} kWh`);
+    }
+  } finally {
+    await feed.close();
+  }
+
+  // ---- 5. the report, from events
+  const first = base + 1;
+  const last = base + options.intervals;
+  const m = c.market;
+  const [cleared, traded, settled, intervalSettled, accepted, rejected] = await Promise.all([
+    m.queryFilter(m.filters.IntervalCleared(), fromBlock),
+    m.queryFilter(m.filters.Traded(), fromBlock),
+    m.queryFilter(m.filters.MemberSettled(), fromBlock),
+    m.queryFilter(m.filters.IntervalSettled(), fromBlock),
+    c.readings.queryFilter(c.readings.filters.ReadingAccepted(), fromBlock),
+    c.readings.queryFilter(c.readings.filters.ReadingRejected(), fromBlock),
+  ]);
+  const events: ChainEvents = {
+    cleared: cleared.map((e) => ({
+      interval: Number(e.args.interval),
+      pricePerKWh: e.args.pricePerKWh,
+      matchedWh: e.args.matchedWh,
+      retailPerKWh: e.args.retailPerKWh,
+      feedInPerKWh: e.args.feedInPerKWh,
+      participants: Number(e.args.participants),
+    })),
+    traded: traded.map((e) => ({ interval: Number(e.args.interval), seller: e.args.seller, buyer: e.args.buyer, wh: e.args.wh, pricePerKWh: e.args.pricePerKWh, credits: e.args.credits })),
+    settled: settled.map((e) => ({
+      interval: Number(e.args.interval),
+      member: e.args.member,
+      selfSupplyWh: e.args.selfSupplyWh,
+      soldWh: e.args.soldWh,
+      boughtWh: e.args.boughtWh,
+      gridExportWh: e.args.gridExportWh,
+      gridImportWh: e.args.gridImportWh,
+      paidCredits: e.args.paidCredits,
+      receivedCredits: e.args.receivedCredits,
+    })),
+    intervalsSettled: intervalSettled.map((e) => Number(e.args.interval)),
+  };
+  const run: RunInfo = { households: options.households, seed: options.seed, network: network.name, firstInterval: first, intervals: options.intervals, intervalSeconds, startOfDayInterval };
+  const infos: MemberInfo[] = members.map((mb) => {
+    const notes: string[] = [];
+    if (mb.joinsAt !== undefined) notes.push(`joined ${timeLabel(run, mb.joinsAt)}`);
+    if (mb.suspendedAt !== undefined) {
+      notes.push(`suspended ${timeLabel(run, mb.suspendedAt)}-${mb.reinstatedAt !== undefined ? timeLabel(run, mb.reinstatedAt) : "end"}`);
+    }
+    if (mb.update) notes.push(`${mb.update.side} limit ${price(mb.orders.find((o) => o.side === mb.update!.side)!.limitPricePerKWh)} -> ${price(mb.update.limitPricePerKWh)} at ${timeLabel(run, schedule.updateAt!)}`);
+    return { address: mb.wallet.address, name: mb.household.name, kind: mb.household.kind, pvPeakW: mb.household.pvPeakW, ordersBy: mb.signs ? "signed" : "tx", notes };
+  });
+  const report = buildReport(run, events, infos);
+
+  const inRun = (t: bigint) => Number(t) >= first && Number(t) <= last;
+  const acceptedInRun = accepted.filter((e) => inRun(e.args.interval));
+  stats.readingsAccepted = acceptedInRun.length;
+  stats.readingsRejected = rejected.filter((e) => inRun(e.args.interval)).length;
+  stats.oracleBatches = new Set(acceptedInRun.map((e) => e.transactionHash)).size;
+
+  const audited: DemoAuditInput = { provider, network: network.name, addresses, fromBlock, firstInterval: first, lastInterval: last };
+  const audit = await runAuditIfAvailable(audited);
+  const summary = [
+    `Contracts: market ${addresses.market}, readings ${addresses.readings} (chain interval ${first}-${last})`,
+    `Oracle: ${plural(stats.readingsAccepted, "reading")} signed by the meter gateway and sent in ${plural(stats.oracleBatches, "batched transaction")} through the daemon's outbox` +
+      (stats.readingsRejected ? `; ${stats.readingsRejected} refused on chain (owner suspended)` : ""),
+    `Orders: ${stats.ordersByTx} sent by the member, ${stats.ordersSigned} signed by the member and relayed (of which ${plural(stats.orderUpdates, "mid-day update")}); ` +
+      `keeper: ${plural(stats.keeperTxs, "transaction")}, ${(Number(stats.keeperGas) / 1e6).toFixed(1)} Mgas`,
+  ];
+  const accounts = { operator: operator.address, oracle: community.oracle.address, keeper: community.keeper.address, relayer: community.relayer.address };
+  return { report, audit, summary, stats, audited, accounts, elapsedMs: Date.now() - started };
+}
