@@ -108,3 +108,40 @@ export type { Violation, VerifyOptions, CheckKind } from "./verify";
 export { memberStatement, statementCsv, communitySummary, anomalies, intervalReport, meterReport, memberReport, toJson } from "./reports";
 export type { Statement, StatementRow, CommunitySummary, Anomalies } from "./reports";
 export { registerAudit } from "./cli";
+
+/** What the demo hands the auditor (see `src/demo/audit.ts`). */
+export interface DemoAuditInput {
+  provider: Provider;
+  network: string;
+  addresses: Addresses;
+  fromBlock: number;
+  firstInterval: number;
+  lastInterval: number;
+}
+
+/**
+ * The demo's verdict line: index the demo chain from scratch into a temporary database,
+ * rebuild the ledger and run every check, re-clearing every interval with the rule.
+ */
+export async function auditDemo(input: DemoAuditInput): Promise<{ ok: boolean; summary: string }> {
+  const os = await import("node:os");
+  const fs = await import("node:fs");
+  const path = await import("node:path");
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gridledger-demo-audit-"));
+  const run = await runAudit({
+    provider: input.provider,
+    addresses: input.addresses,
+    fromBlock: input.fromBlock,
+    dbPath: path.join(dir, "audit.sqlite"),
+  });
+  try {
+    const settled = [...run.state.intervals.values()].filter((r) => r.interval >= input.firstInterval && r.interval <= input.lastInterval);
+    const checked = `${settled.length} intervals re-cleared, every reading signature, energy and credit conservation`;
+    if (run.violations.length === 0) return { ok: true, summary: `${checked}: no violation` };
+    const first = run.violations.slice(0, 3).map((v) => v.message).join("; ");
+    return { ok: false, summary: `${run.violations.length} violation(s): ${first}` };
+  } finally {
+    run.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
