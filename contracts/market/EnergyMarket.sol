@@ -509,11 +509,17 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     function _fills(uint32 interval, ClearingWalk.State memory walk, uint64 price) private {
         uint64 wh;
         while ((wh = walk.nextFill()) != 0) {
-            uint256 credits = (uint256(wh) * price) / 1000;
+            uint256 credits = _fillCredits(wh, price);
             walk.ask.credits += credits;
             walk.bid.credits += credits;
             emit Traded(interval, walk.ask.member, walk.bid.member, wh, price, credits);
         }
+    }
+
+    /// @dev What a fill of `wh` at `price` per kWh costs: floor(wh * price / 1000). Virtual only
+    ///      so that the auditor's tests can deploy a deliberately wrong market (contracts/mocks).
+    function _fillCredits(uint64 wh, uint64 price) internal pure virtual returns (uint256) {
+        return (uint256(wh) * price) / 1000;
     }
 
     /// @dev A member's whole result for an interval.
