@@ -78,6 +78,7 @@ export async function readInterval(
   interval: number,
   simInterval: number | undefined,
   batchSize: number,
+  maxGasPerTx = 29_000_000,
 ): Promise<ContractTransactionReceipt[]> {
   const { chainId } = await ethers.provider.getNetwork();
   const domain = readingsDomain(chainId, await core.readings.getAddress());
@@ -94,7 +95,7 @@ export async function readInterval(
   const receipts: ContractTransactionReceipt[] = [];
   for (let i = 0; i < readings.length; i += batchSize) {
     // An explicit limit: estimates of very large batches can fall short of the 63/64 rule.
-    const gasLimit = Math.min(29_000_000, 200_000 + batchSize * 90_000);
+    const gasLimit = Math.min(maxGasPerTx, 200_000 + batchSize * 90_000);
     receipts.push((await (await core.readings.submitReadings(readings.slice(i, i + batchSize), { gasLimit })).wait())!);
   }
   return receipts;
