@@ -34,6 +34,12 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(async ({ solcVersion }: 
 const poaAccounts = process.env.POA_DEPLOYER_KEY ? [process.env.POA_DEPLOYER_KEY] : [];
 const poaUrls = (process.env.POA_RPC_URL ?? "http://127.0.0.1:8545").split(",").map((u) => u.trim());
 
+// `npx hardhat node` mines a block every 2 s (and one per transaction), like a real chain: the
+// market's clock is block.timestamp, which must move even while nobody sends a transaction.
+// The in-process network of tests and the demo keeps pure automine (they move time themselves).
+const runningNode = process.argv.slice(2).includes("node");
+const nodeBlockMs = Number(process.env.GRIDLEDGER_NODE_BLOCK_MS ?? 2000);
+
 const config: HardhatUserConfig = {
   solidity: {
     version: SOLC_VERSION,
@@ -51,6 +57,7 @@ const config: HardhatUserConfig = {
       blockGasLimit: 30_000_000,
       initialBaseFeePerGas: 0,
       allowUnlimitedContractSize: false,
+      ...(runningNode && nodeBlockMs > 0 ? { mining: { auto: true, interval: nodeBlockMs } } : {}),
     },
     localhost: {
       url: process.env.LOCALHOST_RPC_URL ?? "http://127.0.0.1:8545",

@@ -77,6 +77,7 @@ export async function startKeeper(options: KeeperOptions): Promise<KeeperHandle>
     log.info({ url: http.url }, "health and metrics served");
   }
 
+  log.info({ pageSize: options.pageSize ?? 200, pollMs }, "keeper started");
   const loop = async () => {
     while (!stopping) {
       try {

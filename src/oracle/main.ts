@@ -47,12 +47,19 @@ export function oracleCommand(name = "gridledger-oracle"): Command {
       const config = loadConfig(overrides, env);
       const oracle = await startOracle(config);
       const log = componentLogger("oracle-main");
-      const onSignal = (sig: string) => {
-        log.info({ signal: sig }, "signal received");
-        oracle.stop().then(() => process.exit(0), (e) => (log.error({ err: (e as Error).message }, "stop failed"), process.exit(1)));
-      };
-      process.once("SIGTERM", () => onSignal("SIGTERM"));
-      process.once("SIGINT", () => onSignal("SIGINT"));
+      // Runs until SIGTERM or SIGINT, then stops gracefully (finishes the batch, closes the outbox).
+      await new Promise<void>((resolve) => {
+        const onSignal = (sig: string) => {
+          log.info({ signal: sig }, "signal received");
+          oracle.stop().then(
+            () => process.exit(0),
+            (e) => (log.error({ err: (e as Error).message }, "stop failed"), process.exit(1)),
+          );
+        };
+        process.once("SIGTERM", () => onSignal("SIGTERM"));
+        process.once("SIGINT", () => onSignal("SIGINT"));
+        void resolve;
+      });
     });
   program
     .command("quarantine")
