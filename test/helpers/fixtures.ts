@@ -1,4 +1,4 @@
-import { deployments, ethers } from "hardhat";
+import { deployments, ethers, network } from "hardhat";
 import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signers";
 import { id } from "ethers";
 import type { CommunityCredit, CommunityRegistry, EnergyMarket, EnergyToken, MeterReadings } from "../../typechain-types";
@@ -25,9 +25,22 @@ export interface Core {
   others: HardhatEthersSigner[];
 }
 
+/**
+ * Re-anchors the chain clock to the latest block after a snapshot was restored. Hardhat's
+ * `evm_revert` restores blocks but not the clock offset that later tests moved forward
+ * (`evm_setNextBlockTimestamp`), so without this the next block could land hours after the
+ * fixture's market start, and a suite's outcome would depend on which suites ran before it.
+ */
+export async function anchorClock(): Promise<void> {
+  const latest = (await ethers.provider.getBlock("latest"))!;
+  await network.provider.send("evm_setNextBlockTimestamp", [latest.timestamp + 1]);
+  await network.provider.send("evm_mine");
+}
+
 /** The production deploy scripts (tag "core"), then the contracts and named signers. */
 export async function deployCore(): Promise<Core> {
   await deployments.fixture(["core"]);
+  await anchorClock();
   const [deployer, alice, bob, carol, mallory, signerKey, ...others] = await ethers.getSigners();
   const at = async <T>(name: string) => (await ethers.getContractAt(name, (await deployments.get(name)).address)) as T;
   return {
@@ -46,8 +59,7 @@ export async function deployCore(): Promise<Core> {
   };
 }
 
-/** Core plus alice (prosumer) and bob (consumer) onboarded, each with one meter. */
-export const deployCommunity: () => Promise<Core> = deployments.createFixture(async () => {
+const communityFixture: () => Promise<Core> = deployments.createFixture(async () => {
   const core = await deployCore();
   const { registry, alice, bob, signerKey } = core;
   await registry.onboardMember(alice.address, MemberKind.Prosumer, identityHash("alice"));
@@ -56,3 +68,10 @@ export const deployCommunity: () => Promise<Core> = deployments.createFixture(as
   await registry.registerMeter(meterId("bob"), bob.address, signerKey.address, 10_000, 1);
   return core;
 });
+
+/** Core plus alice (prosumer) and bob (consumer) onboarded, each with one meter. */
+export async function deployCommunity(): Promise<Core> {
+  const core = await communityFixture();
+  await anchorClock();
+  return core;
+}

@@ -4,6 +4,22 @@ import { ROLES } from "../../src/sdk/roles";
 import { KeeperContracts, settleInterval, SettleOptions } from "../../src/keeper/interval";
 import { Core, deployCore, identityHash, MemberKind, meterId } from "./fixtures";
 import { goToInterval, signReading } from "./readings";
+import { HDNodeWallet, Mnemonic } from "ethers";
+
+const localSigners = new Map<string, HDNodeWallet>();
+/** The in-memory key of a Hardhat default account: signs without a JSON-RPC round trip. */
+function localSigner(address: string): HDNodeWallet {
+  if (localSigners.size === 0) {
+    const m = Mnemonic.fromPhrase("test test test test test test test test test test test junk");
+    for (let i = 0; i < 20; i++) {
+      const w = HDNodeWallet.fromMnemonic(m, `m/44'/60'/0'/0/${i}`);
+      localSigners.set(w.address.toLowerCase(), w);
+    }
+  }
+  const w = localSigners.get(address.toLowerCase());
+  if (!w) throw new Error(`${address} is not a Hardhat default account`);
+  return w;
+}
 
 export interface Household {
   signer: HardhatEthersSigner;
@@ -72,7 +88,7 @@ export async function submitReadings(
       h.exportWhTotal += e.exportWh;
     }
     batch.push(
-      await signReading(core.readings, core.signerKey, {
+      await signReading(core.readings, localSigner(core.signerKey.address), {
         meterId: h.meter,
         interval,
         importWhTotal: h.importWhTotal,

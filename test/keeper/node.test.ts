@@ -130,22 +130,22 @@ describe("keeper + oracle daemons against a hardhat node (real time)", function 
     const readings = new Contract(record("MeterReadings").address, record("MeterReadings").abi, provider);
     const first = Number(await readings.currentInterval());
     const registers = METERS.map(() => ({ imp: 5_000, exp: 1_000 }));
-    // Each boundary: ada exports 50 Wh, ben and cleo import 25 and 15 Wh (20 kW over 10 s is 55 Wh at
+    // Each boundary: ada exports 30 Wh, ben and cleo import 15 and 10 Wh (20 kW over 10 s is 55 Wh at
     // most); the first post is a baseline.
-    for (let step = 0; step < 5; step++) {
+    for (let step = 0; step < 4; step++) {
       const boundary = (Number(await readings.marketStart()) + (first + step + 1) * I) * 1000;
       await new Promise((r) => setTimeout(r, Math.max(0, boundary - Date.now() + 200)));
       const body = METERS.map((m, k) => {
         if (step > 0) {
-          if (k === 0) registers[k].exp += 50;
-          else registers[k].imp += k === 1 ? 25 : 15;
+          if (k === 0) registers[k].exp += 30;
+          else registers[k].imp += k === 1 ? 15 : 10;
         }
         return { meterKey: m, timestamp: Math.floor(boundary / 1000), importWhTotal: registers[k].imp, exportWhTotal: registers[k].exp };
       });
       const res = await fetch(`http://127.0.0.1:${oraclePort}/readings`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
       expect(res.status, await res.text()).to.be.lessThan(300);
     }
-    const last = first + 4;
+    const last = first + 3;
     try {
       await waitFor(async () => Number(await market.nextInterval()) > last || keeper.child.exitCode !== null, "the keeper to settle every interval", 150_000, 300);
     } catch (e) {
@@ -158,13 +158,13 @@ describe("keeper + oracle daemons against a hardhat node (real time)", function 
 
     const traded = await market.queryFilter(market.filters.Traded(), 0);
     const intervals = new Set(traded.map((l) => Number((l as unknown as { args: { interval: bigint } }).args.interval)));
-    expect([...intervals].sort((a, b) => a - b)).to.deep.equal([first + 1, first + 2, first + 3, first + 4]);
-    // 50 Wh offered each interval, 40 Wh bid: 40 Wh traded at (0.10 + 0.25) / 2.
+    expect([...intervals].sort((a, b) => a - b)).to.deep.equal([first + 1, first + 2, first + 3]);
+    // 30 Wh offered each interval, 25 Wh bid: 25 Wh traded at (0.10 + 0.25) / 2.
     const settled = await market.queryFilter(market.filters.IntervalCleared(), 0);
     const cleared = settled
       .map((l) => (l as unknown as { args: { interval: bigint; pricePerKWh: bigint; matchedWh: bigint } }).args)
       .filter((a) => Number(a.interval) > first && Number(a.interval) <= last);
-    expect(cleared.map((a) => [a.pricePerKWh, a.matchedWh])).to.deep.equal(Array(4).fill([175_000n, 40n]));
+    expect(cleared.map((a) => [a.pricePerKWh, a.matchedWh])).to.deep.equal(Array(3).fill([175_000n, 25n]));
     kill(oracle.child, "SIGTERM");
     kill(keeper.child, "SIGTERM");
   });

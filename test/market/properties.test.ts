@@ -8,7 +8,8 @@ import { expect } from "chai";
 import fc from "fast-check";
 import { Side } from "../../src/sdk/eip712";
 import { clearInterval as clearMarketInterval, ClearingInput } from "../../src/sdk/clearing";
-import { settleInterval } from "../../src/keeper/interval";
+import { walkHint } from "../../src/sdk/hint";
+import type { IEnergyMarket } from "../../typechain-types/contracts/market/EnergyMarket";
 import { deployMarketWorld, MarketWorld, revertTo, snapshot, submitReadings } from "../helpers/market";
 import { goToInterval } from "../helpers/readings";
 
@@ -57,19 +58,20 @@ describe("EnergyMarket properties: contract == TypeScript rule", function () {
         for (const [i, m] of book.entries()) {
           const hh = w.households[i];
           const as = w.market.connect(hh.signer);
-          if (m.depositCredits > 0) await as.deposit(m.depositCredits);
+          // Only a buyer's deposit matters to the clearing; conservation is checked on all deposits.
+          const deposit = m.order?.side === Side.Buy ? m.depositCredits : 0;
+          if (deposit > 0) await as.deposit(deposit);
           if (m.order) {
-            await as.placeOrder(m.order.side, m.order.limit, m.order.cap, 1, 1);
-            const o = await w.market.orderOf(hh.address, m.order.side);
+            const receipt = await (await as.placeOrder(m.order.side, m.order.limit, m.order.cap, 1, 1)).wait();
+            const placed = receipt!.logs.map((l) => w.market.interface.parseLog(l)).find((l) => l?.name === "OrderPlaced");
             input.orders.push({
-              orderId: o.orderId,
+              orderId: placed!.args.orderId,
               member: hh.address,
               side: m.order.side === Side.Buy ? "buy" : "sell",
               limitPricePerKWh: BigInt(m.order.limit),
               capWhPerInterval: BigInt(m.order.cap),
             });
           }
-          if (m.suspended) await w.registry.suspendMember(hh.address);
           if (m.importWh || m.exportWh) {
             energy.set(hh.address, { importWh: BigInt(m.importWh), exportWh: BigInt(m.exportWh) });
             input.members.push({
@@ -77,28 +79,53 @@ describe("EnergyMarket properties: contract == TypeScript rule", function () {
               importWh: BigInt(m.importWh),
               exportWh: BigInt(m.exportWh),
               active: !m.suspended,
-              availableCredits: BigInt(m.depositCredits),
+              availableCredits: BigInt(deposit),
             });
           }
         }
-        // Suspended members' meters are refused by the oracle contract: read before suspending.
         const creditsBefore = await w.credit.balanceOf(market);
         await goToInterval(w.readings, 2);
-        for (const [i, m] of book.entries()) if (m.suspended) await w.registry.reinstateMember(w.households[i].address);
         await submitReadings(w, w.households, 1, energy);
+        // Suspended after reading (a suspended owner's readings are refused) and before clearing.
         for (const [i, m] of book.entries()) if (m.suspended) await w.registry.suspendMember(w.households[i].address);
 
         const expected = clearMarketInterval(input);
-        const out = await settleInterval(w.keeper, 1, { pageSize: 4 });
+        // Drive both passes directly from the reference result (the keeper's chain loader is
+        // covered by the market and keeper suites): pages of 4, settled from the receipts' events.
+        const hint = walkHint(expected);
+        const pagesOfEntries: IEnergyMarket.EntryStruct[][] = [];
+        for (let i = 0; i === 0 || i < hint.length; i += 4) {
+          const receipt = await (await w.market.collect(1, hint.slice(i, i + 4))).wait();
+          pagesOfEntries.push(
+            receipt!.logs
+              .map((l) => w.market.interface.parseLog(l))
+              .filter((l) => l?.name === "EntryCollected")
+              .map((l) => ({
+                member: l!.args.member,
+                tag: l!.args.tag,
+                orderId: l!.args.orderId,
+                qtyWh: l!.args.qtyWh,
+                pricePerKWh: l!.args.pricePerKWh,
+                importWh: l!.args.importWh,
+                exportWh: l!.args.exportWh,
+              })),
+          );
+        }
+        const receipts = [];
+        if (hint.length > 0) for (const page of pagesOfEntries) receipts.push(await (await w.market.settle(1, page)).wait());
+        const st = await w.market.intervalState(1);
+        expect(st.phase, "settled").to.equal(3n);
+        const out = { pricePerKWh: st.pricePerKWh, matchedWh: st.matchedWh };
+        const logs = receipts.flatMap((r) => r!.logs).map((l) => w.market.interface.parseLog(l)).filter((l) => l !== null);
 
         expect(out.pricePerKWh, "price").to.equal(expected.pricePerKWh);
         expect(out.matchedWh, "matched").to.equal(expected.matchedWh);
-        const traded = await w.market.queryFilter(w.market.filters.Traded(1), w.keeper.fromBlock);
-        expect(traded.map((l) => [l.args.seller, l.args.buyer, l.args.wh, l.args.credits]), "fills").to.deep.equal(
+        const traded = logs.filter((l) => l!.name === "Traded");
+        expect(traded.map((l) => [l!.args.seller, l!.args.buyer, l!.args.wh, l!.args.credits]), "fills").to.deep.equal(
           expected.fills.map((f) => [f.seller, f.buyer, f.wh, f.costCredits]),
         );
-        const settled = await w.market.queryFilter(w.market.filters.MemberSettled(1), w.keeper.fromBlock);
-        const byMember = new Map(settled.map((l) => [l.args.member, l.args]));
+        const settled = logs.filter((l) => l!.name === "MemberSettled");
+        const byMember = new Map(settled.map((l) => [l!.args.member, l!.args]));
         expect(settled.length, "one settlement per participant").to.equal(expected.members.length);
         for (const m of expected.members) {
           const s = byMember.get(m.member)!;
