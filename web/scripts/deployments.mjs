@@ -4,6 +4,7 @@
 //   GRIDLEDGER_NETWORK          network folder (default localhost)
 //   GRIDLEDGER_WEB_RPC_URL      read-only RPC for the app before a wallet connects
 //                               (default LOCALHOST_RPC_URL or http://127.0.0.1:8545)
+//   GRIDLEDGER_WEB_DEPLOYMENTS_OUT  output file (default public/deployments.json; tests write their own)
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +14,7 @@ const root = path.resolve(here, "..", "..");
 const dir = path.resolve(root, process.env.GRIDLEDGER_DEPLOYMENTS_DIR?.trim() || "deployments");
 const network = process.env.GRIDLEDGER_NETWORK?.trim() || "localhost";
 const rpcUrl = process.env.GRIDLEDGER_WEB_RPC_URL?.trim() || process.env.LOCALHOST_RPC_URL?.trim() || "http://127.0.0.1:8545";
-const out = path.join(here, "..", "public", "deployments.json");
+const out = process.env.GRIDLEDGER_WEB_DEPLOYMENTS_OUT?.trim() || path.join(here, "..", "public", "deployments.json");
 const NAMES = ["CommunityRegistry", "CommunityCredit", "EnergyToken", "MeterReadings", "EnergyMarket"];
 
 const folder = path.join(dir, network);
