@@ -55,12 +55,27 @@ describe("web app, end to end in Chromium against a hardhat node", function () {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
 
+  const pages = new Set<PW>();
+  const logs: string[] = [];
   async function open(account: string, opts: { chainId?: number } = {}, hash = "#/me") {
     const page = await browser.newPage();
+    pages.add(page);
+    page.on("close", () => pages.delete(page));
+    page.on("console", (m: PW) => m.type() === "error" && logs.push(`console: ${m.text()}`));
+    page.on("pageerror", (e: Error) => logs.push(`page error: ${e.message}`));
     await page.addInitScript(walletScript(node!.rpcUrl, account, opts));
     await page.goto(server!.url + hash);
     return page;
   }
+  // On a failure, show what the person would have seen.
+  afterEach(async function () {
+    if (this.currentTest?.state !== "failed") return;
+    for (const p of pages) {
+      const text = await p.locator("body").innerText().catch(() => "(closed)");
+      console.log(`      page ${p.url()}:\n${text.slice(0, 1500)}`);
+    }
+    console.log(logs.join("\n"));
+  });
   const alertText = (page: PW) => page.locator("#alert").innerText();
 
   describe("the prosumer", () => {
@@ -126,8 +141,8 @@ describe("web app, end to end in Chromium against a hardhat node", function () {
       await results.locator("tr", { hasText: `#${start + 1}` }).waitFor({ timeout: 20_000 });
       const row = (await results.locator("tr", { hasText: `#${start + 1}` }).innerText()).toLowerCase();
       // bid 0.25 vs ask max(0.10, feed-in 0.08) = 0.10 -> price 0.175/kWh; 2 kWh bought from bob
-      expect(row).to.include("0.175/kWh");
-      expect(row).to.include("2 kWh");
+      expect(row).to.include("0.175/kwh");
+      expect(row).to.include("2 kwh");
       expect(row).to.include(bob.slice(0, 6));
       expect(await page.locator("[data-testid=saving]").innerText()).to.equal("0.25"); // 2 kWh * (0.30 - 0.175)
     });
@@ -163,7 +178,7 @@ describe("web app, end to end in Chromium against a hardhat node", function () {
       expect(await row.innerText()).to.include("verified");
       await row.getByRole("button", { name: "Details" }).click();
       const fills = (await page.locator("[data-testid=fills]").innerText()).toLowerCase();
-      expect(fills).to.include(bob).and.to.include(alice).and.to.include("2 kWh");
+      expect(fills).to.include(bob).and.to.include(alice).and.to.include("2 kwh");
       const [download] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Export statement (CSV)" }).click()]);
       expect(download.suggestedFilename()).to.equal("gridledger-statement-all.csv");
       await page.close();

@@ -161,12 +161,16 @@ export function buildLedger(events: Ev[]): Ledger {
         }
         break;
       }
-      case "IntervalCleared":
-        rec(Number(a.interval)).cleared = {
+      case "IntervalCleared": {
+        const r = rec(Number(a.interval));
+        // An interval with no participant is cleared without any entry.
+        r.atCollect ??= { orders: [...L.orders.values()], deposits: new Map(L.deposits), status: new Map(L.status) };
+        r.cleared = {
           pricePerKWh: a.pricePerKWh, matchedWh: a.matchedWh, retailPerKWh: a.retailPerKWh,
           feedInPerKWh: a.feedInPerKWh, participants: Number(a.participants),
         };
         break;
+      }
       case "Traded":
         rec(Number(a.interval)).trades.push({ seller: a.seller, buyer: a.buyer, wh: a.wh, pricePerKWh: a.pricePerKWh, credits: a.credits, txHash: e.txHash });
         break;

@@ -378,8 +378,14 @@ function renderAudit(): void {
 // ------------------------------------------------------------------ refresh loop
 
 let refreshing: Promise<void> | undefined;
+let refreshAgain = false;
+/** Re-reads the chain and re-renders the view; a call during a refresh runs one more after it. */
 async function refresh(): Promise<void> {
-  if (refreshing) return refreshing;
+  if (refreshing) {
+    refreshAgain = true;
+    return refreshing;
+  }
+  refreshAgain = false;
   refreshing = (async () => {
     try {
       await chain.sync();
@@ -393,7 +399,10 @@ async function refresh(): Promise<void> {
     } catch (e) {
       alertMsg(explain(e, "read the chain"));
     }
-  })().finally(() => (refreshing = undefined));
+  })().finally(() => {
+    refreshing = undefined;
+    if (refreshAgain) void refresh();
+  });
   return refreshing;
 }
 
