@@ -161,13 +161,28 @@ describe("web app, end to end in Chromium against a hardhat node", function () {
       expect(lines[0]).to.match(/^interval,member,price_per_kwh/);
       expect(lines.some((l) => l.startsWith(`${start + 1},${alice},175000,2000,0,0,0,2000`))).to.equal(true);
     });
+    it("updates the order by transaction, then cancels it with a signed intent", async () => {
+      const before = await c.market.orderOf(alice, 0);
+      await page.selectOption("[name=mode]", "tx");
+      await page.fill("[name=limit]", "0.22");
+      await page.getByRole("button", { name: "Update" }).click();
+      await page.locator("#notice", { hasText: "Your buy order at 0.22/kWh is on the book." }).waitFor();
+      const updated = await c.market.orderOf(alice, 0);
+      expect(updated.limitPricePerKWh).to.equal(220_000n);
+      expect(updated.orderId).to.be.greaterThan(before.orderId);
+      await page.selectOption("[name=mode]", "signed");
+      await page.getByRole("button", { name: "Cancel" }).click();
+      await page.locator("#notice", { hasText: "Cancelled your buy order." }).waitFor();
+      expect((await c.market.orderOf(alice, 0)).orderId).to.equal(0n);
+      expect(await c.market.nonces(alice)).to.equal(2n);
+    });
   });
 
   describe("the market and the auditor", () => {
     it("charts the clearing price and volume and shows the book", async () => {
       const page = await open(alice, {}, "#/market");
       await page.locator("#price-chart polyline").waitFor();
-      expect(await page.locator("[data-testid=book]").innerText()).to.include("0.25/kWh");
+      expect(await page.locator("[data-testid=book]").innerText()).to.include("0.10/kWh"); // bob's standing sell order
       await page.close();
     });
 
