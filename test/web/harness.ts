@@ -44,11 +44,19 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Why the web e2e cannot run here, or undefined when it can. */
+/** Why the web e2e cannot run here (no browser: a skip), or undefined when it can. */
 export function missingPrerequisite(): string | undefined {
   if (!fs.existsSync(CHROMIUM)) return `${CHROMIUM} is missing: install Debian's Chromium with \`apt-get update && apt-get install -y chromium\``;
-  if (!fs.existsSync(path.join(WEB, "node_modules", "playwright-core"))) return "web/node_modules is missing: run `npm ci --prefix web`";
   return undefined;
+}
+
+/** The web project's own dependencies (vite, playwright-core) are a failure, not a skip. */
+export function assertWebInstalled(): void {
+  for (const dep of ["playwright-core", "vite"]) {
+    if (!fs.existsSync(path.join(WEB, "node_modules", dep, "package.json"))) {
+      throw new Error(`web/node_modules/${dep} is missing: run \`npm ci --prefix web\` (the web app is its own npm project)`);
+    }
+  }
 }
 
 export interface Node {
@@ -94,6 +102,7 @@ export function stopNode(node?: Node): void {
 
 /** Builds the app into `<tmp>/dist` with the node's deployment records; returns the folder. */
 export function buildApp(tmp: string, node: Node): string {
+  assertWebInstalled();
   const dist = path.join(tmp, "dist");
   execFileSync(process.execPath, [path.join(WEB, "node_modules", "vite", "bin", "vite.js"), "build", "--outDir", dist, "--emptyOutDir", "--logLevel", "warn"], { cwd: WEB, stdio: "pipe" });
   execFileSync(process.execPath, [path.join(WEB, "scripts", "deployments.mjs")], {

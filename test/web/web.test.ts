@@ -12,7 +12,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-  buildApp, community, Community, CREDIT, goToInterval, keeperUpTo, launchBrowser, missingPrerequisite, Node, onboard,
+  assertWebInstalled, buildApp, community, Community, CREDIT, goToInterval, keeperUpTo, launchBrowser, missingPrerequisite, Node, onboard,
   PW, readInterval, serve, startNode, stopNode, walletScript,
 } from "./harness";
 
@@ -34,6 +34,7 @@ describe("web app, end to end in Chromium against a hardhat node", function () {
       console.log(`      skipped: ${missing}`);
       this.skip();
     }
+    assertWebInstalled();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gl-web-e2e-"));
     node = await startNode(tmp);
     const dist = buildApp(tmp, node);

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-  buildApp, community, CREDIT, goToInterval, keeperUpTo, launchBrowser, missingPrerequisite, onboard, readInterval, serve,
+  assertWebInstalled, buildApp, community, CREDIT, goToInterval, keeperUpTo, launchBrowser, missingPrerequisite, onboard, readInterval, serve,
   startNode, stopNode, walletScript, WEB,
 } from "../../test/web/harness";
 
@@ -17,6 +17,7 @@ const OUT = path.join(WEB, "screenshots");
 async function main(): Promise<void> {
   const missing = missingPrerequisite();
   if (missing) throw new Error(missing);
+  assertWebInstalled();
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gl-web-shots-"));
   const node = await startNode(tmp);
   let server: Awaited<ReturnType<typeof serve>> | undefined;
