@@ -1,0 +1,306 @@
+/**
+ * The ledger rebuilt from events alone (as the auditor does): readings per interval, the order
+ * book, deposits and member status as they stood when each interval was collected, the cleared
+ * results, and an independent re-clearing with the project's `clearInterval` (src/sdk/clearing.ts).
+ * Wallet migrations are followed for deposits and orders; the CLI auditor (`gridledger audit`)
+ * remains the complete check (invariants, tampering, reading signatures).
+ */
+import { clearInterval, type ClearingInput, type ClearingOrder, type ClearingResult } from "@sdk/clearing";
+import type { Ev } from "./chain";
+
+export type Status = "Active" | "Suspended" | "Removed" | "Migrated";
+const STATUS_BY_EVENT: Record<string, Status> = { MemberOnboarded: "Active", MemberReinstated: "Active", MemberSuspended: "Suspended", MemberRemoved: "Removed" };
+
+export interface LiveOrder {
+  orderId: bigint;
+  member: string;
+  side: "buy" | "sell";
+  limitPricePerKWh: bigint;
+  capWhPerInterval: bigint;
+  firstInterval: number;
+  lastInterval: number;
+}
+
+export interface Reading {
+  meterId: string;
+  owner: string;
+  importWh: bigint;
+  exportWh: bigint;
+  importWhTotal: bigint;
+  exportWhTotal: bigint;
+  baseline: boolean;
+  txHash: string;
+}
+
+export interface Cleared {
+  pricePerKWh: bigint;
+  matchedWh: bigint;
+  retailPerKWh: bigint;
+  feedInPerKWh: bigint;
+  participants: number;
+}
+
+export interface Trade {
+  seller: string;
+  buyer: string;
+  wh: bigint;
+  pricePerKWh: bigint;
+  credits: bigint;
+  txHash: string;
+}
+
+export interface Settlement {
+  member: string;
+  selfSupplyWh: bigint;
+  soldWh: bigint;
+  boughtWh: bigint;
+  gridExportWh: bigint;
+  gridImportWh: bigint;
+  paidCredits: bigint;
+  receivedCredits: bigint;
+}
+
+export interface IntervalRec {
+  interval: number;
+  readings: Reading[];
+  collected: boolean;
+  cleared?: Cleared;
+  trades: Trade[];
+  settlements: Settlement[];
+  settled: boolean;
+  /** State when the first entry was collected. */
+  atCollect?: { orders: LiveOrder[]; deposits: Map<string, bigint>; status: Map<string, Status> };
+}
+
+export interface Verdict {
+  state: "ok" | "mismatch" | "not cleared" | "settling";
+  problems: string[];
+  result?: ClearingResult;
+  input?: ClearingInput;
+}
+
+export interface Ledger {
+  intervals: Map<number, IntervalRec>;
+  status: Map<string, Status>;
+  deposits: Map<string, bigint>;
+  orders: Map<string, LiveOrder>; // key member|side
+  meters: Map<string, { meterId: string; owner: string; zone: number; maxPowerW: number }>;
+}
+
+const k = (a: string) => a.toLowerCase();
+
+export function buildLedger(events: Ev[]): Ledger {
+  const L: Ledger = { intervals: new Map(), status: new Map(), deposits: new Map(), orders: new Map(), meters: new Map() };
+  const rec = (t: number) => {
+    let r = L.intervals.get(t);
+    if (!r) L.intervals.set(t, (r = { interval: t, readings: [], collected: false, trades: [], settlements: [], settled: false }));
+    return r;
+  };
+  const add = (m: string, d: bigint) => L.deposits.set(k(m), (L.deposits.get(k(m)) ?? 0n) + d);
+  for (const e of events) {
+    const a = e.args;
+    switch (e.name) {
+      case "MemberOnboarded":
+      case "MemberSuspended":
+      case "MemberReinstated":
+      case "MemberRemoved":
+        L.status.set(k(a.member), STATUS_BY_EVENT[e.name]);
+        break;
+      case "MemberMigrated":
+        L.status.set(k(a.oldWallet), "Migrated");
+        L.status.set(k(a.newWallet), "Active");
+        break;
+      case "MeterRegistered":
+        L.meters.set(a.meterId, { meterId: a.meterId, owner: a.owner, zone: Number(a.zone), maxPowerW: Number(a.maxPowerW) });
+        break;
+      case "MeterOwnerChanged": {
+        const m = L.meters.get(a.meterId);
+        if (m) m.owner = a.newOwner;
+        break;
+      }
+      case "ReadingAccepted":
+        rec(Number(a.interval)).readings.push({
+          meterId: a.meterId, owner: a.owner, importWh: a.importWh, exportWh: a.exportWh,
+          importWhTotal: a.importWhTotal, exportWhTotal: a.exportWhTotal, baseline: a.baseline, txHash: e.txHash,
+        });
+        break;
+      case "Deposited":
+        add(a.member, a.amount);
+        break;
+      case "Withdrawn":
+        add(a.member, -(a.amount as bigint));
+        break;
+      case "AccountMigrated": {
+        add(a.newWallet, L.deposits.get(k(a.oldWallet)) ?? 0n);
+        L.deposits.set(k(a.oldWallet), 0n);
+        for (const side of ["buy", "sell"]) {
+          const o = L.orders.get(`${k(a.oldWallet)}|${side}`);
+          L.orders.delete(`${k(a.oldWallet)}|${side}`);
+          if (o) L.orders.set(`${k(a.newWallet)}|${side}`, { ...o, member: a.newWallet });
+        }
+        break;
+      }
+      case "OrderPlaced": {
+        const side = Number(a.side) === 0 ? "buy" : "sell";
+        L.orders.set(`${k(a.member)}|${side}`, {
+          orderId: a.orderId, member: a.member, side, limitPricePerKWh: a.limitPricePerKWh,
+          capWhPerInterval: a.capWhPerInterval, firstInterval: Number(a.firstInterval), lastInterval: Number(a.lastInterval),
+        });
+        break;
+      }
+      case "OrderCancelled": {
+        const key = `${k(a.member)}|${Number(a.side) === 0 ? "buy" : "sell"}`;
+        if (L.orders.get(key)?.orderId === a.orderId) L.orders.delete(key);
+        break;
+      }
+      case "EntryCollected": {
+        const r = rec(Number(a.interval));
+        if (!r.collected) {
+          r.collected = true;
+          r.atCollect = { orders: [...L.orders.values()], deposits: new Map(L.deposits), status: new Map(L.status) };
+        }
+        break;
+      }
+      case "IntervalCleared": {
+        const r = rec(Number(a.interval));
+        // An interval with no participant is cleared without any entry.
+        r.atCollect ??= { orders: [...L.orders.values()], deposits: new Map(L.deposits), status: new Map(L.status) };
+        r.cleared = {
+          pricePerKWh: a.pricePerKWh, matchedWh: a.matchedWh, retailPerKWh: a.retailPerKWh,
+          feedInPerKWh: a.feedInPerKWh, participants: Number(a.participants),
+        };
+        break;
+      }
+      case "Traded":
+        rec(Number(a.interval)).trades.push({ seller: a.seller, buyer: a.buyer, wh: a.wh, pricePerKWh: a.pricePerKWh, credits: a.credits, txHash: e.txHash });
+        break;
+      case "MemberSettled":
+        add(a.member, (a.receivedCredits as bigint) - (a.paidCredits as bigint));
+        rec(Number(a.interval)).settlements.push({
+          member: a.member, selfSupplyWh: a.selfSupplyWh, soldWh: a.soldWh, boughtWh: a.boughtWh,
+          gridExportWh: a.gridExportWh, gridImportWh: a.gridImportWh, paidCredits: a.paidCredits, receivedCredits: a.receivedCredits,
+        });
+        break;
+      case "IntervalSettled":
+        rec(Number(a.interval)).settled = true;
+        break;
+    }
+  }
+  return L;
+}
+
+/** Energy per member in interval `t` (summed over meters), members with no energy left out. */
+export function positions(r: IntervalRec): Map<string, { member: string; importWh: bigint; exportWh: bigint }> {
+  const out = new Map<string, { member: string; importWh: bigint; exportWh: bigint }>();
+  for (const x of r.readings) {
+    if (x.importWh === 0n && x.exportWh === 0n) continue;
+    const p = out.get(k(x.owner)) ?? { member: x.owner, importWh: 0n, exportWh: 0n };
+    p.importWh += x.importWh;
+    p.exportWh += x.exportWh;
+    out.set(k(x.owner), p);
+  }
+  return out;
+}
+
+/** Re-clears interval `r` from the events and compares with what the contract emitted. */
+export function verify(r: IntervalRec): Verdict {
+  if (!r.cleared || !r.atCollect) return { state: "not cleared", problems: [] };
+  const c = r.cleared;
+  const at = r.atCollect;
+  const members: ClearingInput["members"] = [];
+  const orders: ClearingOrder[] = [];
+  for (const p of positions(r).values()) {
+    const active = at.status.get(k(p.member)) === "Active";
+    members.push({ member: p.member, importWh: p.importWh, exportWh: p.exportWh, active, availableCredits: at.deposits.get(k(p.member)) ?? 0n });
+    for (const o of at.orders) {
+      if (k(o.member) === k(p.member) && o.firstInterval <= r.interval && r.interval <= o.lastInterval) {
+        orders.push({ orderId: o.orderId, member: p.member, side: o.side, limitPricePerKWh: o.limitPricePerKWh, capWhPerInterval: o.capWhPerInterval });
+      }
+    }
+  }
+  orders.sort((a, b) => (a.orderId < b.orderId ? -1 : a.orderId > b.orderId ? 1 : 0));
+  const input: ClearingInput = { interval: r.interval, retailTariffPerKWh: c.retailPerKWh, feedInTariffPerKWh: c.feedInPerKWh, members, orders };
+  const problems: string[] = [];
+  let result: ClearingResult;
+  try {
+    result = clearInterval(input);
+  } catch (e) {
+    return { state: "mismatch", problems: [`cannot re-clear from the events: ${(e as Error).message}`], input };
+  }
+  const cmp = (what: string, chain: unknown, again: unknown) => {
+    if (String(chain) !== String(again)) problems.push(`${what}: the chain says ${chain}, the re-clearing says ${again}`);
+  };
+  cmp("clearing price per kWh", c.pricePerKWh, result.pricePerKWh);
+  cmp("matched Wh", c.matchedWh, result.matchedWh);
+  cmp("participants", c.participants, members.length);
+  if (!r.settled) return { state: problems.length ? "mismatch" : "settling", problems, result, input };
+  const key = (f: { seller: string; buyer: string; wh: bigint; credits: bigint }) => `${k(f.seller)}>${k(f.buyer)}:${f.wh}:${f.credits}`;
+  const chainFills = r.trades.map(key).sort().join(" ");
+  const againFills = result.fills.map((f) => key({ ...f, credits: f.costCredits })).sort().join(" ");
+  if (chainFills !== againFills) problems.push(`fills differ: chain [${chainFills || "none"}], re-clearing [${againFills || "none"}]`);
+  const settledBy = new Map(r.settlements.map((s) => [k(s.member), s]));
+  for (const m of result.members) {
+    const s = settledBy.get(k(m.member));
+    if (!s) {
+      problems.push(`${m.member}: metered energy but no MemberSettled event`);
+      continue;
+    }
+    for (const f of ["selfSupplyWh", "soldWh", "boughtWh", "gridExportWh", "gridImportWh", "paidCredits", "receivedCredits"] as const) {
+      cmp(`${m.member} ${f}`, s[f], m[f]);
+    }
+  }
+  return { state: problems.length ? "mismatch" : "ok", problems, result, input };
+}
+
+/** A member's bill line for one interval, and what grid-only supply would have cost. */
+export interface BillLine {
+  interval: number;
+  pricePerKWh: bigint;
+  importWh: bigint;
+  exportWh: bigint;
+  selfSupplyWh: bigint;
+  soldWh: bigint;
+  boughtWh: bigint;
+  gridImportWh: bigint;
+  gridExportWh: bigint;
+  paidCredits: bigint;
+  receivedCredits: bigint;
+  gridImportCredits: bigint;
+  gridExportCredits: bigint;
+  /** Net cost: paid + grid import - received - grid export credit. */
+  netCredits: bigint;
+  /** Everything imported at retail, everything exported at feed-in. */
+  gridOnlyCredits: bigint;
+  savingCredits: bigint;
+  soldTo: string[];
+  boughtFrom: string[];
+}
+
+export function billOf(L: Ledger, member: string): BillLine[] {
+  const out: BillLine[] = [];
+  for (const r of [...L.intervals.values()].sort((a, b) => a.interval - b.interval)) {
+    const s = r.settlements.find((x) => k(x.member) === k(member));
+    if (!s || !r.cleared) continue;
+    const p = positions(r).get(k(member)) ?? { importWh: 0n, exportWh: 0n };
+    const { retailPerKWh: retail, feedInPerKWh: feedIn } = r.cleared;
+    const gi = (s.gridImportWh * retail) / 1000n;
+    const ge = (s.gridExportWh * feedIn) / 1000n;
+    const net = s.paidCredits + gi - s.receivedCredits - ge;
+    const gridOnly = (p.importWh * retail) / 1000n - (p.exportWh * feedIn) / 1000n;
+    out.push({
+      interval: r.interval, pricePerKWh: r.cleared.pricePerKWh, importWh: p.importWh, exportWh: p.exportWh,
+      selfSupplyWh: s.selfSupplyWh, soldWh: s.soldWh, boughtWh: s.boughtWh, gridImportWh: s.gridImportWh, gridExportWh: s.gridExportWh,
+      paidCredits: s.paidCredits, receivedCredits: s.receivedCredits, gridImportCredits: gi, gridExportCredits: ge,
+      netCredits: net, gridOnlyCredits: gridOnly, savingCredits: gridOnly - net,
+      soldTo: r.trades.filter((t) => k(t.seller) === k(member)).map((t) => `${t.buyer} ${t.wh} Wh`),
+      boughtFrom: r.trades.filter((t) => k(t.buyer) === k(member)).map((t) => `${t.seller} ${t.wh} Wh`),
+    });
+  }
+  return out;
+}
+
+export const BILL_HEADER = ["interval", "member", "price_per_kwh", "import_wh", "export_wh", "self_supply_wh", "sold_wh", "bought_wh", "grid_import_wh", "grid_export_wh", "paid_credits", "received_credits", "grid_import_credits", "grid_export_credits", "net_credits", "grid_only_credits", "saving_credits", "sold_to", "bought_from"];
+
+export function billRow(member: string, b: BillLine): (string | bigint | number)[] {
+  return [b.interval, member, b.pricePerKWh, b.importWh, b.exportWh, b.selfSupplyWh, b.soldWh, b.boughtWh, b.gridImportWh, b.gridExportWh, b.paidCredits, b.receivedCredits, b.gridImportCredits, b.gridExportCredits, b.netCredits, b.gridOnlyCredits, b.savingCredits, b.soldTo.join("; "), b.boughtFrom.join("; ")];
+}
