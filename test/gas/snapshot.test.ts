@@ -14,7 +14,7 @@ import { ethers, network } from "hardhat";
 import { marketDomain, ORDER_INTENT_TYPES, Side } from "../../src/sdk/eip712";
 import { settleInterval } from "../../src/keeper/interval";
 import { deployCore } from "../helpers/fixtures";
-import { buildCommunity, readInterval, wallet } from "../helpers/community";
+import { buildCommunity, readInterval, wallet } from "../../bench/lib/community";
 import { goToInterval } from "../helpers/readings";
 import { revertTo, snapshot } from "../helpers/market";
 import { deployments } from "hardhat";

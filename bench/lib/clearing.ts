@@ -1,10 +1,10 @@
 /**
- * Time of the TypeScript clearing function on simulated communities.
- * Run: npx ts-node bench/clearing.bench.ts
+ * The keeper's off-chain clearing (`clearInterval`, the same function the keeper and the
+ * auditor run) on simulated midday books: every household with one standing order.
  */
-import { clearInterval, ClearingInput, ClearingMember, ClearingOrder } from "../src/sdk/clearing";
-import { createCommunity, simulateInterval } from "../src/sim/household";
-import { createRng } from "../src/sim/random";
+import { clearInterval, ClearingInput, ClearingMember, ClearingOrder } from "../../src/sdk/clearing";
+import { createCommunity, simulateInterval } from "../../src/sim/household";
+import { createRng } from "../../src/sim/random";
 
 const FEED_IN = 80_000n;
 const RETAIL = 300_000n;
@@ -14,7 +14,7 @@ function address(k: number): string {
 }
 
 /** A midday interval of a simulated community in which every household has one order. */
-function book(households: number, seed: number): ClearingInput {
+export function book(households: number, seed: number): ClearingInput {
   const community = createCommunity({ households, seed, prosumerShare: 0.4 });
   const rng = createRng(seed);
   const interval = 13 * 4; // 13:00-13:15 on the first day
@@ -35,23 +35,21 @@ function book(households: number, seed: number): ClearingInput {
   return { interval, feedInTariffPerKWh: FEED_IN, retailTariffPerKWh: RETAIL, members, orders };
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.floor(s.length / 2)];
 }
 
-for (const households of [100, 1_000, 5_000, 20_000]) {
-  const input = book(households, 7);
+/** Median and max wall time (ms) of clearing `households` over `runs` runs, after 3 warm-up runs. */
+export function timeClearing(households: number, runs = 15, seed = 7): { medianMs: number; maxMs: number; fills: number; runs: number } {
+  const input = book(households, seed);
   for (let k = 0; k < 3; k++) clearInterval(input); // warm up
   const times: number[] = [];
   let fills = 0;
-  for (let k = 0; k < 15; k++) {
+  for (let k = 0; k < runs; k++) {
     const t0 = process.hrtime.bigint();
     fills = clearInterval(input).fills.length;
     times.push(Number(process.hrtime.bigint() - t0) / 1e6);
   }
-  console.log(
-    `clearInterval ${String(households).padStart(6)} households: median ${median(times).toFixed(2)} ms, ` +
-      `max ${Math.max(...times).toFixed(2)} ms, ${fills} fills`,
-  );
+  return { medianMs: median(times), maxMs: Math.max(...times), fills, runs };
 }

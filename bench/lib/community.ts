@@ -2,6 +2,7 @@
  * A simulated community of any size on the embedded chain, for gas snapshots and benchmarks:
  * deterministic wallets, members and meters onboarded by the operator in multicall batches,
  * standing orders from the members' own wallets, one gateway key signing every meter's readings.
+ * Used by `npm run bench` (bench/run.ts) and the gas snapshot test; nothing here needs mocha.
  */
 import { ethers, network } from "hardhat";
 import { id, keccak256, toUtf8Bytes, Wallet } from "ethers";
@@ -9,7 +10,7 @@ import type { ContractTransactionReceipt } from "ethers";
 import { createCommunity, Household as SimHousehold, initialRegisters, simulateInterval } from "../../src/sim/household";
 import { READING_TYPES, readingsDomain } from "../../src/sdk/eip712";
 import { Side } from "../../src/sdk/eip712";
-import type { Core } from "./fixtures";
+import type { Core } from "../../test/helpers/fixtures";
 import type { IMeterReadings } from "../../typechain-types/contracts/oracle/MeterReadings";
 
 export interface Member {
@@ -32,7 +33,12 @@ async function chunks<T>(items: T[], size: number, f: (chunk: T[]) => Promise<vo
 }
 
 /** Onboards `n` simulated households (seeded), with credits deposited and orders placed. */
-export async function buildCommunity(core: Core, n: number, seed = 1): Promise<Community> {
+export async function buildCommunity(
+  core: Core,
+  n: number,
+  seed = 1,
+  onProgress?: (built: number, total: number) => void,
+): Promise<Community> {
   const gateway = wallet("gateway");
   const sims = createCommunity({ households: n, seed });
   const members: Member[] = sims.map((sim) => ({
@@ -47,21 +53,24 @@ export async function buildCommunity(core: Core, n: number, seed = 1): Promise<C
       iface.encodeFunctionData("onboardMember", [m.wallet.address, m.sim.kind === "prosumer" ? 2 : 1, id(`identity:${m.sim.name}`)]),
       iface.encodeFunctionData("registerMeter", [m.meterId, m.wallet.address, gateway.address, m.sim.maxPowerW, 1]),
     ]);
-    await (await core.registry.multicall(calls)).wait();
+    await (await core.registry.multicall(calls, { gasLimit: 25_000_000 })).wait();
   });
   const market = await core.market.getAddress();
+  // Explicit gas limits: an estimate runs the transaction again, doubling the build time.
+  const gas = { gasLimit: 400_000 };
   for (const m of members) {
+    if (onProgress && m.sim.id % 250 === 0) onProgress(m.sim.id, n);
     await network.provider.send("hardhat_setBalance", [m.wallet.address, "0x56BC75E2D63100000"]);
     const i = m.sim.id;
     if (m.sim.kind === "prosumer") {
       // Sellers ask between the feed-in tariff (0.08) and 0.20 per kWh.
-      await (await core.market.connect(m.wallet).placeOrder(Side.Sell, 80_000 + ((i * 7919) % 120_000), 0, 0, 100_000)).wait();
+      await (await core.market.connect(m.wallet).placeOrder(Side.Sell, 80_000 + ((i * 7919) % 120_000), 0, 0, 100_000, gas)).wait();
     } else {
-      await (await core.credit.mint(m.wallet.address, 100_000_000n)).wait();
-      await (await core.credit.connect(m.wallet).approve(market, ethers.MaxUint256)).wait();
-      await (await core.market.connect(m.wallet).deposit(50_000_000n)).wait();
+      await (await core.credit.mint(m.wallet.address, 100_000_000n, gas)).wait();
+      await (await core.credit.connect(m.wallet).approve(market, ethers.MaxUint256, gas)).wait();
+      await (await core.market.connect(m.wallet).deposit(50_000_000n, gas)).wait();
       // Buyers bid between 0.12 and 0.30 per kWh.
-      await (await core.market.connect(m.wallet).placeOrder(Side.Buy, 120_000 + ((i * 6007) % 180_000), 0, 0, 100_000)).wait();
+      await (await core.market.connect(m.wallet).placeOrder(Side.Buy, 120_000 + ((i * 6007) % 180_000), 0, 0, 100_000, gas)).wait();
     }
   }
   return { members, gateway };
