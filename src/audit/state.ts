@@ -7,6 +7,7 @@
  *
  * A position `pos` orders everything: `blockNumber * 1e6 + logIndex`.
  */
+import type { MemberSettlement } from "../sdk/settlement";
 import type Database from "better-sqlite3";
 import { getAddress } from "ethers";
 import { ContractKey, REJECT_REASONS, ZERO_ADDRESS } from "./abi";
@@ -128,16 +129,8 @@ export interface TradeRecord extends Where {
   credits: bigint;
 }
 
-export interface SettlementRecord extends Where {
+export interface SettlementRecord extends Where, MemberSettlement {
   interval: number;
-  member: string;
-  selfSupplyWh: bigint;
-  soldWh: bigint;
-  boughtWh: bigint;
-  gridExportWh: bigint;
-  gridImportWh: bigint;
-  paidCredits: bigint;
-  receivedCredits: bigint;
 }
 
 export interface ClearedRecord extends Where {

@@ -9,6 +9,7 @@
  * contract does: `floor(Wh * pricePerKWh / 1000)`. Grid-only is what the same meter readings
  * would cost with no market: all import at retail, all export at feed-in.
  */
+import type { MemberSettlement } from "../sdk/settlement";
 
 export interface ClearedEvent {
   interval: number;
@@ -28,16 +29,8 @@ export interface TradedEvent {
   credits: bigint;
 }
 
-export interface MemberSettledEvent {
+export interface MemberSettledEvent extends MemberSettlement {
   interval: number;
-  member: string;
-  selfSupplyWh: bigint;
-  soldWh: bigint;
-  boughtWh: bigint;
-  gridExportWh: bigint;
-  gridImportWh: bigint;
-  paidCredits: bigint;
-  receivedCredits: bigint;
 }
 
 export interface ChainEvents {

@@ -6,6 +6,7 @@
  * remains the complete check (invariants, tampering, reading signatures).
  */
 import { clearInterval, type ClearingInput, type ClearingOrder, type ClearingResult } from "@sdk/clearing";
+import type { MemberSettlement } from "@sdk/settlement";
 import type { Ev } from "./chain";
 
 export type Status = "Active" | "Suspended" | "Removed" | "Migrated";
@@ -49,16 +50,7 @@ export interface Trade {
   txHash: string;
 }
 
-export interface Settlement {
-  member: string;
-  selfSupplyWh: bigint;
-  soldWh: bigint;
-  boughtWh: bigint;
-  gridExportWh: bigint;
-  gridImportWh: bigint;
-  paidCredits: bigint;
-  receivedCredits: bigint;
-}
+export type Settlement = MemberSettlement;
 
 export interface IntervalRec {
   interval: number;
