@@ -98,7 +98,7 @@ export async function rpc<T = unknown>(url: string, method: string, params: unkn
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function portFree(port: number): Promise<boolean> {
+export async function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.createServer();
     s.once("error", () => resolve(false));
