@@ -361,13 +361,19 @@ export async function upNetwork(o: PoaOptions): Promise<PoaState> {
   if (running.length) {
     throw new PoaError(`the network in ${o.dir} is already running (pids ${running.map((n) => n.pid).join(", ")}): npm run poa:down first`);
   }
-  const state = initNetwork(o);
-  const ports = state.nodes.flatMap((n) => [n.httpPort, n.p2pPort, n.authPort]);
+  // Ports first, so that a clash leaves nothing behind; an existing network keeps its ports.
+  const ports = prior
+    ? prior.nodes.flatMap((n) => [n.httpPort, n.p2pPort, n.authPort])
+    : Array.from({ length: o.nodes }, (_, i) => [o.basePort + i, o.basePort + 10 + i, o.basePort + 20 + i]).flat();
   const busy: number[] = [];
   for (const p of ports) if (!(await portFree(p))) busy.push(p);
   if (busy.length) {
-    throw new PoaError(`ports in use on 127.0.0.1: ${busy.join(", ")}. Stop what holds them, or choose other ports (--base-port; a network already created keeps its ports: --wipe it first)`);
+    throw new PoaError(
+      `ports in use on 127.0.0.1: ${busy.join(", ")}. Stop what holds them, or choose other ports ` +
+        (prior ? `(this network in ${o.dir} keeps its ports: npm run poa:down -- --wipe, then poa:up --base-port N)` : "(--base-port N)"),
+    );
   }
+  const state = initNetwork(o);
   try {
     for (let i = 0; i < state.nodes.length; i++) await startNode(state, i, o.log);
     o.log?.("waiting for the nodes to peer and agree on a head...");

@@ -13,7 +13,7 @@
 import { execFileSync } from "node:child_process";
 import * as path from "node:path";
 import { Command } from "commander";
-import { DEFAULT_POA, envValues, mergeEnvFile, upNetwork, writeEnvFile } from "./network";
+import { DEFAULT_POA, downNetwork, envValues, mergeEnvFile, readState, upNetwork, writeEnvFile } from "./network";
 
 const root = path.resolve(__dirname, "../..");
 
@@ -46,10 +46,19 @@ async function main(): Promise<void> {
   const geth = findGeth();
   const dir = path.resolve(flags.dir);
   const log = (m: string) => process.stderr.write(`poa: ${m}\n`);
+  // Interrupted while starting: stop the nodes started so far (pids in state.json), no strays.
+  const interrupted = async () => {
+    const s = readState(dir);
+    if (s) await downNetwork(s);
+    process.stderr.write("poa:up interrupted: stopped the nodes it had started\n");
+    process.exit(130);
+  };
+  process.once("SIGINT", interrupted).once("SIGTERM", interrupted);
   const state = await upNetwork({ dir, geth, chainId, basePort, periodSeconds, nodes: 3, log });
 
   const values = envValues(state);
   const envFile = path.join(dir, "poa.env");
+  process.removeAllListeners("SIGINT").removeAllListeners("SIGTERM");
   writeEnvFile(envFile, values, `# Written by npm run poa:up at ${new Date().toISOString()}. Local development keys only.`);
   if (flags.writeEnv) {
     mergeEnvFile(path.join(root, ".env"), values);
