@@ -235,7 +235,8 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
     await loop;
     await current;
     await http?.close();
-    if (provider instanceof JsonRpcProvider || provider instanceof FallbackProvider) provider.destroy();
+    // Only a provider the daemon made itself; one passed in belongs to the caller (the demo keeps using it).
+    if (!deps.provider && (provider instanceof JsonRpcProvider || provider instanceof FallbackProvider)) provider.destroy();
     outbox.close();
     log.info("stopped");
   };
