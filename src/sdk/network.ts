@@ -101,6 +101,8 @@ export function makeProvider(cfg: NetworkConfig, embedded?: Provider): Provider 
 export class FailoverJsonRpcProvider extends JsonRpcProvider {
   readonly urls: readonly string[];
   private current = 0;
+  /** Highest block number any node has reported: a node taken over from must reach it first. */
+  private highestBlock = -1;
 
   constructor(
     urls: string[],
@@ -110,7 +112,8 @@ export class FailoverJsonRpcProvider extends JsonRpcProvider {
     readonly attemptTimeoutMs = 15_000,
   ) {
     if (urls.length === 0) throw new ConfigError(["RPC URLs: at least one is needed"]);
-    super(urls[0], network, options);
+    // One request per HTTP call, so that a transaction is recognisable and sent to every node.
+    super(urls[0], network, { ...options, batchMaxCount: 1 });
     this.urls = [...urls];
   }
 
@@ -119,21 +122,47 @@ export class FailoverJsonRpcProvider extends JsonRpcProvider {
     return this.urls[this.current];
   }
 
+  private async post(i: number, payload: unknown, timeoutMs = this.attemptTimeoutMs): Promise<JsonRpcResult[]> {
+    const request = new FetchRequest(this.urls[i]);
+    request.timeout = timeoutMs;
+    request.body = JSON.stringify(payload);
+    request.setHeader("content-type", "application/json");
+    const response = await request.send();
+    response.assertOk();
+    // Error objects come back in the same list (ethers' own _send types them the same way).
+    const body = response.bodyJson as JsonRpcResult | JsonRpcResult[];
+    return Array.isArray(body) ? body : [body];
+  }
+
+  /** After a failover: waits (a few blocks at most) until node `i` has caught up with what was seen. */
+  private async catchUp(i: number): Promise<void> {
+    const deadline = Date.now() + 10_000;
+    while (this.highestBlock >= 0 && Date.now() < deadline) {
+      const [r] = await this.post(i, { jsonrpc: "2.0", id: 0, method: "eth_blockNumber", params: [] }, 2_000);
+      if (r.result !== undefined && Number(r.result) >= this.highestBlock) return;
+      await new Promise((res) => setTimeout(res, 250));
+    }
+  }
+
   override async _send(payload: JsonRpcPayload | JsonRpcPayload[]): Promise<JsonRpcResult[]> {
+    const one = Array.isArray(payload) ? (payload.length === 1 ? payload[0] : undefined) : payload;
     let lastError: unknown;
     for (let k = 0; k < this.urls.length; k++) {
       const i = (this.current + k) % this.urls.length;
-      const request = new FetchRequest(this.urls[i]);
-      request.timeout = this.attemptTimeoutMs;
-      request.body = JSON.stringify(payload);
-      request.setHeader("content-type", "application/json");
       try {
-        const response = await request.send();
-        response.assertOk();
-        // Error objects come back in the same list (ethers' own _send types them the same way).
-        const body = response.bodyJson as JsonRpcResult | JsonRpcResult[];
+        if (k > 0) await this.catchUp(i);
+        let result: JsonRpcResult[];
+        if (one?.method === "eth_sendRawTransaction") {
+          // To every node: a transaction only the current node holds is lost if that node dies.
+          const others = this.urls.map((_, j) => j).filter((j) => j !== i);
+          for (const j of others) void this.post(j, payload).catch(() => undefined);
+        }
+        result = await this.post(i, payload);
+        if (one?.method === "eth_blockNumber" && result[0]?.result !== undefined) {
+          this.highestBlock = Math.max(this.highestBlock, Number(result[0].result));
+        }
         this.current = i;
-        return Array.isArray(body) ? body : [body];
+        return result;
       } catch (e) {
         lastError = e;
       }

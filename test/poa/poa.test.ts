@@ -171,6 +171,15 @@ describe("poa / three Clique signers run the market through a signer outage", fu
       log(`demo finished: ${r.out.split("\n").find((l) => l.startsWith("Oracle:"))}`);
       log(r.out.split("\n").find((l) => l.startsWith("Audit:")) ?? "");
 
+      // Nothing lost: every refused reading is the suspended member's (or a harmless resubmission
+      // of a batch already landed, after a failover); none came too late or was otherwise bad.
+      const readingsRecord = JSON.parse(fs.readFileSync(path.join(records, "poa", "MeterReadings.json"), "utf8")) as { address: string };
+      const rd = new Contract(readingsRecord.address, ["event ReadingRejected(bytes32 indexed meterId, uint32 indexed interval, uint8 reason)"], watch);
+      const reasons = (await rd.queryFilter("ReadingRejected", 0)).map((e) => Number((e as unknown as { args: [string, bigint, bigint] }).args[2]));
+      const byReason = reasons.reduce((m, r) => m.set(r, (m.get(r) ?? 0) + 1), new Map<number, number>());
+      log(`refused readings by reason: ${JSON.stringify(Object.fromEntries(byReason))} (1 AlreadyRecorded, 4 OwnerNotActive)`);
+      expect(reasons.filter((r) => r !== 1 && r !== 4), "readings refused for another reason than the suspension").to.deep.equal([]);
+
       // The restarted node serves the same settled history as the others.
       const market = JSON.parse(fs.readFileSync(path.join(records, "poa", "EnergyMarket.json"), "utf8")) as { address: string };
       const n0 = new JsonRpcProvider(state!.nodes[0].url, 1337, { staticNetwork: true });
