@@ -151,13 +151,12 @@ export class FailoverJsonRpcProvider extends JsonRpcProvider {
       const i = (this.current + k) % this.urls.length;
       try {
         if (k > 0) await this.catchUp(i);
-        let result: JsonRpcResult[];
-        if (one?.method === "eth_sendRawTransaction") {
-          // To every node: a transaction only the current node holds is lost if that node dies.
-          const others = this.urls.map((_, j) => j).filter((j) => j !== i);
-          for (const j of others) void this.post(j, payload).catch(() => undefined);
+        const result = await this.post(i, payload);
+        if (one?.method === "eth_sendRawTransaction" && result[0]?.result !== undefined) {
+          // Then to every other node (after: the current node must not hear it from a peer first and
+          // answer "already known"): a transaction only one node holds is lost if that node dies.
+          for (let j = 0; j < this.urls.length; j++) if (j !== i) void this.post(j, payload).catch(() => undefined);
         }
-        result = await this.post(i, payload);
         if (one?.method === "eth_blockNumber" && result[0]?.result !== undefined) {
           this.highestBlock = Math.max(this.highestBlock, Number(result[0].result));
         }
