@@ -114,7 +114,8 @@ describe("poa / three Clique signers run the market through a signer outage", fu
     const demo = runProcess(
       tsNodeBin,
       ["--transpile-only", "scripts/demo.ts", "--network", "poa", "--households", "6", "--intervals", String(INTERVALS), "--seed", "3", "--start-hour", "11", "--no-progress"],
-      { ...env, GRIDLEDGER_DEPLOYMENTS_DIR: records },
+      // DEBUG=1: the demo prints the whole error (with the failing call) if it fails.
+      { ...env, GRIDLEDGER_DEPLOYMENTS_DIR: records, DEBUG: "1" },
     );
     let exited: Run | undefined;
     void demo.done.then((r) => (exited = r));
