@@ -19,6 +19,7 @@ import * as path from "node:path";
 import { Command } from "commander";
 import { JsonRpcProvider, Provider } from "ethers";
 import { ValidationError } from "../sdk/errors";
+import { FailoverJsonRpcProvider } from "../sdk/network";
 import { formatViolations } from "./verify";
 import { anomalies, communitySummary, intervalReport, memberReport, memberStatement, meterReport, statementCsv, toJson } from "./reports";
 import type { AuditRun, RunAuditOptions } from "./index";
@@ -70,7 +71,9 @@ export function registerAudit(program: Command, deps: AuditCliDeps = {}): Comman
     const network = f.network ?? env.GRIDLEDGER_NETWORK ?? "localhost";
     const deploymentsDir = f.deployments ?? env.GRIDLEDGER_DEPLOYMENTS_DIR ?? deps.defaults?.deploymentsDir ?? path.join("deployments", network);
     const dbPath = f.db ?? env.GRIDLEDGER_AUDIT_DB ?? deps.defaults?.dbPath ?? path.join(".gridledger", `audit-${network}.sqlite`);
-    const provider = f.offline ? undefined : deps.provider ?? new JsonRpcProvider((f.rpcUrl ?? env.GRIDLEDGER_RPC_URL ?? "http://127.0.0.1:8545").split(",")[0].trim());
+    // Several comma-separated URLs (a PoA network's nodes): fail over between them.
+    const urls = (f.rpcUrl ?? env.GRIDLEDGER_RPC_URL ?? "http://127.0.0.1:8545").split(",").map((u) => u.trim()).filter(Boolean);
+    const provider = f.offline ? undefined : deps.provider ?? (urls.length > 1 ? new FailoverJsonRpcProvider(urls) : new JsonRpcProvider(urls[0]));
     const { runAudit } = await import("./index");
     void cmd;
     const useDeployments = !deps.defaults?.addresses && fs.existsSync(deploymentsDir);

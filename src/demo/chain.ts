@@ -30,3 +30,66 @@ export class DemoProvider extends BrowserProvider {
     return this.gasLimit;
   }
 }
+
+/**
+ * The demo's time. On a Hardhat chain it is simulated: `goTo` sets the next block's timestamp
+ * and mines, so a day runs in a minute. On a real chain (a PoA network) time is real: `goTo`
+ * waits until the chain's latest block is at or past the target.
+ */
+export interface Clock {
+  readonly kind: "simulated" | "real";
+  /** Unix seconds as the chain sees them (the latest `goTo` target or block time). */
+  now(): number;
+  /** The latest block's timestamp. */
+  latest(): Promise<number>;
+  /** Moves (simulated) or waits (real) until a block at or past `target` exists. */
+  goTo(target: number): Promise<void>;
+}
+
+export function simulatedClock(provider: { getBlock(tag: "latest"): Promise<{ timestamp: number } | null>; send(method: string, params: unknown[]): Promise<unknown> }): Clock {
+  let now = 0;
+  const latest = async () => (await provider.getBlock("latest"))!.timestamp;
+  return {
+    kind: "simulated",
+    now: () => now,
+    latest,
+    async goTo(target) {
+      const l = await latest();
+      if (target > l) {
+        await provider.send("evm_setNextBlockTimestamp", [target]);
+        await provider.send("evm_mine", []);
+      }
+      now = Math.max(target, l);
+    },
+  };
+}
+
+export function realClock(provider: { getBlock(tag: "latest"): Promise<{ timestamp: number } | null> }, pollMs = 500): Clock {
+  let now = 0;
+  const latest = async () => (await provider.getBlock("latest"))!.timestamp;
+  return {
+    kind: "real",
+    now: () => now,
+    latest,
+    async goTo(target) {
+      // A chain that stops producing blocks must not hang the demo: give up a minute after
+      // the wall clock has passed the target.
+      const giveUp = Math.max(Date.now(), target * 1000) + 60_000;
+      for (;;) {
+        const l = await latest();
+        if (l >= target) {
+          now = l;
+          return;
+        }
+        if (Date.now() > giveUp) throw new Error(`no block at or after ${new Date(target * 1000).toISOString()}: is the chain producing blocks?`);
+        await new Promise((r) => setTimeout(r, pollMs));
+      }
+    },
+  };
+}
+
+/** Whether the EIP-1193 provider is a Hardhat chain (it can move its clock and set balances). */
+export async function isHardhatChain(eip1193: Eip1193Provider): Promise<boolean> {
+  const v = String(await eip1193.request({ method: "web3_clientVersion" }));
+  return /hardhat/i.test(v);
+}

@@ -6,18 +6,21 @@
  * is built from the chain's events afterwards.
  *
  * Chains: the embedded Hardhat network (default) or any Hardhat JSON-RPC node
- * (`npx hardhat node`, `--network localhost`): the demo needs `evm_setNextBlockTimestamp`,
- * `evm_mine` and `hardhat_setBalance` to run a day in a minute.
+ * (`npx hardhat node`, `--network localhost`), where the demo moves the clock
+ * (`evm_setNextBlockTimestamp`) and sets balances to run a day in a minute; or a real chain
+ * (`--network poa`), where it waits for real interval ends, funds the wallets with transfers
+ * from the deployer and talks to every node of POA_RPC_URL through the SDK's failover provider.
  */
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
-import { ContractTransactionResponse, Eip1193Provider, Wallet, id, toQuantity } from "ethers";
+import { AbstractProvider, AbstractSigner, ContractTransactionResponse, JsonRpcSigner, Eip1193Provider, Wallet, id, toQuantity } from "ethers";
 import type { CommunityCredit, CommunityRegistry, EnergyMarket, EnergyToken, MeterReadings } from "../../typechain-types";
 import { settleInterval, KeeperContracts } from "../keeper/interval";
 import { marketDomain, ORDER_INTENT_TYPES, OrderAction, Side } from "../sdk/eip712";
 import { GridLedgerError } from "../sdk/errors";
+import { makeProvider, resolveNetwork } from "../sdk/network";
 import { ROLES } from "../sdk/roles";
 import { MeterSimulator } from "../sim/household";
-import { DemoProvider } from "./chain";
+import { Clock, DemoProvider, isHardhatChain, realClock, simulatedClock } from "./chain";
 import { DemoAuditInput, runAuditIfAvailable } from "./audit";
 import { DemoCommunity, DemoMember, OrderPlan, planCommunity } from "./community";
 import { OracleFeed } from "./feed";
@@ -33,6 +36,8 @@ const DEPOSIT = 60n * CREDIT;
 /** Seconds after an interval's end during which its readings are accepted (the operator's setting). */
 const READING_DEADLINE_SECONDS = 120;
 const ETH_FOR_GAS = 10n ** 21n;
+/** On a real chain the deployer pays the wallets' gas money with transfers: 100 ETH each is plenty. */
+const ETH_FOR_GAS_REAL = 10n ** 20n;
 
 export interface DemoStats {
   readingsAccepted: number;
@@ -78,19 +83,11 @@ const wait = async (tx: Promise<ContractTransactionResponse>) => (await (await t
 export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptions, io: DemoIo = {}): Promise<DemoResult> {
   const started = Date.now();
   const { ethers, deployments, network } = hre;
-  const provider = await DemoProvider.connect(network.provider as Eip1193Provider);
+  const chain = await connectChain(hre);
+  const { provider, clock } = chain;
   const progress = io.progress ?? new Progress(options.intervals, false);
-  const clock = { now: 0 };
-
-  const latestTime = async () => (await provider.getBlock("latest"))!.timestamp;
-  const goTo = async (target: number) => {
-    const latest = await latestTime();
-    if (target > latest) {
-      await provider.send("evm_setNextBlockTimestamp", [target]);
-      await provider.send("evm_mine", []);
-    }
-    clock.now = Math.max(target, latest);
-  };
+  const latestTime = () => clock.latest();
+  const goTo = (target: number) => clock.goTo(target);
 
   // ---- 1. deploy with the production scripts, from the start of a fresh interval
   const lengthHint = Number(process.env.GRIDLEDGER_INTERVAL_SECONDS ?? 900) || 900;
@@ -101,7 +98,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
     // A fresh community on the node; the records in deployments/<network> follow it.
     await deployments.run(["core"], { resetMemory: true, deletePreviousDeployments: true, writeDeploymentsToFiles: true });
   }
-  const operator = await provider.getSigner((await ethers.getSigners())[0].address);
+  const operator = await chain.operator((await ethers.getSigners())[0].address);
   const record = async (name: string) => deployments.get(name);
   const at = async <T>(name: string) => (await ethers.getContractAt(name, (await record(name)).address, operator)) as unknown as T;
   const c: Contracts = {
@@ -142,11 +139,12 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
   const stats: DemoStats = { readingsAccepted: 0, readingsRejected: 0, oracleBatches: 0, oracleRestarts: 0, keeperTxs: 0, keeperGas: 0n, ordersByTx: 0, ordersSigned: 0, orderUpdates: 0 };
 
   // ---- 2. operator: service accounts, roles, reading deadline, members and meters
-  for (const w of [community.oracle, community.keeper, community.relayer, ...members.map((m) => m.wallet)]) {
-    await provider.send("hardhat_setBalance", [w.address, toQuantity(ETH_FOR_GAS)]);
-  }
+  await chain.fund(operator, [community.oracle, community.keeper, community.relayer, ...members.map((m) => m.wallet)].map((w) => w.address));
   await wait(c.registry.grantRole(ROLES.ORACLE_ROLE, community.oracle.address));
-  await wait(c.readings.setReadingDeadlineSeconds(READING_DEADLINE_SECONDS));
+  // With real time and short intervals, a shorter deadline (the demo waits for it when a meter is
+  // refused), but three intervals at least: on a PoA chain the demo's transactions can run late.
+  const deadlineSeconds = clock.kind === "real" ? Math.min(READING_DEADLINE_SECONDS, Math.max(60, 3 * intervalSeconds)) : READING_DEADLINE_SECONDS;
+  await wait(c.readings.setReadingDeadlineSeconds(deadlineSeconds));
 
   const orderRange = { first: 0, last: 0 };
   const onboard = async (m: DemoMember) => {
@@ -204,7 +202,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
     submitter: community.oracle,
     gateway: community.gateway,
     meters: members.map((m) => ({ meterKey: m.household.name, meterId: m.meterId })),
-    now: () => clock.now,
+    now: () => clock.now(),
     logLevel: io.oracleLogLevel,
   });
   const keeper: KeeperContracts = {
@@ -265,7 +263,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
       for (const sim of meters.values()) sim.next();
       await goTo(boundary(t) + 1);
       await sampleAll(t);
-      if (!(await c.readings.isReady(t))) await goTo(boundary(t) + READING_DEADLINE_SECONDS + 1); // a meter was refused
+      if (!(await c.readings.isReady(t))) await goTo(boundary(t) + deadlineSeconds + 1); // a meter was refused
       const out = await settle(t);
       progress.update(k + 1, `${label(k)} price ${out.matchedWh > 0n ? price(out.pricePerKWh) : "  -   "} P2P ${kWh(out.matchedWh).padStart(5)} kWh`);
     }
@@ -337,4 +335,58 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
   ];
   const accounts = { operator: operator.address, oracle: community.oracle.address, keeper: community.keeper.address, relayer: community.relayer.address };
   return { report, audit, summary, stats, audited, accounts, elapsedMs: Date.now() - started };
+}
+
+interface DemoChain {
+  provider: AbstractProvider;
+  clock: Clock;
+  /** The operator (the deployer), as a signer on `provider`. */
+  operator(address: string): Promise<Wallet | JsonRpcSigner>;
+  /** Gives every address gas money. */
+  fund(operator: AbstractSigner, addresses: string[]): Promise<void>;
+}
+
+/**
+ * A Hardhat chain gets the gas-saving `DemoProvider`, a simulated clock and `hardhat_setBalance`.
+ * Any other chain gets the SDK's provider (for `poa`, failing over between the POA_RPC_URL nodes),
+ * the real clock, the deployer's key as a local wallet and transfers for gas money.
+ */
+async function connectChain(hre: HardhatRuntimeEnvironment): Promise<DemoChain> {
+  const eip1193 = hre.network.provider as Eip1193Provider;
+  if (await isHardhatChain(eip1193)) {
+    const provider = await DemoProvider.connect(eip1193);
+    return {
+      provider,
+      clock: simulatedClock(provider),
+      operator: (address) => provider.getSigner(address),
+      async fund(_operator, addresses) {
+        for (const a of addresses) await provider.send("hardhat_setBalance", [a, toQuantity(ETH_FOR_GAS)]);
+      },
+    };
+  }
+  const net = hre.network;
+  const chainId = BigInt(net.config.chainId ?? Number(await eip1193.request({ method: "eth_chainId" })));
+  const cfg = net.name === "poa" ? resolveNetwork({ name: "poa" }) : { name: "localhost" as const, chainId, urls: [(net.config as { url: string }).url] };
+  const provider = makeProvider(cfg) as AbstractProvider;
+  const keys = net.config.accounts;
+  return {
+    provider,
+    clock: realClock(provider),
+    async operator(address) {
+      const key = Array.isArray(keys) ? keys.find((k): k is string => typeof k === "string" && new Wallet(k).address === address) : undefined;
+      if (!key) {
+        throw new GridLedgerError(`the demo needs the deployer's private key on network ${net.name}`, { details: "set POA_DEPLOYER_KEY (npm run poa:up writes it to .gridledger/poa/poa.env)" });
+      }
+      return new Wallet(key, provider);
+    },
+    async fund(operator, addresses) {
+      let nonce = await provider.getTransactionCount(await operator.getAddress(), "pending");
+      const sent = [];
+      for (const to of addresses) {
+        if ((await provider.getBalance(to)) >= ETH_FOR_GAS_REAL / 2n) continue;
+        sent.push(await operator.sendTransaction({ to, value: ETH_FOR_GAS_REAL, nonce: nonce++ }));
+      }
+      await Promise.all(sent.map((tx) => tx.wait()));
+    },
+  };
 }

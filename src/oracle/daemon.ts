@@ -1,6 +1,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Contract, FallbackProvider, JsonRpcProvider, Provider, getAddress } from "ethers";
+import { FailoverJsonRpcProvider } from "../sdk/network";
 import { ConfigError, DeploymentNotFoundError } from "../sdk/errors";
 import { readingsDomain } from "../sdk/eip712";
 import { componentLogger, Logger } from "../sdk/logger";
@@ -56,9 +57,9 @@ export function deploymentAddress(deploymentsDir: string, network: string, contr
 function makeProvider(cfg: OracleConfig): Provider {
   if (cfg.rpcUrls.length === 0) throw new ConfigError([`rpcUrls (GRIDLEDGER_RPC_URL): none configured for network ${cfg.network}`]);
   const opts = cfg.chainId ? { staticNetwork: true } : {};
-  const providers = cfg.rpcUrls.map((u) => new JsonRpcProvider(u, cfg.chainId, { ...opts, pollingInterval: 1000 }));
-  if (providers.length === 1) return providers[0];
-  return new FallbackProvider(providers.map((p, i) => ({ provider: p, priority: i + 1, weight: 1, stallTimeout: 2000 })), cfg.chainId, { quorum: 1 });
+  if (cfg.rpcUrls.length === 1) return new JsonRpcProvider(cfg.rpcUrls[0], cfg.chainId, { ...opts, pollingInterval: 1000 });
+  // Several nodes: one at a time, the next when it cannot be reached (see FailoverJsonRpcProvider).
+  return new FailoverJsonRpcProvider(cfg.rpcUrls, cfg.chainId, { ...opts, pollingInterval: 1000 });
 }
 
 /**
@@ -234,7 +235,8 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
     await loop;
     await current;
     await http?.close();
-    if (provider instanceof JsonRpcProvider || provider instanceof FallbackProvider) provider.destroy();
+    // Only a provider the daemon made itself; one passed in belongs to the caller (the demo keeps using it).
+    if (!deps.provider && (provider instanceof JsonRpcProvider || provider instanceof FallbackProvider)) provider.destroy();
     outbox.close();
     log.info("stopped");
   };
