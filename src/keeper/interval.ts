@@ -177,6 +177,7 @@ export async function settleInterval(
 
   let hint: HintItem[] | undefined;
   let reference: ClearingResult | undefined;
+  let collected: IEnergyMarket.EntryStruct[][] | undefined;
   for (let guard = 0; guard < 100_000; guard++) {
     const st = await c.market.intervalState(interval);
     const phase = Number(st.phase);
@@ -194,14 +195,16 @@ export async function settleInterval(
         const tx = await c.market.collect(interval, page);
         record("collect", await tx.wait());
       } else {
-        const all = await collectedPages(c, interval);
+        // Read pass 1's entries once per interval, not once per page (pages x households).
+        collected ??= await collectedPages(c, interval);
         const k = Number(st.pagesSettled);
-        const tx = await c.market.settle(interval, all[k]);
+        const tx = await c.market.settle(interval, collected[k]);
         record("settle", await tx.wait());
       }
     } catch (e) {
       if (!isRace(e)) throw e;
       hint = undefined; // another keeper moved on: re-read and go on from there
+      collected = undefined;
     }
   }
   const st = await c.market.intervalState(interval);
