@@ -83,19 +83,6 @@ export const INTERFACES: Record<ContractKey, Interface> = {
   market: new Interface(MARKET_EVENTS),
 };
 
-/** `IMeterReadings.RejectReason`, by value. */
-export const REJECT_REASONS = [
-  "None",
-  "AlreadyRecorded",
-  "UnknownMeter",
-  "MeterRetired",
-  "OwnerNotActive",
-  "BadSignature",
-  "IntervalNotAfterLast",
-  "IntervalNotEnded",
-  "IntervalClosed",
-  "RegisterWentBackwards",
-  "ImplausiblePower",
-] as const;
+export { REJECT_REASONS } from "../sdk/reject-reasons";
 
 export const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";

@@ -14,19 +14,6 @@ export const REGISTRY_ABI = [
   "function meterOf(bytes32 meterId) view returns (tuple(address owner, address signer, uint32 maxPowerW, uint16 zone, uint8 status))",
 ];
 
-/** `IMeterReadings.RejectReason`, by value. */
-export const REJECT_REASONS = [
-  "None",
-  "AlreadyRecorded",
-  "UnknownMeter",
-  "MeterRetired",
-  "OwnerNotActive",
-  "BadSignature",
-  "IntervalNotAfterLast",
-  "IntervalNotEnded",
-  "IntervalClosed",
-  "RegisterWentBackwards",
-  "ImplausiblePower",
-] as const;
+export { REJECT_REASONS } from "../sdk/reject-reasons";
 
 export const REJECT_ALREADY_RECORDED = 1;

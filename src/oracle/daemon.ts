@@ -1,8 +1,8 @@
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { Contract, FallbackProvider, JsonRpcProvider, Provider, getAddress } from "ethers";
 import { FailoverJsonRpcProvider } from "../sdk/network";
-import { ConfigError, DeploymentNotFoundError } from "../sdk/errors";
+import { loadDeployment } from "../sdk/deployments";
+import { ConfigError } from "../sdk/errors";
 import { readingsDomain } from "../sdk/eip712";
 import { componentLogger, Logger } from "../sdk/logger";
 import { sleep, withRetry } from "../sdk/retry";
@@ -45,13 +45,9 @@ export interface OracleHandle {
   stop(): Promise<void>;
 }
 
-/** The address of `contract` in `deployments/<network>/<contract>.json`. */
+/** The address of `contract` in `<deploymentsDir>/<network>/<contract>.json` (the SDK's reader). */
 export function deploymentAddress(deploymentsDir: string, network: string, contract: string): string {
-  const file = path.join(deploymentsDir, network, `${contract}.json`);
-  if (!fs.existsSync(file)) {
-    throw new DeploymentNotFoundError(`no deployment record ${file}`, { details: `deploy first: npx hardhat deploy --network ${network}` });
-  }
-  return getAddress((JSON.parse(fs.readFileSync(file, "utf8")) as { address: string }).address);
+  return getAddress(loadDeployment(network, contract, path.resolve(deploymentsDir)).address);
 }
 
 function makeProvider(cfg: OracleConfig): Provider {
