@@ -345,7 +345,7 @@ export function renderReport(report: DemoReport, auditLine: string, extra: strin
   const prosumers = report.members.filter((m) => m.kind === "prosumer").length;
   const head = [
     `GridLedger demo: ${plural(run.households, "household")} (${plural(prosumers, "prosumer")}, ${plural(run.households - prosumers, "consumer")}), ` +
-      `${plural(run.intervals, "interval")} of ${run.intervalSeconds / 60} min from ${timeLabel(run, 0)}, seed ${run.seed}, network ${run.network}`,
+      `${plural(run.intervals, "interval")} of ${run.intervalSeconds % 60 === 0 ? `${run.intervalSeconds / 60} min` : `${run.intervalSeconds} s`} from ${timeLabel(run, 0)}, seed ${run.seed}, network ${run.network}`,
     `Tariffs: retail ${price(report.tariffs.retailPerKWh)}, feed-in ${price(report.tariffs.feedInPerKWh)} credits/kWh`,
     ...extra,
   ];

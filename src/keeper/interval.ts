@@ -8,6 +8,7 @@ import type { ContractTransactionReceipt } from "ethers";
 import type { CommunityRegistry, EnergyMarket, MeterReadings } from "../../typechain-types";
 import type { IEnergyMarket } from "../../typechain-types/contracts/market/EnergyMarket";
 import { clearInterval as clearMarketInterval, ClearingInput, ClearingOrder, ClearingResult } from "../sdk/clearing";
+import { decodeRevertData, findRevertData } from "../sdk/decode-error";
 import { HintItem, pages, walkHint } from "../sdk/hint";
 
 export const Phase = { Open: 0, Collecting: 1, Settling: 2, Settled: 3 } as const;
@@ -35,6 +36,15 @@ export interface SettleOptions {
   pageSize?: number;
   /** Called after every transaction, for progress and metrics. */
   onTx?: (kind: "collect" | "settle", receipt: ContractTransactionReceipt) => void;
+  /**
+   * How long to wait for the interval to be ready again when the node answers that it is not
+   * (ms, default 60 s). That happens on a multi-node chain after a failover: the node taken over
+   * from had sealed the interval's last readings in a block the others never received; the
+   * readings are in their transaction pools and come back within a few blocks.
+   */
+  notReadyWaitMs?: number;
+  /** Poll period while waiting (ms, default 1 s). */
+  pollMs?: number;
 }
 
 /** The owners with metered energy in `interval`, from its `ReadingAccepted` events. */
@@ -142,10 +152,39 @@ export async function collectedPages(c: KeeperContracts, interval: number): Prom
   return out;
 }
 
-function isRace(e: unknown): boolean {
+/**
+ * Reverts that mean the chain is not where our reading of it said: another keeper sent the same
+ * page first, or (after a failover or a reorg) the node now answering had a different view when
+ * the hint was built. Re-reading the chain and going on from there is the answer to each.
+ */
+const STALE_VIEW = new Set([
+  "MarketSettleMismatch",
+  "MarketWrongPhase",
+  "MarketWrongInterval",
+  "MarketHintDuplicate",
+  "MarketHintTooMany",
+  "MarketHintNotParticipant",
+  "MarketHintWrongTag",
+  "MarketHintNotSorted",
+  "MarketEmptyPage",
+]);
+
+/**
+ * The custom error's name in a revert. A node's answer to `eth_estimateGas` carries only the
+ * raw revert data (ethers does not decode it with the contract's ABI), the embedded chain puts
+ * the name in its message: both are recognised.
+ */
+export function revertName(e: unknown): string | undefined {
+  const data = findRevertData(e);
+  if (data) {
+    const decoded = decodeRevertData(data);
+    if (decoded) return decoded.errorName;
+  }
   const msg = String((e as { message?: string })?.message ?? e);
-  return /MarketSettleMismatch|MarketHintDuplicate|MarketWrongPhase|MarketWrongInterval|MarketHintTooMany/.test(msg);
+  return /custom error '?(\w+)\(/.exec(msg)?.[1];
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Clears and settles `interval` (which must be the market's next interval and ready), resuming
@@ -178,6 +217,7 @@ export async function settleInterval(
   let hint: HintItem[] | undefined;
   let reference: ClearingResult | undefined;
   let collected: IEnergyMarket.EntryStruct[][] | undefined;
+  let staleViews = 0;
   for (let guard = 0; guard < 100_000; guard++) {
     const st = await c.market.intervalState(interval);
     const phase = Number(st.phase);
@@ -202,8 +242,20 @@ export async function settleInterval(
         record("settle", await tx.wait());
       }
     } catch (e) {
-      if (!isRace(e)) throw e;
-      hint = undefined; // another keeper moved on: re-read and go on from there
+      const name = revertName(e);
+      if (++staleViews > 50) throw e;
+      if (name === "MarketIntervalNotReady") {
+        // The node answering now lacks some of the interval's readings (see notReadyWaitMs).
+        const deadline = Date.now() + (options.notReadyWaitMs ?? 60_000);
+        while (!(await c.readings.isReady(interval))) {
+          if (Date.now() > deadline) throw e;
+          await sleep(options.pollMs ?? 1_000);
+        }
+      } else if (!name || !STALE_VIEW.has(name)) {
+        throw e;
+      }
+      hint = undefined; // re-read the chain and go on from where it stands
+      reference = undefined;
       collected = undefined;
     }
   }

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { startKeeper } from "../../src/keeper/daemon";
-import { KeeperContracts, loadClearingInput, settleInterval } from "../../src/keeper/interval";
+import { KeeperContracts, loadClearingInput, revertName, settleInterval } from "../../src/keeper/interval";
 import { clearInterval as clearMarketInterval } from "../../src/sdk/clearing";
 import { walkHint } from "../../src/sdk/hint";
 import { Side } from "../../src/sdk/eip712";
@@ -87,5 +87,40 @@ describe("keeper", () => {
     expect(await w.market.queryFilter(w.market.filters.IntervalSettled(1), w.keeper.fromBlock)).to.have.length(1);
     expect((await w.market.queryFilter(w.market.filters.MemberSettled(1), w.keeper.fromBlock)).length).to.equal(4);
     expect(await w.market.nextInterval()).to.equal(2n);
+  });
+
+  // On a chain of several nodes, the node a keeper fails over to may lack the interval's last
+  // readings (sealed in a block the stopped node never shared; they are in the others' pools).
+  it("waits when the node says the interval is not ready, and settles once the readings arrive", async () => {
+    await goToInterval(w.readings, 2);
+    const energy = new Map(w.households.map((h, i) => [h.address, { importWh: i % 2 ? 700n : 0n, exportWh: i % 2 ? 0n : 500n }]));
+    await submitReadings(w, w.households.slice(0, 5), 1, energy);
+    expect(await w.readings.isReady(1)).to.equal(false);
+    let settled = false;
+    const run = settleInterval(w.keeper, 1, { notReadyWaitMs: 30_000, pollMs: 50 }).then((o) => ((settled = true), o));
+    await new Promise((r) => setTimeout(r, 500));
+    expect(settled, "settled before the last reading").to.equal(false);
+    await submitReadings(w, w.households.slice(5), 1, energy);
+    const outcome = await run;
+    expect(outcome.participants).to.equal(6);
+    expect((await w.market.intervalState(1)).phase).to.equal(3n); // Settled
+  });
+
+  it("gives up with the contract's error when the interval stays not ready", async () => {
+    await goToInterval(w.readings, 2);
+    await submitReadings(w, w.households.slice(0, 5), 1, new Map());
+    const err = await settleInterval(w.keeper, 1, { notReadyWaitMs: 200, pollMs: 50 }).catch((e: unknown) => e);
+    expect(revertName(err)).to.equal("MarketIntervalNotReady");
+  });
+
+  it("recognises a custom error in a node's raw estimateGas answer", () => {
+    // What geth answers: the revert data only, which ethers leaves undecoded.
+    const fromNode = {
+      code: "CALL_EXCEPTION",
+      shortMessage: "execution reverted (unknown custom error)",
+      info: { error: { code: 3, message: "execution reverted", data: "0xcd26e46e0000000000000000000000000000000000000000000000000000000000000006" } },
+    };
+    expect(revertName(fromNode)).to.equal("MarketIntervalNotReady");
+    expect(revertName(new Error("network down"))).to.equal(undefined);
   });
 });

@@ -17,7 +17,9 @@ import { blockSigner, downNetwork, heads, PoaState, portFree, rpc, startNode, st
 const root = path.resolve(__dirname, "../..");
 const hardhatBin = path.join(root, "node_modules/.bin/hardhat");
 const tsNodeBin = path.join(root, "node_modules/.bin/ts-node");
-const INTERVAL_SECONDS = 20;
+// Long enough for one interval's work (oracle batch, orders, two keeper transactions, each
+// waiting for its block) on a loaded 2-core machine: the demo must keep up with real time.
+const INTERVAL_SECONDS = 30;
 const INTERVALS = 6;
 
 interface Run {
@@ -86,6 +88,7 @@ describe("poa / three Clique signers run the market through a signer outage", fu
 
   after(async () => {
     if (!state) return;
+    if (process.env.GRIDLEDGER_KEEP_POA) log(`kept ${dir}`);
     const stopped = await downNetwork(state, !process.env.GRIDLEDGER_KEEP_POA);
     log(`stopped pids ${stopped.join(", ")}`);
   });
@@ -113,7 +116,7 @@ describe("poa / three Clique signers run the market through a signer outage", fu
     const records = path.join(dir, "deployments-demo");
     const demo = runProcess(
       tsNodeBin,
-      ["--transpile-only", "scripts/demo.ts", "--network", "poa", "--households", "6", "--intervals", String(INTERVALS), "--seed", "3", "--start-hour", "11", "--no-progress"],
+      ["--transpile-only", "scripts/demo.ts", "--network", "poa", "--households", "6", "--intervals", String(INTERVALS), "--seed", "3", "--start-hour", "11", "--no-progress", "--oracle-log", "info"],
       // DEBUG=1: the demo prints the whole error (with the failing call) if it fails.
       { ...env, GRIDLEDGER_DEPLOYMENTS_DIR: records, DEBUG: "1" },
     );
@@ -175,8 +178,27 @@ describe("poa / three Clique signers run the market through a signer outage", fu
       // Nothing lost: every refused reading is the suspended member's (or a harmless resubmission
       // of a batch already landed, after a failover); none came too late or was otherwise bad.
       const readingsRecord = JSON.parse(fs.readFileSync(path.join(records, "poa", "MeterReadings.json"), "utf8")) as { address: string };
-      const rd = new Contract(readingsRecord.address, ["event ReadingRejected(bytes32 indexed meterId, uint32 indexed interval, uint8 reason)"], watch);
-      const reasons = (await rd.queryFilter("ReadingRejected", 0)).map((e) => Number((e as unknown as { args: [string, bigint, bigint] }).args[2]));
+      const rd = new Contract(readingsRecord.address, ["event ReadingRejected(bytes32 indexed meterId, uint32 indexed interval, uint8 reason)", "event IntervalClosed(uint32 indexed interval)"], watch);
+      const rejected = await rd.queryFilter("ReadingRejected", 0);
+      const reasons = rejected.map((e) => Number((e as unknown as { args: [string, bigint, bigint] }).args[2]));
+      const unexpected = rejected.filter((_, i) => reasons[i] !== 1 && reasons[i] !== 4);
+      if (unexpected.length) {
+        // Everything needed to see why: when each refused reading landed, and the demo's own log.
+        const kept = fs.mkdtempSync(path.join(os.tmpdir(), "gridledger-poa-demo-"));
+        fs.writeFileSync(path.join(kept, "demo.out"), r.out);
+        fs.writeFileSync(path.join(kept, "demo.err"), r.err);
+        for (const e of unexpected) {
+          const { args } = e as unknown as { args: [string, bigint, bigint] };
+          const b = await watch.getBlock(e.blockNumber);
+          const closed = (await rd.queryFilter(rd.filters.IntervalClosed(args[1]), 0))[0];
+          const cb = closed ? await watch.getBlock(closed.blockNumber) : undefined;
+          log(
+            `refused reading: interval ${args[1]} reason ${args[2]} in block ${e.blockNumber} (time ${b?.timestamp}, sealed by ${await blockSigner(state!.nodes[1].url, e.blockNumber)}) tx ${e.transactionHash}; ` +
+              `interval closed in block ${closed?.blockNumber} (time ${cb?.timestamp})`,
+          );
+        }
+        log(`demo output kept in ${kept}/demo.out and demo.err`);
+      }
       const byReason = reasons.reduce((m, r) => m.set(r, (m.get(r) ?? 0) + 1), new Map<number, number>());
       log(`refused readings by reason: ${JSON.stringify(Object.fromEntries(byReason))} (1 AlreadyRecorded, 4 OwnerNotActive)`);
       expect(reasons.filter((r) => r !== 1 && r !== 4), "readings refused for another reason than the suspension").to.deep.equal([]);
