@@ -135,10 +135,6 @@ export class OracleFeed {
       meters: this.o.meters,
       batchSize: 50,
       maxInFlight: 4,
-      // On a chain of several signers a reading counts once a second block (sealed by another
-      // signer, Clique never lets one seal two in a row) is on top of it: a block only the
-      // signer that sealed it ever had is lost when that node stops.
-      confirmations: this.o.network === "poa" ? 2 : 1,
       // The demo drives the loop with tick(); the timer only backs it up.
       pollMs: 3_600_000,
       registryRefreshSeconds: 3_600,

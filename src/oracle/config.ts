@@ -230,6 +230,10 @@ export function parseConfig(input: Record<string, unknown>, envProblems: string[
     keys.add(m.meterKey);
   }
   if (problems.length) throw new ConfigError(problems);
+  // On a chain of several signers (network poa) a reading counts once a second block, sealed by
+  // another signer (Clique never lets one seal two in a row), is on top of it: a block that only
+  // the signer that sealed it ever had is lost when that node stops (docs/poa.md).
+  if (input.confirmations === undefined && cfg.network === "poa") cfg.confirmations = 2;
   PARSED.add(cfg);
   return cfg;
 }

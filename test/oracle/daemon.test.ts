@@ -135,4 +135,12 @@ describe("oracle / daemon on the in-process chain", () => {
     }
     void ethers;
   });
+
+  it("waits for 2 confirmations on a PoA chain unless told otherwise", () => {
+    const base = { keystoreDir: "/tmp/k", keystorePassword: "p", rpcUrls: ["http://127.0.0.1:1"] };
+    expect(loadConfig({ ...base, network: "localhost" }, {}).confirmations).to.equal(1);
+    expect(loadConfig({ ...base, network: "poa" }, {}).confirmations).to.equal(2);
+    expect(loadConfig({ ...base, network: "poa" }, { GRIDLEDGER_ORACLE_CONFIRMATIONS: "3" }).confirmations).to.equal(3);
+    expect(loadConfig({ ...base, network: "poa", confirmations: 1 }, {}).confirmations).to.equal(1);
+  });
 });
