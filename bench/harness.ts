@@ -88,6 +88,8 @@ export interface Results {
   figures: Figure[];
   targets: Target[];
   breakdown: { title: string; per: number; unit: string; gas: GasBreakdown }[];
+  /** Wall time of each stage of the run, in seconds (where a run's time goes; not a figure). */
+  stageSeconds?: Record<string, number>;
 }
 
 const NOON = 52; // simulator interval 13:00-13:15, PV at its peak
@@ -127,6 +129,19 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
   const started = Date.now();
   const log = options.log ?? ((l: string) => process.stderr.write(l + "\n"));
   const want = (s: Scenario) => !options.only || options.only.includes(s);
+  // Where the run's time goes: each stage's wall time, to stderr and into results.json.
+  const stageSeconds: Record<string, number> = {};
+  let stageName = "";
+  let stageStart = Date.now();
+  const stage = (next: string) => {
+    const now = Date.now();
+    if (stageName) {
+      stageSeconds[stageName] = round((now - stageStart) / 1000, 1);
+      log(`[${((now - started) / 1000).toFixed(0)} s] ${stageName}: ${stageSeconds[stageName]} s`);
+    }
+    stageName = next;
+    stageStart = now;
+  };
   const S = sizesFor(options.quick);
   const figures: Figure[] = [];
   const breakdown: Results["breakdown"] = [];
@@ -139,6 +154,7 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
 
   // ------------------------------------------------------------ off-chain scenarios first
   if (want("keeper")) {
+    stage("keeper (off-chain clearing)");
     for (const n of S.keeper) {
       log(`keeper: clearing ${n} households off chain, ${S.keeperRuns} runs`);
       const r = timeClearing(n, S.keeperRuns);
@@ -147,6 +163,7 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
     }
   }
   if (want("ingest")) {
+    stage("ingest");
     log(`ingest: ${S.ingestOutbox} readings through the outbox insert path (tmpfs)`);
     const a = outboxInsert(S.ingestOutbox, "tmpfs");
     fig("ingest", "outbox insert path, pre-signed readings, tmpfs", Math.round(a.perSecond), "readings/s", { readings: a.readings, meters: a.meters }, "one SQLite transaction per reading, synchronous=FULL; tmpfs makes fsync free");
@@ -161,6 +178,7 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
   // ------------------------------------------------------------ on-chain scenarios
   const onChain = want("readings") || want("orders") || want("intervals") || want("oracle");
   if (onChain) {
+    stage("chain: deploy");
     log(`chain: deploying (network ${network.name})`);
     const core = await deployCore();
     const names: Record<string, string> = {};
@@ -182,9 +200,11 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
     const wallTimeSize = S.households.includes(1_000) ? 1_000 : S.households[S.households.length - 1];
     const size = want("intervals") ? S.community : Math.max(S.batches[S.batches.length - 1], want("oracle") ? S.oracleMeters : 0, 10);
     const t0 = Date.now();
+    stage(`chain: build ${size} households`);
     log(`chain: building a community of ${size} households`);
     const community = await buildCommunity(core, size, 7, (k, n) => log(`  built ${k}/${n} (${((Date.now() - t0) / 1000).toFixed(0)} s)`));
     log(`chain: built in ${((Date.now() - t0) / 1000).toFixed(0)} s; baseline readings`);
+    stage("chain: baseline readings + clearing");
     // Building mines thousands of blocks, each a second later: start from wherever the clock is.
     const b = Number(await core.readings.currentInterval()) + 1;
     await goToInterval(core.readings, b + 1);
@@ -197,6 +217,7 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
     if (want("intervals") || want("readings")) {
       // A warm-up interval in which everybody reports and trades: the figures below are the steady
       // state (a member's second and later clearing), not first-time writes of new storage slots.
+      stage(`chain: warm-up interval, ${size} households`);
       log(`chain: warm-up interval ${t}, all ${size} households`);
       await goToInterval(core.readings, t + 1);
       await readInterval(core, community, community.members, t, NOON - 1, READING_BATCH);
@@ -207,6 +228,7 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
     }
 
     if (want("readings")) {
+      stage("readings");
       await goToInterval(core.readings, t + 1);
       const registers = community.members.map((m) => [m.importWhTotal, m.exportWhTotal] as const);
       for (const batch of S.batches) {
@@ -226,6 +248,7 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
     }
 
     if (want("orders")) {
+      stage("orders");
       const snap = await send("evm_snapshot");
       const newcomer = wallet("bench-newcomer");
       const relayed = wallet("bench-relayed");
@@ -247,6 +270,7 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
 
     if (want("intervals")) {
       for (const n of S.households) {
+        stage(`intervals: ${n} households`);
         const members = community.members.slice(0, n);
         await goToInterval(core.readings, t + 1);
         const readTx = await readInterval(core, community, members, t, NOON + (t % 4), READING_BATCH);
@@ -284,6 +308,7 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
 
     if (want("oracle")) {
       const n = Math.min(S.oracleMeters, community.members.length);
+      stage(`oracle: ${n} meters`);
       log(`oracle: end-to-end with the daemon, ${n} meters`);
       await catchUp(t - 1);
       const members = community.members.slice(0, n);
@@ -347,6 +372,7 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
     }
   }
 
+  stage("");
   const targets = evaluateTargets(figures, S);
   const results: Results = {
     machine: {
@@ -371,6 +397,7 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
     figures,
     targets,
     breakdown,
+    stageSeconds,
   };
   fs.mkdirSync(path.dirname(options.out), { recursive: true });
   fs.writeFileSync(options.out, JSON.stringify(results, null, 2) + "\n");

@@ -28,6 +28,88 @@ export interface Community {
 
 export const wallet = (label: string) => new Wallet(keccak256(toUtf8Bytes(`gridledger:${label}`)), ethers.provider);
 
+/**
+ * Sends `txs` (each already signed, or sent by an unlocked account) with automine off and mines
+ * them in full blocks: hundreds of real transactions per block instead of one block each. Every
+ * receipt must succeed. Restores automine.
+ */
+async function mineAll(txs: (() => Promise<string>)[], label: string, onProgress?: (msg: string) => void): Promise<void> {
+  const send = (m: string, p: unknown[] = []) => network.provider.send(m, p);
+  await send("evm_setAutomine", [false]);
+  const hashes: string[] = [];
+  try {
+    for (const tx of txs) hashes.push(await tx());
+    let mined = 0;
+    for (let guard = 0; mined < hashes.length; guard++) {
+      if (guard > hashes.length) throw new Error(`${label}: ${hashes.length - mined} transactions not mined`);
+      await send("evm_mine");
+      const block = (await send("eth_getBlockByNumber", ["latest", false])) as { transactions: string[] };
+      if (block.transactions.length === 0) throw new Error(`${label}: an empty block with ${hashes.length - mined} transactions pending`);
+      mined += block.transactions.length;
+    }
+  } finally {
+    await send("evm_setAutomine", [true]);
+  }
+  for (let i = 0; i < hashes.length; i += 500) {
+    const receipts = (await Promise.all(hashes.slice(i, i + 500).map((h) => send("eth_getTransactionReceipt", [h])))) as { status: string }[];
+    const bad = receipts.findIndex((r) => !r || r.status !== "0x1");
+    if (bad >= 0) throw new Error(`${label}: transaction ${hashes[i + bad]} failed`);
+  }
+  onProgress?.(`${label}: ${hashes.length} transactions`);
+}
+
+/**
+ * Credits, deposits and standing orders for every member, as the real transactions they are
+ * (the operator mints credits; each member approves, deposits and places its order from its own
+ * wallet, signed here with explicit nonces), mined in full blocks.
+ */
+async function mineInBlocks(core: Core, members: Member[], onProgress?: (built: number, total: number) => void): Promise<void> {
+  const send = (m: string, p: unknown[] = []) => network.provider.send(m, p);
+  const market = await core.market.getAddress();
+  const credit = await core.credit.getAddress();
+  const { chainId } = await ethers.provider.getNetwork();
+  // Fees well above any base fee a few hundred full blocks can reach (London, from a base fee of 0).
+  const fees = { type: 2, chainId, maxFeePerGas: 10_000_000_000n, maxPriorityFeePerGas: 0n };
+  const from = core.deployer.address;
+  let deployerNonce = await ethers.provider.getTransactionCount(from, "pending");
+  for (const m of members) await send("hardhat_setBalance", [m.wallet.address, "0x56BC75E2D63100000"]);
+  const consumers = members.filter((m) => m.sim.kind !== "prosumer");
+  // 1. The operator mints every consumer's credits (it must precede their deposits).
+  const mint = consumers.map((m) => {
+    const data = core.credit.interface.encodeFunctionData("mint", [m.wallet.address, 100_000_000n]);
+    const nonce = deployerNonce++;
+    return () => send("eth_sendTransaction", [{ from, to: credit, data, gas: "0x30d40", nonce: "0x" + nonce.toString(16), maxFeePerGas: "0x2540be400", maxPriorityFeePerGas: "0x0" }]) as Promise<string>;
+  });
+  await mineAll(mint, "credits");
+  // 2. Each member's own transactions, in nonce order: approve, deposit, buy order; or a sell order.
+  const nonces = await Promise.all(members.map((m) => ethers.provider.getTransactionCount(m.wallet.address, "pending")));
+  const txs: (() => Promise<string>)[] = [];
+  const gasLimit = 250_000n; // well above each (the first deposit and order write new slots: ~70-90k)
+  for (const [k, m] of members.entries()) {
+    const i = m.sim.id;
+    let nonce = nonces[k];
+    const calls: { to: string; data: string }[] = [];
+    if (m.sim.kind === "prosumer") {
+      // Sellers ask between the feed-in tariff (0.08) and 0.20 per kWh.
+      calls.push({ to: market, data: core.market.interface.encodeFunctionData("placeOrder", [Side.Sell, 80_000 + ((i * 7919) % 120_000), 0, 0, 100_000]) });
+    } else {
+      calls.push({ to: credit, data: core.credit.interface.encodeFunctionData("approve", [market, ethers.MaxUint256]) });
+      calls.push({ to: market, data: core.market.interface.encodeFunctionData("deposit", [50_000_000n]) });
+      // Buyers bid between 0.12 and 0.30 per kWh.
+      calls.push({ to: market, data: core.market.interface.encodeFunctionData("placeOrder", [Side.Buy, 120_000 + ((i * 6007) % 180_000), 0, 0, 100_000]) });
+    }
+    for (const c of calls) {
+      const n = nonce++;
+      txs.push(async () => {
+        const raw = await m.wallet.signTransaction({ ...c, ...fees, nonce: n, gasLimit });
+        if (onProgress && i % 250 === 0 && c === calls[0]) onProgress(i, members.length);
+        return (await send("eth_sendRawTransaction", [raw])) as string;
+      });
+    }
+  }
+  await mineAll(txs, "members' deposits and orders");
+}
+
 async function chunks<T>(items: T[], size: number, f: (chunk: T[]) => Promise<void>) {
   for (let i = 0; i < items.length; i += size) await f(items.slice(i, i + size));
 }
@@ -55,24 +137,7 @@ export async function buildCommunity(
     ]);
     await (await core.registry.multicall(calls, { gasLimit: 25_000_000 })).wait();
   });
-  const market = await core.market.getAddress();
-  // Explicit gas limits: an estimate runs the transaction again, doubling the build time.
-  const gas = { gasLimit: 400_000 };
-  for (const m of members) {
-    if (onProgress && m.sim.id % 250 === 0) onProgress(m.sim.id, n);
-    await network.provider.send("hardhat_setBalance", [m.wallet.address, "0x56BC75E2D63100000"]);
-    const i = m.sim.id;
-    if (m.sim.kind === "prosumer") {
-      // Sellers ask between the feed-in tariff (0.08) and 0.20 per kWh.
-      await (await core.market.connect(m.wallet).placeOrder(Side.Sell, 80_000 + ((i * 7919) % 120_000), 0, 0, 100_000, gas)).wait();
-    } else {
-      await (await core.credit.mint(m.wallet.address, 100_000_000n, gas)).wait();
-      await (await core.credit.connect(m.wallet).approve(market, ethers.MaxUint256, gas)).wait();
-      await (await core.market.connect(m.wallet).deposit(50_000_000n, gas)).wait();
-      // Buyers bid between 0.12 and 0.30 per kWh.
-      await (await core.market.connect(m.wallet).placeOrder(Side.Buy, 120_000 + ((i * 6007) % 180_000), 0, 0, 100_000, gas)).wait();
-    }
-  }
+  await mineInBlocks(core, members, onProgress);
   return { members, gateway };
 }
 
