@@ -2,7 +2,7 @@
  * `npm run bench`: gas and throughput of every hot path (issue 8), printed as a table and
  * written to bench/results.json. See bench/README.md.
  *
- *   npm run bench                          # the embedded chain, full sizes (about 10 minutes)
+ *   npm run bench                          # the embedded chain, full sizes (about 14 CPU-minutes)
  *   npm run bench -- --quick               # small sizes, a smoke test (under 2 minutes)
  *   npm run bench -- --only intervals,keeper
  *   npx hardhat node & npm run bench -- --network localhost

@@ -14,10 +14,12 @@ import * as path from "node:path";
 import { id, Wallet } from "ethers";
 import { Outbox } from "../../src/oracle/outbox";
 import { MeterInfo, Pipeline } from "../../src/oracle/pipeline";
+import type { IngestResult, RawSample } from "../../src/oracle/types";
 import { readingsDomain } from "../../src/sdk/eip712";
 
 export interface IngestFigure {
   readings: number;
+  batch?: number;
   meters: number;
   seconds: number;
   perSecond: number;
@@ -36,7 +38,12 @@ function tmpDb(medium: Medium): { dir: string; file: string } {
 const MARKET_START = 1_764_374_400; // 2025-11-29 00:00 UTC
 const INTERVAL = 900;
 
-export function pipelineIngest(readings: number, medium: Medium, meters = 1000): IngestFigure {
+/**
+ * `batch` = 1: one `Pipeline.sample` per sample (one SQLite commit each). `batch` > 1: the
+ * samples of each group of `batch` meters go through `Pipeline.sampleBatch` together, as one
+ * MQTT message or HTTP body would (one commit per group).
+ */
+export function pipelineIngest(readings: number, medium: Medium, meters = 1000, batch = 1): IngestFigure {
   const { dir, file } = tmpDb(medium);
   const gateway = new Wallet(id("gridledger:bench-gateway"));
   const intervals = Math.ceil(readings / meters);
@@ -57,13 +64,19 @@ export function pipelineIngest(readings: number, medium: Medium, meters = 1000):
   });
   let n = 0;
   const t0 = process.hrtime.bigint();
-  outer: for (let t = 0; t < intervals; t++) {
+  const check = (r: IngestResult, t: number, m: number) => {
+    if (r.status !== "accepted" || r.readings !== 1) throw new Error(`bench sample ${t}/${m} not accepted: ${JSON.stringify(r)}`);
+  };
+  for (let t = 0; t < intervals && n < readings; t++) {
     const ts = MARKET_START + (t + 1) * INTERVAL;
-    for (let m = 0; m < meters; m++) {
-      if (n >= readings) break outer;
-      const r = pipeline.sample({ source: "bench", meterKey: `m${m}`, timestamp: ts, importWhTotal: BigInt(1_000_000 + t * 300 + m), exportWhTotal: BigInt(500_000 + t * 200) });
-      if (r.status !== "accepted" || r.readings !== 1) throw new Error(`bench sample ${t}/${m} not accepted: ${JSON.stringify(r)}`);
-      n++;
+    for (let m0 = 0; m0 < meters && n < readings; m0 += batch) {
+      const samples: RawSample[] = [];
+      for (let m = m0; m < Math.min(m0 + batch, meters) && n + samples.length < readings; m++) {
+        samples.push({ source: "bench", meterKey: `m${m}`, timestamp: ts, importWhTotal: BigInt(1_000_000 + t * 300 + m), exportWhTotal: BigInt(500_000 + t * 200) });
+      }
+      if (batch === 1) check(pipeline.sample(samples[0]), t, m0);
+      else pipeline.sampleBatch(samples).forEach((r, i) => check(r, t, m0 + i));
+      n += samples.length;
     }
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -71,20 +84,22 @@ export function pipelineIngest(readings: number, medium: Medium, meters = 1000):
   outbox.close();
   fs.rmSync(dir, { recursive: true, force: true });
   if (stored !== readings) throw new Error(`outbox holds ${stored} readings, expected ${readings}`);
-  return { readings, meters, seconds, perSecond: readings / seconds, medium };
+  return { readings, meters, seconds, perSecond: readings / seconds, medium, batch };
 }
 
-export function outboxInsert(readings: number, medium: Medium, meters = 1000): IngestFigure {
+/** `batch` readings per SQLite transaction (1: one transaction per reading). */
+export function outboxInsert(readings: number, medium: Medium, meters = 1000, batch = 1): IngestFigure {
   const { dir, file } = tmpDb(medium);
   const outbox = new Outbox(file, () => MARKET_START);
   const signature = "0x" + "ab".repeat(65);
   const signer = "0x" + "22".repeat(20);
   const ids = Array.from({ length: meters }, (_, m) => id(`bench-meter:${m}`).toLowerCase());
   const t0 = process.hrtime.bigint();
-  for (let k = 0; k < readings; k++) {
+  const one = (k: number) => {
     const meterId = ids[k % meters];
     const interval = Math.floor(k / meters);
     const ts = MARKET_START + (interval + 1) * INTERVAL;
+    // The statements the pipeline runs per reading (a savepoint each when inside a batch).
     outbox.transaction(() => {
       outbox.getCursor(meterId);
       if (outbox.getReading(meterId, interval)) return;
@@ -92,11 +107,18 @@ export function outboxInsert(readings: number, medium: Medium, meters = 1000): I
       outbox.insertReading({ meterId, interval, meterKey: `m${k % meters}`, importWhTotal: BigInt(1_000_000 + k), exportWhTotal: BigInt(k), sampleTimestamp: ts, signer, signature });
       outbox.setCursor({ meterId, timestamp: ts, importWhTotal: BigInt(1_000_000 + k), exportWhTotal: BigInt(k), emittedThrough: interval, receivedAtMs: 0 });
     });
+  };
+  for (let k0 = 0; k0 < readings; k0 += batch) {
+    const k1 = Math.min(k0 + batch, readings);
+    if (batch === 1) one(k0);
+    else outbox.transaction(() => {
+      for (let k = k0; k < k1; k++) one(k);
+    });
   }
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const stored = outbox.counts().pending;
   outbox.close();
   fs.rmSync(dir, { recursive: true, force: true });
   if (stored !== readings) throw new Error(`outbox holds ${stored} readings, expected ${readings}`);
-  return { readings, meters, seconds, perSecond: readings / seconds, medium };
+  return { readings, meters, seconds, perSecond: readings / seconds, medium, batch };
 }

@@ -139,6 +139,8 @@ function toReading(r: ReadingRow): OutboxReading {
 export class Outbox {
   readonly db: Database.Database;
   private readonly cursorCache = new Map<string, MeterCursor>();
+  /** Prepared statements by SQL text: prepared once, not on every call. */
+  private readonly statements = new Map<string, Database.Statement>();
 
   constructor(readonly file: string, private readonly nowSeconds: () => number = () => Math.floor(Date.now() / 1000)) {
     if (file !== ":memory:") fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -147,6 +149,15 @@ export class Outbox {
     this.db.pragma("synchronous = FULL");
     this.db.pragma("busy_timeout = 5000");
     this.db.exec(SCHEMA);
+  }
+
+  private prepare(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   close(): void {
@@ -162,8 +173,7 @@ export class Outbox {
 
   /** Adds a signed reading; a (meter, interval) already present is left as it is. Returns whether a row was added. */
   insertReading(r: Omit<OutboxReading, "status">): boolean {
-    const res = this.db
-      .prepare(
+    const res = this.prepare(
         `INSERT OR IGNORE INTO readings (meter_id, interval, meter_key, import_wh, export_wh, sample_ts, signer, signature, status, created_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
       )
@@ -172,60 +182,56 @@ export class Outbox {
   }
 
   getReading(meterId: string, interval: number): OutboxReading | undefined {
-    const row = this.db.prepare(`SELECT * FROM readings WHERE meter_id = ? AND interval = ?`).get(meterId.toLowerCase(), interval) as ReadingRow | undefined;
+    const row = this.prepare(`SELECT * FROM readings WHERE meter_id = ? AND interval = ?`).get(meterId.toLowerCase(), interval) as ReadingRow | undefined;
     return row && toReading(row);
   }
 
   /** The meter's latest reading that is not quarantined (the base for monotonicity checks). */
   lastReading(meterId: string): OutboxReading | undefined {
-    const row = this.db
-      .prepare(`SELECT * FROM readings WHERE meter_id = ? AND status != 'quarantined' ORDER BY interval DESC LIMIT 1`)
+    const row = this.prepare(`SELECT * FROM readings WHERE meter_id = ? AND status != 'quarantined' ORDER BY interval DESC LIMIT 1`)
       .get(meterId.toLowerCase()) as ReadingRow | undefined;
     return row && toReading(row);
   }
 
   /** Pending readings of ended intervals, oldest interval first (so each meter goes forward). */
   pending(limit: number, beforeInterval?: number): OutboxReading[] {
-    const rows = this.db
-      .prepare(`SELECT * FROM readings WHERE status = 'pending' AND interval < ? ORDER BY interval, meter_id LIMIT ?`)
+    const rows = this.prepare(`SELECT * FROM readings WHERE status = 'pending' AND interval < ? ORDER BY interval, meter_id LIMIT ?`)
       .all(beforeInterval ?? 2 ** 32, limit) as ReadingRow[];
     return rows.map(toReading);
   }
 
   submitted(): OutboxReading[] {
-    return (this.db.prepare(`SELECT * FROM readings WHERE status = 'submitted' ORDER BY nonce, interval`).all() as ReadingRow[]).map(toReading);
+    return (this.prepare(`SELECT * FROM readings WHERE status = 'submitted' ORDER BY nonce, interval`).all() as ReadingRow[]).map(toReading);
   }
 
   byStatus(status: ReadingStatus): OutboxReading[] {
-    return (this.db.prepare(`SELECT * FROM readings WHERE status = ? ORDER BY interval, meter_id`).all(status) as ReadingRow[]).map(toReading);
+    return (this.prepare(`SELECT * FROM readings WHERE status = ? ORDER BY interval, meter_id`).all(status) as ReadingRow[]).map(toReading);
   }
 
   all(): OutboxReading[] {
-    return (this.db.prepare(`SELECT * FROM readings ORDER BY interval, meter_id`).all() as ReadingRow[]).map(toReading);
+    return (this.prepare(`SELECT * FROM readings ORDER BY interval, meter_id`).all() as ReadingRow[]).map(toReading);
   }
 
   markSubmitted(keys: { meterId: string; interval: number }[], txHash: string, nonce: number): void {
-    const stmt = this.db.prepare(`UPDATE readings SET status = 'submitted', tx_hash = ?, nonce = ?, submitted_at = ? WHERE meter_id = ? AND interval = ? AND status IN ('pending', 'submitted')`);
+    const stmt = this.prepare(`UPDATE readings SET status = 'submitted', tx_hash = ?, nonce = ?, submitted_at = ? WHERE meter_id = ? AND interval = ? AND status IN ('pending', 'submitted')`);
     this.transaction(() => {
       for (const k of keys) stmt.run(txHash, nonce, this.nowSeconds(), k.meterId.toLowerCase(), k.interval);
     });
   }
 
   markConfirmed(meterId: string, interval: number, outcome: "accepted" | "already_recorded", txHash?: string): void {
-    this.db
-      .prepare(`UPDATE readings SET status = 'confirmed', outcome = ?, confirmed_at = ?, tx_hash = COALESCE(?, tx_hash) WHERE meter_id = ? AND interval = ?`)
+    this.prepare(`UPDATE readings SET status = 'confirmed', outcome = ?, confirmed_at = ?, tx_hash = COALESCE(?, tx_hash) WHERE meter_id = ? AND interval = ?`)
       .run(outcome, this.nowSeconds(), txHash ?? null, meterId.toLowerCase(), interval);
   }
 
   markRejected(meterId: string, interval: number, reason: string): void {
-    this.db
-      .prepare(`UPDATE readings SET status = 'quarantined', outcome = 'rejected', reason = ?, confirmed_at = ? WHERE meter_id = ? AND interval = ?`)
+    this.prepare(`UPDATE readings SET status = 'quarantined', outcome = 'rejected', reason = ?, confirmed_at = ? WHERE meter_id = ? AND interval = ?`)
       .run(reason, this.nowSeconds(), meterId.toLowerCase(), interval);
   }
 
   /** Puts submitted readings back to pending (their transaction was dropped or reverted). */
   markPending(keys: { meterId: string; interval: number }[]): void {
-    const stmt = this.db.prepare(`UPDATE readings SET status = 'pending', tx_hash = NULL, nonce = NULL, submitted_at = NULL WHERE meter_id = ? AND interval = ? AND status = 'submitted'`);
+    const stmt = this.prepare(`UPDATE readings SET status = 'pending', tx_hash = NULL, nonce = NULL, submitted_at = NULL WHERE meter_id = ? AND interval = ? AND status = 'submitted'`);
     this.transaction(() => {
       for (const k of keys) stmt.run(k.meterId.toLowerCase(), k.interval);
     });
@@ -233,21 +239,20 @@ export class Outbox {
 
   counts(): Record<ReadingStatus, number> {
     const out: Record<ReadingStatus, number> = { pending: 0, submitted: 0, confirmed: 0, quarantined: 0 };
-    for (const r of this.db.prepare(`SELECT status, COUNT(*) AS n FROM readings GROUP BY status`).all() as { status: ReadingStatus; n: number }[]) out[r.status] = r.n;
+    for (const r of this.prepare(`SELECT status, COUNT(*) AS n FROM readings GROUP BY status`).all() as { status: ReadingStatus; n: number }[]) out[r.status] = r.n;
     return out;
   }
 
   /** Smallest interval still waiting for the chain (pending or submitted), if any. */
   oldestUnconfirmedInterval(): number | undefined {
-    const row = this.db.prepare(`SELECT MIN(interval) AS i FROM readings WHERE status IN ('pending', 'submitted')`).get() as { i: number | null };
+    const row = this.prepare(`SELECT MIN(interval) AS i FROM readings WHERE status IN ('pending', 'submitted')`).get() as { i: number | null };
     return row.i ?? undefined;
   }
 
   // ------------------------------------------------------------------ quarantine
 
   quarantine(r: Refusal): number {
-    const res = this.db
-      .prepare(`INSERT INTO quarantine (source, meter_key, meter_id, interval, field, reason, raw, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+    const res = this.prepare(`INSERT INTO quarantine (source, meter_key, meter_id, interval, field, reason, raw, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
       .run(r.source as SourceKind, r.meterKey ?? null, r.meterId?.toLowerCase() ?? null, r.interval ?? null, r.field, r.reason, r.raw === undefined ? null : r.raw.slice(0, RAW_LIMIT), this.nowSeconds());
     return Number(res.lastInsertRowid);
   }
@@ -274,7 +279,7 @@ export class Outbox {
     const key = meterId.toLowerCase();
     const cached = this.cursorCache.get(key);
     if (cached) return cached;
-    const row = this.db.prepare(`SELECT * FROM cursors WHERE meter_id = ?`).get(key) as
+    const row = this.prepare(`SELECT * FROM cursors WHERE meter_id = ?`).get(key) as
       | { meter_id: string; ts: number; import_wh: string; export_wh: string; emitted_through: number }
       | undefined;
     if (!row) return undefined;
@@ -284,14 +289,13 @@ export class Outbox {
   }
 
   allCursors(): MeterCursor[] {
-    const rows = this.db.prepare(`SELECT meter_id FROM cursors`).all() as { meter_id: string }[];
+    const rows = this.prepare(`SELECT meter_id FROM cursors`).all() as { meter_id: string }[];
     return rows.map((r) => this.getCursor(r.meter_id)!);
   }
 
   setCursor(c: MeterCursor): void {
     const key = c.meterId.toLowerCase();
-    this.db
-      .prepare(`INSERT INTO cursors (meter_id, ts, import_wh, export_wh, emitted_through) VALUES (?, ?, ?, ?, ?)
+    this.prepare(`INSERT INTO cursors (meter_id, ts, import_wh, export_wh, emitted_through) VALUES (?, ?, ?, ?, ?)
                 ON CONFLICT(meter_id) DO UPDATE SET ts = excluded.ts, import_wh = excluded.import_wh, export_wh = excluded.export_wh, emitted_through = excluded.emitted_through`)
       .run(key, c.timestamp, c.importWhTotal.toString(), c.exportWhTotal.toString(), c.emittedThrough);
     this.cursorCache.set(key, { ...c, meterId: key });

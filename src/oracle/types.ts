@@ -38,6 +38,11 @@ export type IngestResult =
 /** What a source hands its samples and refusals to (the pipeline). */
 export interface SampleSink {
   sample(s: RawSample): IngestResult;
+  /**
+   * Samples that arrived together, taken as one durable commit (results as `sample` for each,
+   * in order). Optional: a sink without it gets `sample` per sample.
+   */
+  sampleBatch?(samples: RawSample[]): IngestResult[];
   refuse(r: Refusal): void;
 }
 

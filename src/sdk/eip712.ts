@@ -1,3 +1,4 @@
+import { concat, isHexString, keccak256, toBeHex, toUtf8Bytes, TypedDataEncoder } from "ethers";
 import type { TypedDataDomain, TypedDataField } from "ethers";
 
 /** EIP-712 domain name and version of the MeterReadings contract. */
@@ -62,4 +63,26 @@ export interface OrderIntentMessage {
 
 export function marketDomain(chainId: bigint | number, verifyingContract: string): TypedDataDomain {
   return { name: MARKET_DOMAIN_NAME, version: MARKET_DOMAIN_VERSION, chainId, verifyingContract };
+}
+
+/**
+ * A reading's EIP-712 digest function for one domain, the same as `TypedDataEncoder.hash(domain,
+ * READING_TYPES, message)` (tested) with the domain separator and type hash computed once:
+ * keccak256(0x1901 || domainSeparator || keccak256(typeHash || meterId || interval || import ||
+ * export)). About 20 times faster than the general encoder, which the oracle pays per reading.
+ * Anything but a bytes32 meter id, a uint32 interval and uint64 registers goes to the general
+ * encoder (and its checks).
+ */
+export function readingDigester(domain: TypedDataDomain): (m: ReadingMessage) => string {
+  const domainSeparator = TypedDataEncoder.hashDomain(domain);
+  const typeHash = keccak256(toUtf8Bytes(TypedDataEncoder.from(READING_TYPES).encodeType("Reading")));
+  const U64 = (1n << 64n) - 1n;
+  return (m) => {
+    const interval = Number(m.interval);
+    if (!isHexString(m.meterId, 32) || !Number.isInteger(interval) || interval < 0 || interval > 0xffffffff || m.importWhTotal < 0n || m.exportWhTotal < 0n || m.importWhTotal > U64 || m.exportWhTotal > U64) {
+      return TypedDataEncoder.hash(domain, READING_TYPES, m);
+    }
+    const struct = keccak256(concat([typeHash, toBeHex(BigInt(m.meterId), 32), toBeHex(interval, 32), toBeHex(m.importWhTotal, 32), toBeHex(m.exportWhTotal, 32)]));
+    return keccak256(concat(["0x1901", domainSeparator, struct]));
+  };
 }

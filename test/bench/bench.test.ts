@@ -39,7 +39,7 @@ describe("bench harness (--quick)", function () {
     const batches = r.figures.filter((f) => f.name === "gas per reading").map((f) => f.sizes.batch);
     expect(batches).to.deep.equal(S.batches);
 
-    expect(r.targets).to.have.length(7);
+    expect(r.targets).to.have.length(8);
     for (const t of r.targets) expect(["met", "not met", "not measured"]).to.include(t.status);
     expect(r.breakdown.map((b) => b.title).join("\n")).to.match(/One reading/).and.match(/collect/).and.match(/settle/);
     for (const b of r.breakdown) {

@@ -117,6 +117,63 @@ describe("oracle / pipeline", () => {
     });
   });
 
+  describe("group commit (sampleBatch)", () => {
+    it("computes the EIP-712 digest of a reading exactly as TypedDataEncoder does", () => {
+      const { pipeline, meters } = rig();
+      const domain = readingsDomain(31337, "0x00000000000000000000000000000000000000aa");
+      for (const m of [
+        { meterId: meters.get("a")!.meterId, interval: 0, importWhTotal: 0n, exportWhTotal: 0n },
+        { meterId: meters.get("b")!.meterId, interval: 0xffffffff, importWhTotal: (1n << 64n) - 1n, exportWhTotal: 12_345n },
+        { meterId: "0x" + "00".repeat(31) + "01", interval: 77, importWhTotal: 1n, exportWhTotal: (1n << 63n) + 5n },
+      ]) {
+        expect(pipeline.digest(m)).to.equal(TypedDataEncoder.hash(domain, READING_TYPES, m));
+      }
+    });
+
+    it("gives each sample of a batch the result, and leaves the outbox, quarantine and cursors, that one call per sample would", () => {
+      const batch = [
+        s("a", START + 800, 1100n),
+        s("b", START + 800, 500n),
+        s("a", START + 900, 1120n), // on a boundary: a reading
+        s("a", START + 900, 1120n), // duplicate
+        s("b", START + 850, 400n), // register went backwards: refused
+        s("nobody", START + 900, 1n), // unknown meter: refused
+        s("b", START + 1000, 600n), // crosses the boundary from the cursor (800): a reading for interval 0
+        s("a", START + 900, 1121n), // conflicting sample: refused
+      ];
+      const one = rig();
+      const expected = batch.map((x) => one.pipeline.sample(x));
+      const many = rig();
+      const got = many.pipeline.sampleBatch(batch);
+      expect(got).to.deep.equal(expected);
+      expect(got.map((r) => r.status)).to.deep.equal(["accepted", "accepted", "accepted", "duplicate", "quarantined", "quarantined", "accepted", "quarantined"]);
+      const strip = (rows: { at?: number; id?: number }[]) => rows.map(({ at: _a, id: _i, ...rest }) => rest);
+      expect(many.outbox.all()).to.deep.equal(one.outbox.all());
+      expect(strip(many.outbox.listQuarantine())).to.deep.equal(strip(one.outbox.listQuarantine()));
+      // What the batch committed is on disk: a fresh process sees the same readings and cursors.
+      many.outbox.close();
+      one.outbox.close();
+      const reopened = new Outbox(many.dbPath);
+      const reference = new Outbox(one.dbPath);
+      expect(reopened.all()).to.deep.equal(reference.all());
+      expect(reopened.allCursors().map((c) => ({ ...c, receivedAtMs: 0 }))).to.deep.equal(reference.allCursors().map((c) => ({ ...c, receivedAtMs: 0 })));
+      expect(reopened.all().map((r) => `${r.meterKey}:${r.interval}`).sort()).to.deep.equal(["a:0", "b:0"]);
+      reopened.close();
+      reference.close();
+    });
+
+    it("takes nothing of a batch that fails with an error that is not a refusal, and keeps no stale cursor", () => {
+      const { pipeline, outbox, meters } = rig();
+      const broken = { ...s("b", START + 900, 0n), importWhTotal: undefined as unknown as bigint }; // a buggy source
+      expect(() => pipeline.sampleBatch([s("a", START + 900, 1000n), broken])).to.throw();
+      expect(outbox.all()).to.have.length(0);
+      expect(outbox.getCursor(meters.get("a")!.meterId)).to.equal(undefined);
+      // and the meter goes on as if the batch had never come
+      expect(pipeline.sampleBatch([s("a", START + 900, 1000n), s("b", START + 900, 10n)]).map((r) => r.status)).to.deep.equal(["accepted", "accepted"]);
+      expect(outbox.all()).to.have.length(2);
+    });
+  });
+
   describe("outbox", () => {
     it("keeps one row per (meter, interval), whatever is inserted twice", () => {
       const { outbox, meters } = rig();

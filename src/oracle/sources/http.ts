@@ -122,7 +122,9 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerH
         return bad(400, e.field, e.shortMessage.slice(e.field.length + 2), Array.isArray(parsed) ? i : undefined);
       }
     }
-    const results = samples.map((s, i) => ({ index: i, meterKey: s.meterKey, ...sink.sample(s) }));
+    // One body's samples: one durable commit, before the response acknowledges them.
+    const outcomes = sink.sampleBatch ? sink.sampleBatch(samples) : samples.map((s) => sink.sample(s));
+    const results = samples.map((s, i) => ({ index: i, meterKey: s.meterKey, ...outcomes[i] }));
     const refused = results.filter((r) => r.status === "quarantined");
     send(res, refused.length ? 422 : 202, { accepted: results.length - refused.length, results });
   }

@@ -159,7 +159,9 @@ export function mqttSource(options: MqttSourceOptions): Source {
         try {
           const r = parseMqttMessage(topic, payload, options);
           if ("ignored" in r) return void log?.debug({ topic, why: r.ignored }, "MQTT message ignored");
-          for (const s of r.samples) sink.sample(s);
+          // One message's samples: one durable commit (before the handler returns, so before the ack).
+          if (sink.sampleBatch) sink.sampleBatch(r.samples);
+          else for (const s of r.samples) sink.sample(s);
         } catch (e) {
           if (!(e instanceof ValidationError)) {
             log?.error({ topic, err: (e as Error).message }, "MQTT message handling failed");
