@@ -98,6 +98,10 @@ const NOON = 52; // simulator interval 13:00-13:15, PV at its peak
 const BLOCK_GAS = 30_000_000;
 const READING_BATCH = 400; // the largest batch that fits a 30M block (~69k gas per reading)
 const PAGE_SIZE = 200; // the keeper's default page
+// Gas breakdowns trace small transactions: debug_traceTransaction's time grows faster than the
+// opcodes it returns (a batch of 20 readings took 75x a single one), and per reading or per
+// household the breakdown of 10 is the breakdown of 100.
+const TRACE_SIZE = 10;
 const INGEST_BATCH = 100; // samples arriving together (an MQTT message or HTTP body of a gateway)
 
 export function sizesFor(quick: boolean) {
@@ -131,6 +135,13 @@ export function blocksNeeded(gas: number[], limit = BLOCK_GAS): number {
 export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOptions): Promise<Results> {
   const started = Date.now();
   const log = options.log ?? ((l: string) => process.stderr.write(l + "\n"));
+  /** One transaction's gas breakdown (debug_traceTransaction: its cost grows with the opcodes run). */
+  const traced = async (what: string, hash: string, names: Record<string, string>) => {
+    const t0 = performance.now();
+    const gas = await gasBreakdown(network.provider, hash, names);
+    log(`  traced ${what} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return gas;
+  };
   const want = (s: Scenario) => !options.only || options.only.includes(s);
   // Where the run's time goes: each stage's wall time, to stderr and into results.json.
   const stageSeconds: Record<string, number> = {};
@@ -259,12 +270,16 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
         if (rejected) throw new Error(`${rejected} readings rejected in the batch of ${batch}`);
         fig("readings", "gas per reading", Math.round(Number(r.gasUsed) / batch), "gas", { batch });
         fig("readings", "gas per batch transaction", Number(r.gasUsed), "gas", { batch }, Number(r.gasUsed) > BLOCK_GAS ? "exceeds a 30M block (measured in a raised block)" : undefined);
-        if (batch === 1) breakdown.push({ title: "One reading (batch of 1, signed, verified, recorded, minted)", per: 1, unit: "reading", gas: await gasBreakdown(network.provider, r.hash, names) });
-        if (batch === S.batches[1]) breakdown.push({ title: `One reading in a batch of ${batch}`, per: batch, unit: "reading", gas: await gasBreakdown(network.provider, r.hash, names) });
+        if (batch === 1) breakdown.push({ title: "One reading (batch of 1, signed, verified, recorded, minted)", per: 1, unit: "reading", gas: await traced("a batch of 1", r.hash, names) });
         await send("evm_revert", [snap]);
         if (batch > READING_BATCH) await setBlockGas(BLOCK_GAS);
         community.members.forEach((m, i) => ([m.importWhTotal, m.exportWhTotal] = registers[i]));
       }
+      const snap = await send("evm_snapshot");
+      const [r] = await readInterval(core, community, community.members.slice(0, TRACE_SIZE), t, NOON, TRACE_SIZE, 29_000_000);
+      breakdown.push({ title: `One reading in a batch of ${TRACE_SIZE}`, per: TRACE_SIZE, unit: "reading", gas: await traced(`a batch of ${TRACE_SIZE}`, r.hash, names) });
+      await send("evm_revert", [snap]);
+      community.members.forEach((m, i) => ([m.importWhTotal, m.exportWhTotal] = registers[i]));
     }
 
     if (want("orders")) {
@@ -284,11 +299,27 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
       const sig = await relayed.signTypedData(marketDomain(chainId, await core.market.getAddress()), ORDER_INTENT_TYPES, msg);
       const r = await (await core.market.submitSignedOrder(msg, sig)).wait();
       fig("orders", "gas per order placed by relayed signature", Number(r!.gasUsed), "gas", { orders: 1 }, "EIP-712 intent relayed by another account");
-      breakdown.push({ title: "One order placed by transaction", per: 1, unit: "order", gas: await gasBreakdown(network.provider, placed!.hash, names) });
+      breakdown.push({ title: "One order placed by transaction", per: 1, unit: "order", gas: await traced("an order", placed!.hash, names) });
       await send("evm_revert", [snap]);
     }
 
     if (want("intervals")) {
+      // Where a household's clearing gas goes: one interval of TRACE_SIZE households, one page each.
+      {
+        stage(`intervals: trace, ${TRACE_SIZE} households`);
+        await goToInterval(core.readings, t + 1);
+        await readInterval(core, community, community.members.slice(0, TRACE_SIZE), t, NOON, TRACE_SIZE);
+        await goToInterval(core.readings, t + 2, 2);
+        await catchUp(t - 1);
+        const txs: ContractTransactionReceipt[] = [];
+        const o = await settleInterval(fastKeeper, t, { pageSize: PAGE_SIZE, onTx: (_k, r) => txs.push(r) });
+        const collect = txs.find((r) => r.logs.some((l) => core.market.interface.parseLog(l)?.name === "PageCollected"));
+        const settle = txs.filter((r) => r !== collect).pop();
+        for (const [title, r] of [["collect", collect], ["settle", settle]] as const) {
+          if (r) breakdown.push({ title: `One household's clearing: ${title} page of ${o.participants}`, per: o.participants, unit: "household", gas: await traced(`a ${title} page of ${o.participants}`, r.hash, names) });
+        }
+        t++;
+      }
       for (const n of S.households) {
         stage(`intervals: ${n} households`);
         const members = community.members.slice(0, n);
@@ -314,13 +345,6 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
         fig("intervals", "30M-gas blocks per interval", blocksNeeded([...readTx, ...txs].map((r) => Number(r.gasUsed))), "blocks", hh, "transactions packed in order");
         fig("intervals", "largest transaction", Math.max(...[...readTx, ...txs].map((r) => Number(r.gasUsed))), "gas", hh);
         fig("intervals", "clear + settle wall time, embedded chain", Math.round(wallMs), "ms", { ...hh, provider: standard ? "hardhat-ethers" : "demo" }, standard ? "the keeper as it runs: chain reads + gas estimate + collect/settle per page" : "demo provider: no gas estimation");
-        if (n === S.households[0]) {
-          const collect = txs.find((r) => r.logs.some((l) => core.market.interface.parseLog(l)?.name === "PageCollected"));
-          const settle = txs.filter((r) => r !== collect).pop();
-          for (const [title, r] of [["collect", collect], ["settle", settle]] as const) {
-            if (r) breakdown.push({ title: `One household's clearing: ${title} page of ${n}`, per: o.participants, unit: "household", gas: await gasBreakdown(network.provider, r.hash, names) });
-          }
-        }
         log(`intervals: ${n} households: clear+settle ${clearGas.toLocaleString("en-US")} gas, ${(wallMs / 1000).toFixed(1)} s (${standard ? "standard" : "demo"} provider)`);
         t++;
       }
