@@ -451,7 +451,12 @@ class Read implements Cmd {
  * deposits, tariffs): the clearing uses the state at collection, as the contract does.
  */
 class Clear implements Cmd {
-  constructor(readonly pageSize: number, readonly interleave: boolean) {}
+  constructor(
+    readonly pageSize: number,
+    readonly interleave: boolean,
+    readonly midChange: "none" | "suspend" | "migrate",
+    readonly midWho: number,
+  ) {}
   check = (m: Readonly<Model>) => m.pending !== null;
   async run(m: Model, real: Real) {
     const t = m.next;
@@ -462,25 +467,39 @@ class Clear implements Cmd {
     const tariff = tariffAt(m, t);
     const byParticipant = new Map<string, Accepted>();
     for (const a of pending) byParticipant.set(a.owner.toLowerCase(), a);
-    const input: ClearingInput = { interval: t, retailTariffPerKWh: tariff.retail, feedInTariffPerKWh: tariff.feedIn, members: [], orders: [] };
-    for (const a of pending) {
-      input.members.push({ member: a.owner, importWh: a.importWh, exportWh: a.exportWh, active: a.mm.status === "active", availableCredits: a.mm.deposit });
-      for (const side of [0, 1] as const) {
-        const o = a.mm.orders[side];
-        if (live(o, t)) {
-          const co: ClearingOrder = { orderId: o!.orderId, member: a.owner, side: side ? "sell" : "buy", limitPricePerKWh: o!.limit, capWhPerInterval: o!.cap };
-          input.orders.push(co);
+    // `activeAtCollection`: a member suspended between collect pages kept its place if collected before.
+    const reference = (activeAtCollection: (a: Accepted) => boolean) => {
+      const input: ClearingInput = { interval: t, retailTariffPerKWh: tariff.retail, feedInTariffPerKWh: tariff.feedIn, members: [], orders: [] };
+      for (const a of pending) {
+        input.members.push({ member: a.owner, importWh: a.importWh, exportWh: a.exportWh, active: activeAtCollection(a), availableCredits: a.mm.deposit });
+        for (const side of [0, 1] as const) {
+          const o = a.mm.orders[side];
+          if (live(o, t)) {
+            const co: ClearingOrder = { orderId: o!.orderId, member: a.owner, side: side ? "sell" : "buy", limitPricePerKWh: o!.limit, capWhPerInterval: o!.cap };
+            input.orders.push(co);
+          }
         }
       }
-    }
-    const expected = clearMarketInterval(input);
-    if (process.env.GRIDLEDGER_INVARIANT_DEBUG) console.log(t, input.members.map((x) => [x.importWh, x.exportWh, x.active, x.availableCredits]), input.orders.map((o) => [o.side, o.limitPricePerKWh]), expected.asks.length, expected.bids.length, expected.matchedWh);
+      return clearMarketInterval(input);
+    };
+    let expected = reference((a) => a.mm.status === "active");
+    if (process.env.GRIDLEDGER_INVARIANT_DEBUG) console.log(t, expected.members.length, expected.asks.length, expected.bids.length, expected.matchedWh);
     const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
 
     let extraDeposit: { mm: MMember; amount: bigint } | null = null;
     if (this.interleave && expected.members.length > this.pageSize) {
       const hint = walkHint(clearMarketInterval(await loadClearingInput(real.keeper, t)));
       await (await real.market.collect(t, hint.slice(0, this.pageSize))).wait();
+      // The operator acts between pages: the collected entries stay, the rest see the new state.
+      const target = pick(m.members, this.midWho);
+      if (this.midChange === "suspend" && target.status === "active") {
+        const first = new Set(hint.slice(0, this.pageSize).map((x) => x.participant.toLowerCase()));
+        await (await real.registry.suspendMember(target.address)).wait();
+        target.status = "suspended";
+        expected = reference((a) => (a.mm === target ? first.has(a.owner.toLowerCase()) : a.mm.status === "active"));
+      } else if (this.midChange === "migrate") {
+        await new Migrate(this.midWho).run(m, real);
+      }
       const mm = m.members.find((x) => x.status === "active") ?? m.members[0];
       const as = real.market.connect(mm.wallet);
       const memberFirst = mm.status === "active" ? "MarketClearingInProgress" : "MarketNotMember";
@@ -489,11 +508,8 @@ class Clear implements Cmd {
       await expectOutcome(real, memberFirst, () => as.placeOrder(0, 1n, 0n, t + 1, t + 2));
       await expectOutcome(real, "MarketClearingInProgress", () => as.cancelOrder(0));
       await checkInvariants(m, real);
-      // Finish pass 1, settle one page, then: withdrawals wait, deposits do not.
-      const st = await real.market.intervalState(t);
-      for (let done = Number(st.collected); done < hint.length; done += this.pageSize) {
-        await (await real.market.collect(t, hint.slice(done, done + this.pageSize))).wait();
-      }
+      // Finish pass 1 with the keeper, settle one page, then: withdrawals wait, deposits do not.
+      await settleInterval(real.keeper, t, { pageSize: this.pageSize, collectOnly: true });
       const collected = await collectedPages(real.keeper, t);
       await (await real.market.settle(t, collected[0])).wait();
       if (collected.length > 1) {
@@ -550,7 +566,7 @@ class Clear implements Cmd {
     m.pending = null;
     m.intervalsSettled++;
   }
-  toString = () => `Clear(pages of ${this.pageSize}${this.interleave ? ", interleaved" : ""})`;
+  toString = () => `Clear(pages of ${this.pageSize}${this.interleave ? `, interleaved, ${this.midChange} ${this.midWho} between pages` : ""})`;
 }
 
 
@@ -588,11 +604,11 @@ const price = fc.oneof(
 const meterage = fc.record({
   skip: fc.integer({ min: 0, max: 9 }).map((x) => x === 0),
   flip: fc.integer({ min: 0, max: 4 }).map((x) => x === 0),
-  importWh: fc.integer({ min: 0, max: MAX_WH_PER_INTERVAL }),
-  exportWh: fc.integer({ min: 0, max: MAX_WH_PER_INTERVAL }),
+  importWh: fc.noBias(fc.integer({ min: 0, max: MAX_WH_PER_INTERVAL })),
+  exportWh: fc.noBias(fc.integer({ min: 0, max: MAX_WH_PER_INTERVAL })),
 });
 
-const join = fc.tuple(fc.boolean(), fc.nat({ max: 2000 }), fc.bigInt({ min: 50_000n, max: 350_000n })).map(([p, c, l]) => new Checked(new Join(p, c, l)));
+const join = fc.tuple(fc.boolean(), fc.noBias(fc.nat({ max: 2000 })), fc.noBias(fc.bigInt({ min: 50_000n, max: 350_000n }))).map(([p, c, l]) => new Checked(new Join(p, c, l)));
 const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
 const WEIGHTS = [1, 1, 1, 3, 2, 6, 1, 5]; // join, suspension, migration, deposit, withdraw, order, tariff, advance
 const commandList = [
@@ -618,8 +634,14 @@ const commandList = [
     .map(([r, f, o]) => new Checked(new SetTariff(r, f, o))),
   // Read the next interval if it is not read yet, else clear it: every step applies.
   fc
-    .tuple(fc.array(meterage, { minLength: MAX_MEMBERS, maxLength: MAX_MEMBERS }), fc.integer({ min: 1, max: 4 }), fc.boolean())
-    .map(([e, p, i]) => new Checked(new Advance(new Read(e), new Clear(p, i)))),
+    .tuple(
+      fc.array(meterage, { minLength: MAX_MEMBERS, maxLength: MAX_MEMBERS }),
+      fc.integer({ min: 1, max: 4 }),
+      fc.boolean(),
+      fc.constantFrom<"none" | "suspend" | "migrate">("none", "none", "suspend", "migrate"),
+      who,
+    )
+    .map(([e, p, i, c, x]) => new Checked(new Advance(new Read(e), new Clear(p, i, c, x)))),
 ];
 const step = fc.oneof(...commandList.map((c, i) => weighted(WEIGHTS[i], c as fc.Arbitrary<Cmd>)));
 /** A run: three members join first, then RUN_STEPS random steps (all of which apply). */
@@ -682,6 +704,10 @@ describe("EnergyMarket invariants under random operation sequences (issue #10, c
         totals.steps += model.stepsRun;
         totals.intervals += model.intervalsSettled;
         totals.trades += model.tradesChecked;
+        if (RUNS > 5) {
+          const secs = ((Date.now() - started) / 1000).toFixed(0);
+          console.log(`      ... ${totals.steps} steps, ${totals.intervals} intervals, ${totals.trades} trades, ${secs} s`);
+        }
       }),
       { seed: SEED, numRuns: RUNS, endOnFailure: process.env.GRIDLEDGER_INVARIANT_SHRINK !== "1" },
     );
