@@ -105,6 +105,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     /// @inheritdoc IEnergyMarket
     function depositWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
         // A front-run permit has already set the allowance: go on with the deposit.
+        // solhint-disable-next-line no-empty-blocks
         try IERC20Permit(address(_credit)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
         deposit(amount);
     }
@@ -250,6 +251,8 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
             Entry memory e = _collectOne(interval, hint[i], retail, feedIn);
             h = keccak256(abi.encode(h, e));
             _admit(walk, e, interval, hint[i].participant);
+            // Fills are only counted here (pass 2 books them): advance the walk until it stops.
+            // solhint-disable-next-line no-empty-blocks
             while (walk.nextFill() != 0) {}
         }
         // hint.length <= participants (a uint32) was checked above.
@@ -310,6 +313,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
             uint256[] memory wh = r.wh;
             uint256 n = r.count;
             // Shorten both arrays in place to the members actually queued (n <= length).
+            // solhint-disable-next-line no-inline-assembly
             assembly ("memory-safe") {
                 mstore(from, n)
                 mstore(wh, n)

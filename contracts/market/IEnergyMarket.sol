@@ -81,7 +81,10 @@ interface IEnergyMarket {
         Tag tag;
     }
 
+    // An ABI (calldata and event) record, hashed into the page checkpoints, never stored: its field
+    // order is the order of EntryCollected and of the hash, not a storage layout.
     /// @notice One collected entry, as `EntryCollected` reported it and `settle` takes it back.
+    // solhint-disable-next-line gas-struct-packing
     struct Entry {
         address member;
         Tag tag;

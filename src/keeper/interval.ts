@@ -7,9 +7,9 @@
 import type { ContractTransactionReceipt } from "ethers";
 import type { CommunityRegistry, EnergyMarket, MeterReadings } from "../../typechain-types";
 import type { IEnergyMarket } from "../../typechain-types/contracts/market/EnergyMarket";
-import { clearInterval as clearMarketInterval, ClearingInput, ClearingOrder, ClearingResult } from "../sdk/clearing";
+import { clearInterval as clearMarketInterval, ClearingInput, ClearingOrder } from "../sdk/clearing";
 import { decodeRevertData, findRevertData } from "../sdk/decode-error";
-import { HintItem, pages, walkHint } from "../sdk/hint";
+import { continueWalkHint, HintItem, pages, walkHint } from "../sdk/hint";
 
 export const Phase = { Open: 0, Collecting: 1, Settling: 2, Settled: 3 } as const;
 
@@ -34,6 +34,8 @@ export interface IntervalOutcome {
 export interface SettleOptions {
   /** Participants per `collect` page (and so per `settle` page). */
   pageSize?: number;
+  /** Stop once pass 1 is complete (the price is fixed, nothing paid yet): settle later. */
+  collectOnly?: boolean;
   /** Called after every transaction, for progress and metrics. */
   onTx?: (kind: "collect" | "settle", receipt: ContractTransactionReceipt) => void;
   /**
@@ -153,6 +155,42 @@ export async function collectedPages(c: KeeperContracts, interval: number): Prom
 }
 
 /**
+ * The hint for `interval` from collection index `done` on. From the start it is the walk order of
+ * the reference clearing. Resuming a collection (another keeper's, or ours after a failure), the
+ * collected prefix is fixed as the contract took it, while the rest is computed from the chain
+ * state now: a member suspended or a wallet migrated between pages changes the full walk order,
+ * so slicing a fresh walk order at `done` could repeat or skip participants (and loop for ever).
+ */
+async function remainingHint(c: KeeperContracts, interval: number, done: number): Promise<HintItem[]> {
+  const input = await loadClearingInput(c, interval);
+  if (done === 0) return walkHint(clearMarketInterval(input));
+  const collected = (await collectedPages(c, interval)).flat();
+  // Collected entries name the participant's wallet at collection; it may have migrated since:
+  // match entries and participants by their wallet now, as a multiset.
+  const left = new Map<string, number>();
+  const collectedWallets = await Promise.all(collected.map((e) => resolveWallet(c.market, String(e.member))));
+  for (const w of collectedWallets) left.set(w.toLowerCase(), (left.get(w.toLowerCase()) ?? 0) + 1);
+  const wallets = await Promise.all(input.members.map((m) => resolveWallet(c.market, m.member)));
+  const rest = input.members.filter((_, i) => {
+    const key = wallets[i].toLowerCase();
+    const n = left.get(key) ?? 0;
+    if (n === 0) return true;
+    left.set(key, n - 1);
+    return false;
+  });
+  const restSet = new Set(rest.map((m) => m.member.toLowerCase()));
+  const restClearing = clearMarketInterval({
+    ...input,
+    members: rest,
+    orders: input.orders.filter((o) => restSet.has(o.member.toLowerCase())),
+  });
+  return continueWalkHint(
+    collected.map((e) => ({ tag: Number(e.tag), qtyWh: BigInt(e.qtyWh), pricePerKWh: BigInt(e.pricePerKWh) })),
+    restClearing,
+  );
+}
+
+/**
  * Reverts that mean the chain is not where our reading of it said: another keeper sent the same
  * page first, or (after a failover or a reorg) the node now answering had a different view when
  * the hint was built. Re-reading the chain and going on from there is the answer to each.
@@ -215,23 +253,25 @@ export async function settleInterval(
   };
 
   let hint: HintItem[] | undefined;
-  let reference: ClearingResult | undefined;
+  let hintFrom = 0; // hint[0] is the participant at this collection index
   let collected: IEnergyMarket.EntryStruct[][] | undefined;
-  let staleViews = 0;
+  let lastProgress = "";
+  let racesWithoutProgress = 0;
   for (let guard = 0; guard < 100_000; guard++) {
     const st = await c.market.intervalState(interval);
     const phase = Number(st.phase);
     const next = Number(await c.market.nextInterval());
     if (phase === Phase.Settled || next > interval) break;
+    if (options.collectOnly && phase === Phase.Settling) break;
 
     try {
       if (phase === Phase.Open || phase === Phase.Collecting) {
-        if (!hint) {
-          reference = clearMarketInterval(await loadClearingInput(c, interval));
-          hint = walkHint(reference);
-        }
         const done = Number(st.collected);
-        const page = hint.slice(done, done + pageSize);
+        if (!hint) {
+          hintFrom = done;
+          hint = await remainingHint(c, interval, done);
+        }
+        const page = hint.slice(done - hintFrom, done - hintFrom + pageSize);
         const tx = await c.market.collect(interval, page);
         record("collect", await tx.wait());
       } else {
@@ -243,7 +283,6 @@ export async function settleInterval(
       }
     } catch (e) {
       const name = revertName(e);
-      if (++staleViews > 50) throw e;
       if (name === "MarketIntervalNotReady") {
         // The node answering now lacks some of the interval's readings (see notReadyWaitMs).
         const deadline = Date.now() + (options.notReadyWaitMs ?? 60_000);
@@ -253,9 +292,16 @@ export async function settleInterval(
         }
       } else if (!name || !STALE_VIEW.has(name)) {
         throw e;
+      } else {
+        await sleep(Math.min(options.pollMs ?? 250, 250)); // let a node that is behind catch up
       }
-      hint = undefined; // re-read the chain and go on from where it stands
-      reference = undefined;
+      // A race means another keeper moved the interval on; the same "race" with no progress on
+      // chain means our own hint is wrong: stop rather than spin.
+      const progress = `${st.phase}:${st.collected}:${st.pagesSettled}`;
+      racesWithoutProgress = progress === lastProgress ? racesWithoutProgress + 1 : 1;
+      lastProgress = progress;
+      if (racesWithoutProgress >= 5) throw e;
+      hint = undefined; // another keeper moved on: re-read and go on from there
       collected = undefined;
     }
   }

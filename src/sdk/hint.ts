@@ -21,52 +21,101 @@ export interface HintItem {
  * without an ask or a bid come last, tagged None.
  */
 export function walkHint(result: ClearingResult): HintItem[] {
-  const { asks, bids } = result;
-  const seq: HintItem[] = [];
-  let ai = 0;
-  let bi = 0;
-  let askRem = 0n;
-  let bidRem = 0n;
-  let askPrice = 0n;
-  let bidPrice = 0n;
-  let stopped = false;
-
-  for (;;) {
-    while (!stopped && askRem > 0n && bidRem > 0n) {
-      if (bidPrice < askPrice) {
-        stopped = true;
-        break;
-      }
-      const q = askRem < bidRem ? askRem : bidRem;
-      askRem -= q;
-      bidRem -= q;
-    }
-    if (!stopped && askRem === 0n && ai < asks.length) {
-      const a = asks[ai++];
-      seq.push({ participant: a.member, tag: Tag.Ask });
-      askRem = a.qtyWh;
-      askPrice = a.pricePerKWh;
-      continue;
-    }
-    if (!stopped && bidRem === 0n && bi < bids.length) {
-      const b = bids[bi++];
-      seq.push({ participant: b.member, tag: Tag.Bid });
-      bidRem = b.qtyWh;
-      bidPrice = b.pricePerKWh;
-      continue;
-    }
-    // The walk stopped, or one side is used up: the rest only has to be sorted.
-    while (ai < asks.length) seq.push({ participant: asks[ai++].member, tag: Tag.Ask });
-    while (bi < bids.length) seq.push({ participant: bids[bi++].member, tag: Tag.Bid });
-    break;
-  }
-
+  const seq = walkFrom(startOfWalk(), result.asks, result.bids);
   const tagged = new Set(seq.map((h) => h.participant.toLowerCase()));
   for (const m of result.members) {
     if (m.importWh === 0n && m.exportWh === 0n) continue;
     if (!tagged.has(m.member.toLowerCase())) seq.push({ participant: m.member, tag: Tag.None });
   }
   return seq;
+}
+
+/** An entry pass 1 already collected (`EntryCollected`), as far as the walk needs it. */
+export interface CollectedEntry {
+  tag: number | bigint;
+  qtyWh: bigint;
+  pricePerKWh: bigint;
+}
+
+/**
+ * The rest of an interval's hint once some participants are collected: the walk is replayed over
+ * the collected entries (as the contract did), then continued with the entries of the participants
+ * not collected yet, computed from the chain state now (`rest`, a clearing of those participants).
+ * A keeper resuming a collection needs this rather than slicing a fresh `walkHint`: a member
+ * suspended (or a wallet migrated) between pages changes the full walk order, but the collected
+ * prefix stays as it was.
+ */
+export function continueWalkHint(collected: CollectedEntry[], rest: ClearingResult): HintItem[] {
+  const w = startOfWalk();
+  for (const e of collected) {
+    const tag = Number(e.tag);
+    if (tag === Tag.Ask) {
+      w.askRem = e.qtyWh;
+      w.askPrice = e.pricePerKWh;
+    } else if (tag === Tag.Bid) {
+      w.bidRem = e.qtyWh;
+      w.bidPrice = e.pricePerKWh;
+    } else continue;
+    fill(w);
+  }
+  const seq = walkFrom(w, rest.asks, rest.bids);
+  const tagged = new Set(seq.map((h) => h.participant.toLowerCase()));
+  for (const m of rest.members) {
+    if (m.importWh === 0n && m.exportWh === 0n) continue;
+    if (!tagged.has(m.member.toLowerCase())) seq.push({ participant: m.member, tag: Tag.None });
+  }
+  return seq;
+}
+
+interface WalkState {
+  askRem: bigint;
+  bidRem: bigint;
+  askPrice: bigint;
+  bidPrice: bigint;
+  stopped: boolean;
+}
+
+const startOfWalk = (): WalkState => ({ askRem: 0n, bidRem: 0n, askPrice: 0n, bidPrice: 0n, stopped: false });
+
+/** Matches the current ask and bid as far as they go (ClearingWalk.nextFill until it returns 0). */
+function fill(w: WalkState): void {
+  while (!w.stopped && w.askRem > 0n && w.bidRem > 0n) {
+    if (w.bidPrice < w.askPrice) {
+      w.stopped = true;
+      break;
+    }
+    const q = w.askRem < w.bidRem ? w.askRem : w.bidRem;
+    w.askRem -= q;
+    w.bidRem -= q;
+  }
+}
+
+/** Asks and bids (each sorted) in walk order, from walk state `w`. */
+function walkFrom(w: WalkState, asks: ClearingResult["asks"], bids: ClearingResult["bids"]): HintItem[] {
+  const seq: HintItem[] = [];
+  let ai = 0;
+  let bi = 0;
+  for (;;) {
+    fill(w);
+    if (!w.stopped && w.askRem === 0n && ai < asks.length) {
+      const a = asks[ai++];
+      seq.push({ participant: a.member, tag: Tag.Ask });
+      w.askRem = a.qtyWh;
+      w.askPrice = a.pricePerKWh;
+      continue;
+    }
+    if (!w.stopped && w.bidRem === 0n && bi < bids.length) {
+      const b = bids[bi++];
+      seq.push({ participant: b.member, tag: Tag.Bid });
+      w.bidRem = b.qtyWh;
+      w.bidPrice = b.pricePerKWh;
+      continue;
+    }
+    // The walk stopped, or one side is used up: the rest only has to be sorted.
+    while (ai < asks.length) seq.push({ participant: asks[ai++].member, tag: Tag.Ask });
+    while (bi < bids.length) seq.push({ participant: bids[bi++].member, tag: Tag.Bid });
+    return seq;
+  }
 }
 
 /** Splits `items` into pages of at most `size`. */
