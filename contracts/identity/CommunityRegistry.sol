@@ -69,6 +69,10 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
     function reinstateMember(address member) external onlyRole(OPERATOR_ROLE) {
         MemberStatus status = _requireKnown(member);
         if (status != MemberStatus.Suspended) revert RegistryMemberNotSuspended(member, status);
+        uint256 hooks = _migrationHooks.length;
+        for (uint256 i = 0; i < hooks; ++i) {
+            IMigrationHook(_migrationHooks[i]).beforeMemberReinstated(member);
+        }
         _members[member].status = MemberStatus.Active;
         ++_activeMemberCount;
         emit MemberReinstated(member);

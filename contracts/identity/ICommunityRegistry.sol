@@ -138,7 +138,8 @@ interface ICommunityRegistry is IAccessControl {
     /// @notice Suspend an active member. Requires `OPERATOR_ROLE`.
     function suspendMember(address member) external;
 
-    /// @notice Reinstate a suspended member. Requires `OPERATOR_ROLE`.
+    /// @notice Reinstate a suspended member. Requires `OPERATOR_ROLE`. Every migration hook may
+    ///         refuse it (`beforeMemberReinstated`): the market does while it collects an interval.
     function reinstateMember(address member) external;
 
     /// @notice Remove a member for good. Requires `OPERATOR_ROLE`.

@@ -12,4 +12,12 @@ interface IMigrationHook {
     /// @param oldWallet the wallet that lost its key
     /// @param newWallet the member's new wallet
     function onMemberMigrated(address oldWallet, address newWallet) external;
+
+    /// @notice Called by the registry inside `reinstateMember`, before the member is active
+    ///         again. A hook refuses a reinstatement that would break work in progress by
+    ///         reverting; it changes nothing. (The market refuses while it collects an interval:
+    ///         a member turning active mid-collection would need a place in a walk order that is
+    ///         already partly taken, and no hint could complete the interval.)
+    /// @param member the suspended member about to be reinstated
+    function beforeMemberReinstated(address member) external view;
 }

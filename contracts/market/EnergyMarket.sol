@@ -345,6 +345,12 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         emit AccountMigrated(oldWallet, newWallet, amount);
     }
 
+    /// @inheritdoc IMigrationHook
+    /// @dev Not while an interval is being collected (the operator retries once it settles).
+    function beforeMemberReinstated(address) external view {
+        _requireNotCollecting();
+    }
+
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IEnergyMarket

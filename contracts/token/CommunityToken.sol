@@ -54,6 +54,11 @@ abstract contract CommunityToken is ERC20, Pausable, ICommunityToken, IMigration
         if (balance != 0) _update(oldWallet, newWallet, balance);
     }
 
+    /// @inheritdoc IMigrationHook
+    /// @dev A balance has no work in progress: nothing to refuse.
+    // solhint-disable-next-line no-empty-blocks
+    function beforeMemberReinstated(address member) external view {}
+
     /// @dev The one path of every balance change: mint, burn, transfer and migration.
     function _update(address from, address to, uint256 value) internal virtual override {
         if (msg.sender != address(_registry)) {

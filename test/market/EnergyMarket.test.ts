@@ -269,6 +269,28 @@ describe("EnergyMarket", () => {
         .withArgs(1, h(2).address);
     });
 
+    // Found by the invariant campaign: a member reinstated mid-collection turned from "no order"
+    // into a bid or ask that had no place left in the walk order, and no hint could finish it.
+    it("refuses to reinstate a member while an interval is being collected; reinstates once it is settled", async () => {
+      await as(0).placeOrder(Side.Sell, 100_000, 0, 1, 10);
+      await as(1).deposit(10n * CREDIT);
+      await as(1).placeOrder(Side.Buy, 200_000, 0, 1, 10);
+      await as(3).deposit(10n * CREDIT);
+      await as(3).placeOrder(Side.Buy, 250_000, 0, 1, 10);
+      await goToInterval(w.readings, 2);
+      await submitReadings(w, w.households, 1, new Map([[h(0).address, e(0n, 1000n)], [h(1).address, e(800n, 0n)], [h(3).address, e(700n, 0n)]]));
+      await w.registry.suspendMember(h(3).address); // after its reading: it takes part without its bid
+      const hint = walkHint(clearMarketInterval(await loadClearingInput(w.keeper, 1)));
+      await w.market.collect(1, hint.slice(0, 1));
+      await expect(w.registry.reinstateMember(h(3).address))
+        .to.be.revertedWithCustomError(w.market, "MarketClearingInProgress")
+        .withArgs(1, 1);
+      expect(await w.registry.isActiveMember(h(3).address)).to.equal(false);
+      const out = await settleInterval(w.keeper, 1, { pageSize: 1 });
+      expect(out.matchedWh).to.equal(800n); // only h(1)'s bid: h(3) stayed suspended throughout
+      await expect(w.registry.reinstateMember(h(3).address)).to.emit(w.registry, "MemberReinstated");
+    });
+
     it("settles in pages; pass 2 must replay pass 1 exactly; nobody withdraws or re-orders between pages", async () => {
       await as(0).placeOrder(Side.Sell, 100_000, 0, 1, 10);
       await as(2).placeOrder(Side.Sell, 90_000, 0, 1, 10);
