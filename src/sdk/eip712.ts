@@ -34,6 +34,17 @@ export const MARKET_DOMAIN_VERSION = "1";
 export const Side = { Buy: 0, Sell: 1 } as const;
 export const OrderAction = { Place: 0, Update: 1, Cancel: 2 } as const;
 
+/** EIP-2612 permit of `CommunityCredit` (OpenZeppelin ERC20Permit; domain: the token's name, version "1"). */
+export const PERMIT_TYPES: Record<string, TypedDataField[]> = {
+  Permit: [
+    { name: "owner", type: "address" },
+    { name: "spender", type: "address" },
+    { name: "value", type: "uint256" },
+    { name: "nonce", type: "uint256" },
+    { name: "deadline", type: "uint256" },
+  ],
+};
+
 /** EIP-712 type of an order action signed by a member and relayed by anyone. */
 export const ORDER_INTENT_TYPES: Record<string, TypedDataField[]> = {
   OrderIntent: [

@@ -10,7 +10,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { Signature } from "ethers";
-import { marketDomain, OrderAction, ORDER_INTENT_TYPES, Side } from "../../src/sdk/eip712";
+import { marketDomain, OrderAction, ORDER_INTENT_TYPES, PERMIT_TYPES, Side } from "../../src/sdk/eip712";
 import { ROLES } from "../../src/sdk/roles";
 import { deployments } from "hardhat";
 import { anchorClock } from "../helpers/fixtures";
@@ -18,15 +18,6 @@ import { CREDIT, deployMarketWorld, MarketWorld, revertTo, runInterval, snapshot
 import { goToInterval, Reject, signReading } from "../helpers/readings";
 import type { CommunityCredit, EnergyMarket, MeterReadings } from "../../typechain-types";
 
-const PERMIT_TYPES = {
-  Permit: [
-    { name: "owner", type: "address" },
-    { name: "spender", type: "address" },
-    { name: "value", type: "uint256" },
-    { name: "nonce", type: "uint256" },
-    { name: "deadline", type: "uint256" },
-  ],
-};
 
 describe("EIP-712 replay (issue #10, campaign 6)", () => {
   let w: MarketWorld;

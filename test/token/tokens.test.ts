@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
 import { Signature } from "ethers";
+import { PERMIT_TYPES } from "../../src/sdk/eip712";
 import { ROLES } from "../../src/sdk/roles";
 import { Core, deployCommunity } from "../helpers/fixtures";
 import { shouldBehaveLikeCommunityToken } from "./behaviours";
@@ -106,15 +107,7 @@ describe("CommunityCredit", () => {
     const sig = Signature.from(
       await c.alice.signTypedData(
         { name: "GridLedger Community Credit", version: "1", chainId, verifyingContract: await c.credit.getAddress() },
-        {
-          Permit: [
-            { name: "owner", type: "address" },
-            { name: "spender", type: "address" },
-            { name: "value", type: "uint256" },
-            { name: "nonce", type: "uint256" },
-            { name: "deadline", type: "uint256" },
-          ],
-        },
+        PERMIT_TYPES,
         { owner: c.alice.address, spender: c.deployer.address, value: 30n, nonce, deadline },
       ),
     );

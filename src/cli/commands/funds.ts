@@ -1,6 +1,7 @@
 /** Members: `gridledger deposit | withdraw | balance`. */
 import type { Command } from "commander";
 import { Signature } from "ethers";
+import { PERMIT_TYPES } from "../../sdk/eip712";
 import { Ctx, type CliRuntime } from "../context";
 import { MEMBER_STATUS_NAMES, parseAddress } from "../parse";
 import { formatCredits, formatEnergy, parseCredits } from "../../sdk/units";
@@ -24,15 +25,7 @@ export function registerFunds(program: Command, rt: CliRuntime): void {
         const [nonce, name, net] = await ctx.read("CommunityCredit", () => Promise.all([credit.nonces(me), credit.name(), ctx.provider.getNetwork()]));
         const deadline = BigInt(Math.floor(Date.now() / 1000) + 3600);
         const domain = { name, version: "1", chainId: net.chainId, verifyingContract: ctx.contracts.record("CommunityCredit").address };
-        const types = {
-          Permit: [
-            { name: "owner", type: "address" },
-            { name: "spender", type: "address" },
-            { name: "value", type: "uint256" },
-            { name: "nonce", type: "uint256" },
-            { name: "deadline", type: "uint256" },
-          ],
-        };
+        const types = PERMIT_TYPES;
         const sig = Signature.from(await signer.signTypedData(domain, types, { owner: me, spender: marketAddr, value: amount, nonce, deadline }));
         hash = (await ctx.send(what, "EnergyMarket", () => market.depositWithPermit(amount, deadline, sig.v, sig.r, sig.s))).hash;
       } else {
