@@ -18,7 +18,6 @@ import { CREDIT, deployMarketWorld, MarketWorld, revertTo, runInterval, snapshot
 import { goToInterval, Reject, signReading } from "../helpers/readings";
 import type { CommunityCredit, EnergyMarket, MeterReadings } from "../../typechain-types";
 
-
 describe("EIP-712 replay (issue #10, campaign 6)", () => {
   let w: MarketWorld;
   let base: string;
