@@ -1,6 +1,7 @@
 import { TypedDataDomain, TypedDataEncoder, Wallet, HDNodeWallet } from "ethers";
 import { READING_TYPES } from "../sdk/eip712";
 import type { Logger } from "../sdk/logger";
+import { TransientError } from "../sdk/errors";
 import type { Outbox, MeterCursor } from "./outbox";
 import type { IngestResult, RawSample, Refusal, SampleSink } from "./types";
 import { UINT64_MAX } from "./types";
@@ -67,6 +68,8 @@ export class Pipeline implements SampleSink {
   private readonly grace: number;
   private readonly slack: bigint;
   private readonly log?: Logger;
+  /** The last outbox write failure (disk full, I/O error), cleared by the next successful write. */
+  outboxError: string | undefined;
 
   constructor(private readonly o: PipelineOptions) {
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
@@ -75,6 +78,12 @@ export class Pipeline implements SampleSink {
     this.grace = o.boundaryGraceSeconds ?? 30;
     this.slack = o.plausibilitySlackWh ?? 10n;
     this.log = o.logger;
+  }
+
+  private writeFailed(e: unknown): void {
+    const err = e as { code?: string; message?: string };
+    this.outboxError = `${err.code ? `${err.code}: ` : ""}${err.message ?? String(e)}`.slice(0, 300);
+    this.o.metrics?.outboxWriteFailures.inc();
   }
 
   /** End boundary of interval t. */
@@ -88,8 +97,15 @@ export class Pipeline implements SampleSink {
     return Math.ceil((ts - marketStart) / intervalSeconds) - 1;
   }
 
+  /** Quarantines a refusal; when the outbox cannot store it (disk full), the refusal is still logged. */
   refuse(r: Refusal): void {
-    this.o.outbox.quarantine(r);
+    try {
+      this.o.outbox.quarantine(r);
+    } catch (e) {
+      this.writeFailed(e);
+      this.log?.error({ source: r.source, meterKey: r.meterKey, field: r.field, reason: r.reason, err: this.outboxError }, "refused, and the quarantine cannot store it");
+      return;
+    }
     this.o.metrics?.quarantined.inc({ source: String(r.source), field: r.field });
     this.log?.warn({ source: r.source, meterKey: r.meterKey, meterId: r.meterId, interval: r.interval, field: r.field, reason: r.reason }, "refused");
   }
@@ -109,11 +125,17 @@ export class Pipeline implements SampleSink {
         if (v < 0n || v > UINT64_MAX) throw new Refused(field, `${v} is outside 0..2^64-1 Wh`);
       }
       const result = this.o.outbox.transaction(() => this.accept(meter, s));
+      this.outboxError = undefined;
       this.o.metrics?.accepted.inc({ source: String(s.source) });
       return result;
     } catch (e) {
       this.o.outbox.dropCursorCache(meter?.meterId);
-      if (!(e instanceof Refused)) throw e;
+      if (!(e instanceof Refused)) {
+        // Not the sample's fault (disk full, I/O error): nothing was stored; the sender may try again.
+        this.writeFailed(e);
+        this.log?.error({ source: s.source, meterKey: s.meterKey, err: this.outboxError }, "the outbox cannot store a sample");
+        throw new TransientError(`the outbox cannot store the sample: ${this.outboxError}`, { cause: e });
+      }
       this.refuse({ source: s.source, meterKey: s.meterKey, meterId: meter?.meterId, interval: e.interval, field: e.field, reason: e.reason, raw: s.raw ?? sampleJson(s) });
       return { status: "quarantined", field: e.field, reason: e.reason };
     }
