@@ -81,6 +81,8 @@ describe(`hardening / hostile input (${LONG ? "long" : "short"} form, ${N} input
     work = tmpDir("gl-harden-hostile-");
     const c = await deployCommunity();
     await c.readings.setReadingDeadlineSeconds(30 * 86_400);
+    // A third meter for the P1 port (the community fixture registers two), owned by alice.
+    if (Number((await c.registry.meterOf(meterId("carol"))).status) === 0) await c.registry.registerMeter(meterId("carol"), c.alice.address, c.signerKey.address, 10_000, 1);
     marketStart = Number(await c.readings.marketStart());
     intervalSeconds = Number(await c.readings.intervalSeconds());
     now = marketStart + 10 * intervalSeconds;

@@ -6,8 +6,8 @@
  * and started again. At the end every interval is cleared and settled exactly once, every
  * member settled once per interval, and prices, volumes, each member's result and every deposit
  * equal the TypeScript reference (`clearInterval`, run by the test on its own inputs, interval
- * after interval, deposits carried forward). Short form (npm test): 24 households, 3 intervals,
- * pages of 6, 3 kills; long form (`npm run harden -- keeper-crash`): 1,000 households,
+ * after interval, deposits carried forward). Short form (npm test): 16 households, 2 intervals,
+ * pages of 4, 2 kills; long form (`npm run harden -- keeper-crash`): 1,000 households,
  * 8 intervals, pages of 100, 20 kills.
  */
 import { expect } from "chai";
@@ -20,10 +20,10 @@ import { Processes, startHardhatNode, HardhatNode } from "../helpers/node";
 import { GATEWAY, LONG, SEED, expectOk, healthz, memberWallet, meterIdOf, onboard, pick, prng, waitFor } from "./helpers";
 
 describe(`hardening / keeper crash (${LONG ? "long" : "short"} form)`, function () {
-  const N = pick(24, 1000);
-  const INTERVALS = pick(3, 8); // intervals with energy, after a baseline interval 0
-  const PAGE = pick(6, 100);
-  const KILLS = pick(3, 20);
+  const N = pick(16, 1000);
+  const INTERVALS = pick(2, 8); // intervals with energy, after a baseline interval 0
+  const PAGE = pick(4, 100);
+  const KILLS = pick(2, 20);
   const I = pick(3, 10);
   this.timeout(pick(300_000, 3 * 3600_000));
   const procs = new Processes();

@@ -3,7 +3,7 @@
  * of the next intervals of every meter, SIGKILLs it at a random moment while it posts them (a
  * random share of the trial's readings already on chain, 0 included: still ingesting), restarts
  * it on the same outbox, and compares the chain with the CSV: every reading exactly once, with
- * the CSV's registers. Short form (npm test): 3 trials x 40 meters x 2 intervals; long form
+ * the CSV's registers. Short form (npm test): 2 trials x 24 meters x 2 intervals; long form
  * (`npm run harden -- oracle-crash`): 20 trials x 1,000 meters x 1 interval.
  */
 import { expect } from "chai";
@@ -16,8 +16,8 @@ import { Processes, startHardhatNode, HardhatNode } from "../helpers/node";
 import { LONG, SEED, meterIdOf, meterKey, onboard, oracleEnv, oracleFiles, pick, prng, readingEvents, waitFor } from "./helpers";
 
 describe(`hardening / oracle crash (${LONG ? "long" : "short"} form)`, function () {
-  const TRIALS = pick(3, 20);
-  const METERS = pick(40, 1000);
+  const TRIALS = pick(2, 20);
+  const METERS = pick(24, 1000);
   const PER_TRIAL = pick(2, 1); // intervals per trial
   const I = 60;
   this.timeout(pick(300_000, 3 * 3600_000));
