@@ -91,10 +91,10 @@ export async function startKeeper(options: KeeperOptions): Promise<KeeperHandle>
         metrics.lagIntervals.set(Math.max(0, current - next));
         const phase = Number((await contracts.market.intervalState(next)).phase);
         const ready = phase !== Phase.Open || (await contracts.readings.isReady(next));
-        // The chain answered: whatever failed before is over.
-        lastError = undefined;
-        failuresInARow = 0;
         if (!ready) {
+          // The chain answered and nothing is due: whatever failed before is over.
+          lastError = undefined;
+          failuresInARow = 0;
           await new Promise<void>((resolve) => {
             wake = resolve;
             setTimeout(resolve, pollMs);
@@ -109,6 +109,7 @@ export async function startKeeper(options: KeeperOptions): Promise<KeeperHandle>
           },
         });
         settledCount++;
+        failuresInARow = 0;
         metrics.settled.inc();
         lastOk = Math.floor(Date.now() / 1000);
         lastError = undefined;
