@@ -137,6 +137,7 @@ export class Ctx {
    * market is deployed, else now + 1) or `now+N` / `now-N`.
    */
   async interval(text: string, field: string): Promise<number> {
+    checkIntervalSyntax(text, field);
     const t = String(text).trim().toLowerCase();
     if (/^\d+$/.test(t)) {
       const n = Number(t);
@@ -156,4 +157,14 @@ export class Ctx {
     }
     throw new ValidationError(field, `must be an interval number, "now", "now+N" or "next", got "${text}"`);
   }
+}
+
+/**
+ * Refuses an interval argument that is not a number, "now", "now+N", "now-N" or "next", before
+ * any chain call (so a typo in one argument is reported even when the node is down).
+ */
+export function checkIntervalSyntax(text: string, field: string): void {
+  const t = String(text).trim().toLowerCase();
+  if (/^\d+$/.test(t) || /^now(?:[+-]\d+)?$/.test(t) || t === "next") return;
+  throw new ValidationError(field, `must be an interval number, "now", "now+N" or "next", got "${text}"`);
 }

@@ -8,7 +8,7 @@ import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 import type { KeeperContracts, IntervalOutcome } from "./interval";
 import { Phase, settleInterval } from "./interval";
 import { componentLogger, Logger } from "../sdk/logger";
-import { isTransientError, sleep } from "../sdk/retry";
+import { backoffDelay, isTransientError, sleep } from "../sdk/retry";
 import { HttpServerHandle, startHttpServer } from "../oracle/sources/http";
 
 export interface KeeperOptions {
@@ -58,9 +58,13 @@ export async function startKeeper(options: KeeperOptions): Promise<KeeperHandle>
   let lastError: string | undefined;
   let settledCount = 0;
   let wake: (() => void) | undefined;
+  let failuresInARow = 0;
+  const abort = new AbortController();
 
+  // Not ok (503) while the latest iteration failed (chain unreachable, a revert): reported at once.
   const health = () => ({
-    ok: lastError === undefined || Math.floor(Date.now() / 1000) - lastOk < 300,
+    ok: lastError === undefined,
+    failuresInARow,
     lastOkUnix: lastOk,
     lastError,
     settled: settledCount,
@@ -88,6 +92,9 @@ export async function startKeeper(options: KeeperOptions): Promise<KeeperHandle>
         const phase = Number((await contracts.market.intervalState(next)).phase);
         const ready = phase !== Phase.Open || (await contracts.readings.isReady(next));
         if (!ready) {
+          // The chain answered and nothing is due: whatever failed before is over.
+          lastError = undefined;
+          failuresInARow = 0;
           await new Promise<void>((resolve) => {
             wake = resolve;
             setTimeout(resolve, pollMs);
@@ -102,6 +109,7 @@ export async function startKeeper(options: KeeperOptions): Promise<KeeperHandle>
           },
         });
         settledCount++;
+        failuresInARow = 0;
         metrics.settled.inc();
         lastOk = Math.floor(Date.now() / 1000);
         lastError = undefined;
@@ -122,8 +130,11 @@ export async function startKeeper(options: KeeperOptions): Promise<KeeperHandle>
         const transient = isTransientError(e);
         metrics.failures.inc({ kind: transient ? "transient" : "revert" });
         lastError = (e as Error).message?.slice(0, 300);
-        log.warn({ err: lastError, transient }, "keeper step failed; retrying after a pause");
-        await sleep(transient ? pollMs : Math.max(pollMs, 10_000));
+        failuresInARow++;
+        // Exponential backoff with jitter from pollMs up to 30 s (a revert waits at least 10 s).
+        const delayMs = Math.max(backoffDelay(failuresInARow, pollMs, 30_000), transient ? 0 : 10_000);
+        log.warn({ err: lastError, transient, failuresInARow, delayMs }, "keeper step failed; retrying after a pause");
+        await sleep(delayMs, abort.signal);
       }
     }
   };
@@ -138,6 +149,7 @@ export async function startKeeper(options: KeeperOptions): Promise<KeeperHandle>
     async stop() {
       stopping = true;
       wake?.();
+      abort.abort();
       await done;
     },
   };

@@ -5,7 +5,7 @@ import { loadDeployment } from "../sdk/deployments";
 import { ConfigError } from "../sdk/errors";
 import { readingsDomain } from "../sdk/eip712";
 import { componentLogger, Logger } from "../sdk/logger";
-import { sleep, withRetry } from "../sdk/retry";
+import { isTransientError, sleep, withRetry } from "../sdk/retry";
 import { METER_READINGS_ABI, REGISTRY_ABI } from "./abi";
 import { isParsedConfig, loadConfig, OracleConfig, redactConfig } from "./config";
 import { loadKeystore, OracleWallet } from "./keystore";
@@ -100,7 +100,13 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
 
   const provider = deps.provider ?? makeProvider(cfg);
   const abort = new AbortController();
-  const retryOpts = { ...cfg.retry, signal: abort.signal, onRetry: (e: unknown, attempt: number) => log.warn({ attempt, err: (e as Error).message?.slice(0, 200) }, "chain not reachable yet, retrying") };
+  // The chain's reachability for /healthz: the last chain error, cleared by the next good submit step.
+  let chainError: { since: number; err: string } | undefined;
+  const onChainError = (e: unknown) => {
+    metrics.chainErrors.inc();
+    chainError = { since: chainError?.since ?? Date.now(), err: (e as Error).message?.slice(0, 200) ?? String(e) };
+  };
+  const retryOpts = { ...cfg.retry, signal: abort.signal, onRetry: (e: unknown, attempt: number, delayMs: number) => (onChainError(e), log.warn({ attempt, delayMs, err: (e as Error).message?.slice(0, 200) }, "chain not reachable yet, retrying")) };
   const readings = new Contract(readingsAddress!, METER_READINGS_ABI, provider);
   const chainId = cfg.chainId ? BigInt(cfg.chainId) : (await withRetry(() => provider.getNetwork(), retryOpts)).chainId;
   const marketStart = cfg.marketStart ?? Number(await withRetry(() => readings.marketStart(), retryOpts));
@@ -146,7 +152,7 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
     outbox, provider, wallet: submitterWallet!, readingsAddress: readingsAddress!, chainId,
     batchSize: cfg.batchSize, confirmations: cfg.confirmations, maxInFlight: cfg.maxInFlight,
     dropAfterSeconds: cfg.dropAfterSeconds, revertBackoffMs: cfg.revertBackoffMs, retry: cfg.retry,
-    logger: log.child({ component: "submitter" }), metrics, signal: abort.signal,
+    logger: log.child({ component: "submitter" }), metrics, signal: abort.signal, onChainError,
   });
   await submitter.resume();
 
@@ -161,10 +167,30 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
     metrics.lagSeconds.set(oldest === undefined ? 0 : Math.max(0, now() - (marketStart + (oldest + 1) * intervalSeconds)));
     return c;
   };
+  const sourceStatus = () => {
+    const out: Record<string, { up: boolean; detail?: string }> = {};
+    for (const s of sources) {
+      if (!s.status) continue;
+      const st = s.status();
+      out[s.name] = st;
+      metrics.sourceUp.set({ source: s.name }, st.up ? 1 : 0);
+    }
+    return out;
+  };
+  // Not ok (503) while the loop is stale, the chain unreachable, a source down or the outbox unable to write.
   const health = () => {
     const staleMs = Date.now() - lastLoopOk;
-    const ok = outbox.db.open && staleMs < Math.max(30_000, cfg.pollMs * 10);
-    return { ok, outbox: outbox.db.open ? outbox.counts() : undefined, lastLoopAgoMs: staleMs, lastError, submitter: submitterWallet!.address, readings: readingsAddress };
+    const st = sourceStatus();
+    const down = Object.entries(st).filter(([, v]) => !v.up).map(([k]) => k);
+    const outboxCounts = outbox.db.open ? (() => { try { return outbox.counts(); } catch { return undefined; } })() : undefined;
+    const ok = outbox.db.open && staleMs < Math.max(30_000, cfg.pollMs * 10) && !chainError && down.length === 0 && !pipeline.outboxError;
+    return {
+      ok, outbox: outboxCounts, lastLoopAgoMs: staleMs, lastError,
+      chain: chainError ? `unreachable since ${new Date(chainError.since).toISOString()}: ${chainError.err}` : "ok",
+      sources: st,
+      ...(pipeline.outboxError ? { outboxError: `the outbox cannot write: ${pipeline.outboxError}` } : {}),
+      submitter: submitterWallet!.address, readings: readingsAddress,
+    };
   };
 
   // ---- sources
@@ -196,7 +222,10 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
         }
       }],
       ["flush", () => pipeline.flushSilent()],
-      ["submit", () => submitter.step()],
+      ["submit", async () => {
+        await submitter.step();
+        chainError = undefined;
+      }],
       ["gauges", () => updateGauges()],
     ];
     let ok = true;
@@ -208,6 +237,7 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
         ok = false;
         lastError = `${name}: ${(e as Error).message?.slice(0, 300)}`;
         metrics.loopFailures.inc({ step: name });
+        if (name === "submit" && isTransientError(e)) onChainError(e);
         log.error({ step: name, err: (e as Error).message }, "loop step failed");
       }
     }

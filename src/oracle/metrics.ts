@@ -17,6 +17,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     loopFailures: new Counter({ name: "gridledger_oracle_loop_failures_total", help: "Loop iterations that failed", labelNames: ["step"], registers: [registry] }),
     outboxDepth: new Gauge({ name: "gridledger_oracle_outbox_depth", help: "Readings waiting for the chain (pending + submitted)", labelNames: ["status"], registers: [registry] }),
     lagSeconds: new Gauge({ name: "gridledger_oracle_lag_seconds", help: "Seconds since the end of the oldest interval with an unconfirmed reading (0 when none)", registers: [registry] }),
+    chainErrors: new Counter({ name: "gridledger_oracle_chain_errors_total", help: "Failed calls to the chain (each retry and each failed submit step)", registers: [registry] }),
+    outboxWriteFailures: new Counter({ name: "gridledger_oracle_outbox_write_failures_total", help: "Samples or refusals the outbox could not store (disk full, I/O error)", registers: [registry] }),
+    sourceUp: new Gauge({ name: "gridledger_oracle_source_up", help: "1 when the source can receive (broker connected), 0 when not", labelNames: ["source"], registers: [registry] }),
     lastLoopSeconds: new Gauge({ name: "gridledger_oracle_last_loop_timestamp_seconds", help: "Unix time of the last completed loop iteration", registers: [registry] }),
   };
   return m;

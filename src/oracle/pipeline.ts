@@ -1,6 +1,7 @@
 import { TypedDataDomain, Wallet, HDNodeWallet } from "ethers";
 import { ReadingMessage, readingDigester } from "../sdk/eip712";
 import type { Logger } from "../sdk/logger";
+import { TransientError } from "../sdk/errors";
 import type { Outbox, MeterCursor } from "./outbox";
 import type { IngestResult, RawSample, Refusal, SampleSink } from "./types";
 import { UINT64_MAX } from "./types";
@@ -68,6 +69,8 @@ export class Pipeline implements SampleSink {
   private readonly slack: bigint;
   private readonly log?: Logger;
   private readonly digester: (m: ReadingMessage) => string;
+  /** The last outbox write failure (disk full, I/O error), cleared by the next successful write. */
+  outboxError: string | undefined;
 
   constructor(private readonly o: PipelineOptions) {
     this.digester = readingDigester(o.domain);
@@ -77,6 +80,12 @@ export class Pipeline implements SampleSink {
     this.grace = o.boundaryGraceSeconds ?? 30;
     this.slack = o.plausibilitySlackWh ?? 10n;
     this.log = o.logger;
+  }
+
+  private writeFailed(e: unknown): void {
+    const err = e as { code?: string; message?: string };
+    this.outboxError = `${err.code ? `${err.code}: ` : ""}${err.message ?? String(e)}`.slice(0, 300);
+    this.o.metrics?.outboxWriteFailures.inc();
   }
 
   /** End boundary of interval t. */
@@ -90,8 +99,15 @@ export class Pipeline implements SampleSink {
     return Math.ceil((ts - marketStart) / intervalSeconds) - 1;
   }
 
+  /** Quarantines a refusal; when the outbox cannot store it (disk full), the refusal is still logged. */
   refuse(r: Refusal): void {
-    this.o.outbox.quarantine(r);
+    try {
+      this.o.outbox.quarantine(r);
+    } catch (e) {
+      this.writeFailed(e);
+      this.log?.error({ source: r.source, meterKey: r.meterKey, field: r.field, reason: r.reason, err: this.outboxError }, "refused, and the quarantine cannot store it");
+      return;
+    }
     this.o.metrics?.quarantined.inc({ source: String(r.source), field: r.field });
     this.log?.warn({ source: r.source, meterKey: r.meterKey, meterId: r.meterId, interval: r.interval, field: r.field, reason: r.reason }, "refused");
   }
@@ -127,8 +143,13 @@ export class Pipeline implements SampleSink {
       );
     } catch (e) {
       this.o.outbox.dropCursorCache(); // the cursors written in the batch were rolled back
-      throw e;
+      if (e instanceof TransientError) throw e;
+      // The commit itself failed (disk full): nothing of the batch was taken; the sender may retry.
+      this.writeFailed(e);
+      this.log?.error({ samples: samples.length, err: this.outboxError }, "the outbox cannot store a batch of samples");
+      throw new TransientError(`the outbox cannot store the samples: ${this.outboxError}`, { cause: e });
     }
+    this.outboxError = undefined;
     for (const source of accepted) this.o.metrics?.accepted.inc({ source });
     return results;
   }
@@ -149,11 +170,19 @@ export class Pipeline implements SampleSink {
       }
       // In a batch this is a savepoint inside the batch's transaction (better-sqlite3 nests them).
       const result = this.o.outbox.transaction(() => this.accept(meter, s));
-      if (!inBatch) this.o.metrics?.accepted.inc({ source: String(s.source) });
+      if (!inBatch) {
+        this.outboxError = undefined;
+        this.o.metrics?.accepted.inc({ source: String(s.source) });
+      }
       return result;
     } catch (e) {
       this.o.outbox.dropCursorCache(meter?.meterId);
-      if (!(e instanceof Refused)) throw e;
+      if (!(e instanceof Refused)) {
+        // Not the sample's fault (disk full, I/O error): nothing was stored; the sender may try again.
+        this.writeFailed(e);
+        this.log?.error({ source: s.source, meterKey: s.meterKey, err: this.outboxError }, "the outbox cannot store a sample");
+        throw new TransientError(`the outbox cannot store the sample: ${this.outboxError}`, { cause: e });
+      }
       this.refuse({ source: s.source, meterKey: s.meterKey, meterId: meter?.meterId, interval: e.interval, field: e.field, reason: e.reason, raw: s.raw ?? sampleJson(s) });
       return { status: "quarantined", field: e.field, reason: e.reason };
     }

@@ -22,6 +22,8 @@ export interface SubmitterOptions {
   logger?: Logger;
   metrics?: OracleMetrics;
   signal?: AbortSignal;
+  /** Called on every transient chain error before a retry (health and metrics). */
+  onChainError?: (e: unknown) => void;
 }
 
 const iface = new Interface(METER_READINGS_ABI);
@@ -56,7 +58,7 @@ export class Submitter {
       // A nonce race is fixed by re-signing with a fresh nonce, not by resending the same bytes.
       isTransient: (e) => !(e as { nonceRace?: boolean }).nonceRace && isTransientError(e),
       signal: this.o.signal,
-      onRetry: (e, attempt, delayMs) => this.log?.warn({ what, attempt, delayMs, err: (e as Error).message?.slice(0, 300) }, "transient error, retrying"),
+      onRetry: (e, attempt, delayMs) => (this.o.onChainError?.(e), this.log?.warn({ what, attempt, delayMs, err: (e as Error).message?.slice(0, 300) }, "transient error, retrying")),
     });
   }
 

@@ -53,6 +53,8 @@ export interface Source {
   stop(): Promise<void>;
   /** Resolves when a finite source (file, CSV, iterable) has delivered everything. */
   readonly done?: Promise<void>;
+  /** Whether the source can receive now (a broker connection, a port), for /healthz and metrics. */
+  status?(): { up: boolean; detail?: string };
 }
 
 export const UINT64_MAX = (1n << 64n) - 1n;

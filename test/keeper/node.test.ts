@@ -5,61 +5,34 @@
  * has reported — no manual step. Intervals are 10 s long so the test takes about a minute.
  */
 import { expect } from "chai";
-import { spawn, ChildProcess } from "node:child_process";
-import * as fs from "node:fs";
 import * as path from "node:path";
 import { Contract, JsonRpcProvider, NonceManager, id } from "ethers";
 import { writeKeystore } from "../../src/oracle/keystore";
 import { hardhatAccount } from "../oracle/chain";
 import { freePort, tmpDir, waitFor } from "../oracle/helpers";
+import { HardhatNode, Processes, startHardhatNode } from "../helpers/node";
 
 describe("keeper + oracle daemons against a hardhat node (real time)", function () {
   this.timeout(300_000);
-  const root = path.resolve(__dirname, "../..");
+  const procs = new Processes();
   const I = 10;
   const METERS = ["ada", "ben", "cleo"];
   const PASSWORD = "node-test-password";
-  const children: { child: ChildProcess; output: () => string }[] = [];
   let work = "";
   let rpcUrl = "";
   let oraclePort = 0;
   let provider: JsonRpcProvider;
-  const record = (name: string) =>
-    JSON.parse(fs.readFileSync(path.join(work, "deployments", "localhost", `${name}.json`), "utf8")) as { address: string; abi: never[] };
-
-  const spawnTracked = (cmd: string, args: string[], env: NodeJS.ProcessEnv) => {
-    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    let out = "";
-    child.stdout!.on("data", (d) => (out += d));
-    child.stderr!.on("data", (d) => (out += d));
-    const tracked = { child, output: () => out };
-    children.push(tracked);
-    return tracked;
-  };
-  const kill = (child: ChildProcess, signal: NodeJS.Signals) => {
-    if (child.pid && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        /* gone */
-      }
-    }
-  };
+  let node: HardhatNode;
+  const record = (name: string) => node.record(name);
+  const spawnTracked = (cmd: string, args: string[], env: NodeJS.ProcessEnv) => procs.spawn(cmd, args, env);
 
   before(async () => {
     work = tmpDir("gl-node-");
-    const port = await freePort();
     oraclePort = await freePort();
-    rpcUrl = `http://127.0.0.1:${port}`;
     const marketStart = Math.floor(Date.now() / 1000 / I) * I;
-    const node = spawnTracked("npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(port)], {
-      GRIDLEDGER_INTERVAL_SECONDS: String(I),
-      GRIDLEDGER_MARKET_START: String(marketStart),
-      GRIDLEDGER_DEPLOYMENTS_DIR: path.join(work, "deployments"),
-    });
-    await waitFor(() => /Started HTTP and WebSocket JSON-RPC server/.test(node.output()) || node.child.exitCode !== null, "hardhat node", 120_000, 200);
-    if (node.child.exitCode !== null) throw new Error(`hardhat node exited: ${node.output()}`);
-    provider = new JsonRpcProvider(rpcUrl, 31337, { staticNetwork: true, cacheTimeout: -1 });
+    node = await startHardhatNode(procs, { work, intervalSeconds: I, marketStart });
+    rpcUrl = node.rpcUrl;
+    provider = node.provider;
 
     // The operator onboards three households; ada sells, ben and cleo buy with deposits.
     const admin = new NonceManager(hardhatAccount(0).connect(provider));
@@ -91,7 +64,7 @@ describe("keeper + oracle daemons against a hardhat node (real time)", function 
   });
 
   after(() => {
-    for (const c of children) kill(c.child, "SIGKILL");
+    procs.killAll();
     provider?.destroy();
   });
 
@@ -99,7 +72,7 @@ describe("keeper + oracle daemons against a hardhat node (real time)", function 
     const oracle = spawnTracked(process.execPath, ["bin/gridledger.js", "oracle"], {
       LOG_LEVEL: process.env.GRIDLEDGER_TEST_DAEMON_LOG ?? "info",
       GRIDLEDGER_NETWORK: "localhost",
-      GRIDLEDGER_DEPLOYMENTS_DIR: path.join(work, "deployments"),
+      GRIDLEDGER_DEPLOYMENTS_DIR: node.deploymentsDir,
       GRIDLEDGER_RPC_URL: rpcUrl,
       GRIDLEDGER_ORACLE_DB: path.join(work, "oracle.sqlite"),
       GRIDLEDGER_ORACLE_KEYSTORE_DIR: path.join(work, "keys"),
@@ -114,7 +87,7 @@ describe("keeper + oracle daemons against a hardhat node (real time)", function 
     const keeper = spawnTracked(process.execPath, ["bin/gridledger.js", "--network", "localhost", "keeper", "--poll-ms", "300"], {
       LOG_LEVEL: process.env.GRIDLEDGER_TEST_DAEMON_LOG ?? "info",
       LOCALHOST_RPC_URL: rpcUrl,
-      GRIDLEDGER_DEPLOYMENTS_DIR: path.join(work, "deployments"),
+      GRIDLEDGER_DEPLOYMENTS_DIR: node.deploymentsDir,
       GRIDLEDGER_PRIVATE_KEY: hardhatAccount(9).privateKey, // any account: keeping needs no role
     });
     await waitFor(async () => {
@@ -165,7 +138,7 @@ describe("keeper + oracle daemons against a hardhat node (real time)", function 
       .map((l) => (l as unknown as { args: { interval: bigint; pricePerKWh: bigint; matchedWh: bigint } }).args)
       .filter((a) => Number(a.interval) > first && Number(a.interval) <= last);
     expect(cleared.map((a) => [a.pricePerKWh, a.matchedWh])).to.deep.equal(Array(3).fill([175_000n, 25n]));
-    kill(oracle.child, "SIGTERM");
-    kill(keeper.child, "SIGTERM");
+    oracle.signal("SIGTERM");
+    keeper.signal("SIGTERM");
   });
 });

@@ -1,12 +1,12 @@
 import { expect } from "chai";
-import { spawn, ChildProcess } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { Contract, Interface, JsonRpcProvider, NonceManager, id } from "ethers";
 import { METER_READINGS_ABI } from "../../src/oracle/abi";
 import { writeKeystore } from "../../src/oracle/keystore";
 import { hardhatAccount } from "./chain";
-import { freePort, tmpDir, waitFor } from "./helpers";
+import { tmpDir, waitFor } from "./helpers";
+import { HardhatNode, Processes, startHardhatNode } from "../helpers/node";
 
 /**
  * Crash safety end to end: a `npx hardhat node` on a free 127.0.0.1 port, the oracle as a child
@@ -15,8 +15,7 @@ import { freePort, tmpDir, waitFor } from "./helpers";
  */
 describe("oracle / crash safety (child processes)", function () {
   this.timeout(240_000);
-  const root = path.resolve(__dirname, "../..");
-  const children: ChildProcess[] = [];
+  const procs = new Processes();
   const I = 60;
   const METERS = ["alice-p1", "bob-p1", "carol-p1"];
   const INTERVALS = 30;
@@ -25,46 +24,16 @@ describe("oracle / crash safety (child processes)", function () {
   let provider: JsonRpcProvider;
   let readingsAddress = "";
   let work = "";
-
-  const spawnTracked = (cmd: string, args: string[], env: NodeJS.ProcessEnv) => {
-    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
-    children.push(child);
-    let out = "";
-    child.stdout!.on("data", (d) => (out += d));
-    child.stderr!.on("data", (d) => (out += d));
-    return { child, output: () => out };
-  };
-  const killGroup = (child: ChildProcess, signal: NodeJS.Signals) => {
-    if (child.pid && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, signal);
-      } catch {
-        /* already gone */
-      }
-    }
-  };
-  const exited = (child: ChildProcess) => new Promise<number | null>((r) => (child.exitCode !== null || child.signalCode !== null ? r(child.exitCode) : child.once("exit", (code) => r(code))));
+  let node: HardhatNode;
 
   before(async () => {
     work = tmpDir("gl-crash-");
-    const port = await freePort();
-    rpcUrl = `http://127.0.0.1:${port}`;
     const marketStart = Math.floor(Date.now() / 1000 / I) * I - 100 * I;
-    const started = Date.now();
-    const node = spawnTracked("npx", ["hardhat", "node", "--hostname", "127.0.0.1", "--port", String(port)], {
-      GRIDLEDGER_INTERVAL_SECONDS: String(I),
-      GRIDLEDGER_MARKET_START: String(marketStart),
-      // Records go to the test's own folder, never the project's deployments/.
-      GRIDLEDGER_DEPLOYMENTS_DIR: path.join(work, "deployments"),
-    });
-    await waitFor(() => /Started HTTP and WebSocket JSON-RPC server/.test(node.output()) || node.child.exitCode !== null, "hardhat node", 120_000, 200);
-    if (node.child.exitCode !== null) throw new Error(`hardhat node exited: ${node.output()}`);
-    provider = new JsonRpcProvider(rpcUrl, 31337, { staticNetwork: true });
-    const record = (name: string) => JSON.parse(fs.readFileSync(path.join(work, "deployments", "localhost", `${name}.json`), "utf8")) as { address: string; abi: never[] };
-    await waitFor(async () => {
-      const f = path.join(work, "deployments", "localhost", "MeterReadings.json");
-      return fs.existsSync(f) && fs.statSync(f).mtimeMs >= started - 1000 && (await provider.getCode(record("MeterReadings").address)) !== "0x";
-    }, "the deploy scripts on the node", 60_000, 200);
+    // Records go to the test's own folder, never the project's deployments/.
+    node = await startHardhatNode(procs, { work, intervalSeconds: I, marketStart });
+    rpcUrl = node.rpcUrl;
+    provider = node.provider;
+    const record = node.record;
     readingsAddress = record("MeterReadings").address;
 
     const admin = new NonceManager(hardhatAccount(0).connect(provider));
@@ -85,7 +54,7 @@ describe("oracle / crash safety (child processes)", function () {
   });
 
   after(async () => {
-    for (const c of children) killGroup(c, "SIGKILL");
+    procs.killAll();
     provider?.destroy();
   });
 
@@ -99,7 +68,7 @@ describe("oracle / crash safety (child processes)", function () {
     TS_NODE_TRANSPILE_ONLY: "1",
     LOG_LEVEL: "warn",
     GRIDLEDGER_NETWORK: "localhost",
-    GRIDLEDGER_DEPLOYMENTS_DIR: path.join(work, "deployments"),
+    GRIDLEDGER_DEPLOYMENTS_DIR: node.deploymentsDir,
     GRIDLEDGER_RPC_URL: rpcUrl,
     GRIDLEDGER_ORACLE_CHAIN_ID: "31337",
     GRIDLEDGER_ORACLE_DB: path.join(work, "oracle.sqlite"),
@@ -117,20 +86,20 @@ describe("oracle / crash safety (child processes)", function () {
 
   it("holds every reading exactly once after a SIGKILL mid-submission and a restart", async () => {
     const total = METERS.length * INTERVALS;
-    const first = spawnTracked(process.execPath, ["-r", "ts-node/register", "src/oracle/main.ts"], oracleEnv());
-    await waitFor(async () => (await accepted()).length >= 12 || first.child.exitCode !== null, "the first batches on chain", 120_000, 25);
-    if (first.child.exitCode !== null) throw new Error(`oracle exited early: ${first.output()}`);
-    killGroup(first.child, "SIGKILL");
-    await exited(first.child);
+    const first = procs.spawn(process.execPath, ["-r", "ts-node/register", "src/oracle/main.ts"], oracleEnv());
+    await waitFor(async () => (await accepted()).length >= 12 || first.ended(), "the first batches on chain", 120_000, 25);
+    if (first.ended()) throw new Error(`oracle exited early: ${first.output()}`);
+    first.signal("SIGKILL");
+    await first.exited();
     const atKill = (await accepted()).length;
     expect(atKill, "the kill came after everything was sent; slow the oracle down").to.be.lessThan(total);
 
-    const second = spawnTracked(process.execPath, ["-r", "ts-node/register", "src/oracle/main.ts"], oracleEnv());
-    await waitFor(async () => (await accepted()).length >= total || second.child.exitCode !== null, "every reading on chain", 120_000, 100);
+    const second = procs.spawn(process.execPath, ["-r", "ts-node/register", "src/oracle/main.ts"], oracleEnv());
+    await waitFor(async () => (await accepted()).length >= total || second.ended(), "every reading on chain", 120_000, 100);
     // graceful stop: SIGTERM finishes the batch and closes the database
     await new Promise((r) => setTimeout(r, 1000));
-    killGroup(second.child, "SIGTERM");
-    expect(await exited(second.child), second.output()).to.equal(0);
+    second.signal("SIGTERM");
+    expect(await second.exited(), second.output()).to.equal(0);
 
     const evs = await accepted();
     expect(evs).to.have.length(total);

@@ -78,6 +78,16 @@ describe("oracle / DSMR P1", () => {
       expect(s.skippedBytes).to.be.greaterThan(0);
     });
 
+    it("ends a telegram at its '!' line even when the CRC is garbage, so the next telegram survives", () => {
+      const s = new TelegramSplitter();
+      const good = fixture("dsmr5-winter.txt");
+      const broken = good.replace(/!([0-9A-F]{4})/, "!ZZZZ");
+      const { telegrams } = s.push(broken + good);
+      expect(telegrams).to.have.length(2);
+      expect(() => parseTelegram(telegrams[0])).to.throw(/malformed CRC/);
+      expect(parseTelegram(telegrams[1]).registers.import1).to.equal(parseTelegram(good).registers.import1);
+    });
+
     it("reads telegrams from a file and quarantines the corrupt one", async () => {
       const dir = fs.mkdtempSync("/tmp/gl-dsmr-");
       const file = path.join(dir, "p1.txt");

@@ -11,7 +11,7 @@ import { getAddress, verifyTypedData } from "ethers";
 import { ValidationError } from "../../sdk/errors";
 import { marketDomain, ORDER_INTENT_TYPES, OrderAction, type OrderIntentMessage } from "../../sdk/eip712";
 import { formatEnergy, formatPricePerKWh, parseEnergyWh, parsePricePerKWh, parseUint } from "../../sdk/units";
-import { Ctx, toJson, type CliRuntime } from "../context";
+import { Ctx, checkIntervalSyntax, toJson, type CliRuntime } from "../context";
 import { parseAddress, parseSide, SIDE_NAMES } from "../parse";
 
 export const SIGNED_ORDER_KIND = "gridledger.order-intent/v1";
@@ -76,6 +76,9 @@ export function registerOrder(program: Command, rt: CliRuntime): void {
       const price = parsePricePerKWh(o.price!, "--price");
       if (price === 0n) throw new ValidationError("--price", "must be greater than 0");
       const cap = parseEnergyWh(o.cap ?? "0", "--cap");
+      // Both interval arguments are checked before either is resolved against the chain.
+      checkIntervalSyntax(o.from ?? "next", "--from");
+      checkIntervalSyntax(o.to!, "--to");
       const first = await ctx.interval(o.from ?? "next", "--from");
       const last = await ctx.interval(o.to!, "--to");
       if (first > last) throw new ValidationError("--to", `interval ${last} is before --from ${first}`);

@@ -154,7 +154,9 @@ export class TelegramSplitter {
         this.skippedBytes += start;
         this.buf = this.buf.slice(start);
       }
-      const end = /![0-9A-Fa-f]{0,4}\r?\n/.exec(this.buf);
+      // A telegram ends at its '!' line whatever follows the '!' (the parser refuses a bad CRC):
+      // a corrupt CRC must not swallow the next telegram.
+      const end = /![^\r\n]{0,16}\r?\n/.exec(this.buf);
       if (!end) {
         if (this.buf.length > this.maxTelegramBytes) {
           overlong.push(this.buf.slice(0, 2000));

@@ -1,6 +1,6 @@
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { ValidationError } from "../../sdk/errors";
+import { TransientError, ValidationError } from "../../sdk/errors";
 import type { Logger } from "../../sdk/logger";
 import { parseTimestamp, parseWh } from "../parse";
 import type { RawSample, SampleSink } from "../types";
@@ -90,7 +90,16 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerH
         }
         chunks.push(c);
       });
-      req.on("end", () => handleIngest(res, Buffer.concat(chunks).toString("utf8"), tooLarge, size));
+      req.on("end", () => {
+        // Nothing may escape this handler: an exception here would end the daemon.
+        try {
+          handleIngest(res, Buffer.concat(chunks).toString("utf8"), tooLarge, size);
+        } catch (e) {
+          const transient = e instanceof TransientError;
+          log?.error({ err: (e as Error).message }, "HTTP ingest failed");
+          if (!res.headersSent) send(res, transient ? 503 : 500, { error: transient ? (e as TransientError).shortMessage : `internal error: ${(e as Error).message}`, retry: transient });
+        }
+      });
       req.on("error", () => send(res, 400, { error: "request stream error" }));
       return;
     }

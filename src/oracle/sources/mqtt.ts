@@ -1,5 +1,5 @@
 import mqtt, { MqttClient, IClientOptions } from "mqtt";
-import { ValidationError } from "../../sdk/errors";
+import { TransientError, ValidationError } from "../../sdk/errors";
 import type { Logger } from "../../sdk/logger";
 import { floatWhToWh, kWhToWh, parseTimestamp, parseWh } from "../parse";
 import type { RawSample, SampleSink, Source } from "../types";
@@ -132,8 +132,11 @@ export interface MqttSourceOptions extends MqttParseOptions {
 export function mqttSource(options: MqttSourceOptions): Source {
   let client: MqttClient | undefined;
   const log = options.logger;
+  let downSince: number | undefined = Date.now();
+  let lastProblem: string | undefined = "not connected yet";
   return {
     name: `mqtt:${options.url}`,
+    status: () => (downSince === undefined ? { up: true } : { up: false, detail: `broker ${options.url} unreachable since ${new Date(downSince).toISOString()}${lastProblem ? ` (${lastProblem})` : ""}` }),
     async start(sink: SampleSink) {
       const opts: IClientOptions = {
         username: options.username,
@@ -148,27 +151,46 @@ export function mqttSource(options: MqttSourceOptions): Source {
       client.on("connect", () => {
         log?.info({ url: options.url, topics }, "MQTT connected");
         client!.subscribe(topics, { qos: 1 }, (err) => {
-          if (err) log?.error({ err: err.message }, "MQTT subscribe failed");
-          else client!.emit("gridledger:subscribed" as "connect", undefined as never);
+          if (err) {
+            lastProblem = `subscribe failed: ${err.message}`;
+            return void log?.error({ err: err.message }, "MQTT subscribe failed");
+          }
+          // Up only once subscribed: a message published before that would not reach us.
+          downSince = undefined;
+          lastProblem = undefined;
+          client!.emit("gridledger:subscribed" as "connect", undefined as never);
         });
       });
-      client.on("error", (e) => log?.warn({ url: options.url, err: e.message }, "MQTT error"));
-      client.on("offline", () => log?.warn({ url: options.url }, "MQTT offline"));
+      client.on("error", (e) => {
+        lastProblem = e.message;
+        log?.warn({ url: options.url, err: e.message }, "MQTT error");
+      });
+      client.on("offline", () => {
+        downSince ??= Date.now();
+        log?.warn({ url: options.url }, "MQTT offline");
+      });
+      client.on("close", () => void (downSince ??= Date.now()));
       client.on("message", (topic, buf) => {
         const payload = buf.toString("utf8");
+        // Nothing may escape this handler: an exception here would end the daemon.
         try {
-          const r = parseMqttMessage(topic, payload, options);
-          if ("ignored" in r) return void log?.debug({ topic, why: r.ignored }, "MQTT message ignored");
-          // One message's samples: one durable commit (before the handler returns, so before the ack).
-          if (sink.sampleBatch) sink.sampleBatch(r.samples);
-          else for (const s of r.samples) sink.sample(s);
-        } catch (e) {
-          if (!(e instanceof ValidationError)) {
-            log?.error({ topic, err: (e as Error).message }, "MQTT message handling failed");
-            sink.refuse({ source: "mqtt", meterKey: meterKeyOfTopic(topic), field: "payload", reason: `internal error: ${(e as Error).message}`, raw: payload });
-            return;
+          try {
+            const r = parseMqttMessage(topic, payload, options);
+            if ("ignored" in r) return void log?.debug({ topic, why: r.ignored }, "MQTT message ignored");
+            // One message's samples: one durable commit (before the handler returns, so before the ack).
+            if (sink.sampleBatch) sink.sampleBatch(r.samples);
+            else for (const s of r.samples) sink.sample(s);
+          } catch (e) {
+            if (e instanceof TransientError) throw e; // the outbox: handled below
+            if (!(e instanceof ValidationError)) {
+              log?.error({ topic, err: (e as Error).message }, "MQTT message handling failed");
+              sink.refuse({ source: "mqtt", meterKey: meterKeyOfTopic(topic), field: "payload", reason: `internal error: ${(e as Error).message}`, raw: payload });
+              return;
+            }
+            sink.refuse({ source: "mqtt", meterKey: meterKeyOfTopic(topic), field: e.field, reason: `${e.shortMessage.slice(e.field.length + 2)} (topic ${topic})`, raw: payload });
           }
-          sink.refuse({ source: "mqtt", meterKey: meterKeyOfTopic(topic), field: e.field, reason: `${e.shortMessage.slice(e.field.length + 2)} (topic ${topic})`, raw: payload });
+        } catch (e) {
+          log?.error({ topic, err: (e as Error).message }, "MQTT message lost: the outbox cannot take it");
         }
       });
       await new Promise<void>((resolve) => {
