@@ -442,7 +442,11 @@ async function start(): Promise<void> {
     else if (a === "drill") ((auditSelected = Number(t.getAttribute("data-t"))), renderAudit(), $("#drill")?.scrollIntoView());
     else if (a === "switch") void chain.wallet?.provider.send("wallet_switchEthereumChain", [{ chainId: "0x" + chain.deps.chainId.toString(16) }]).catch((e) => alertMsg(explain(e, "switch network")));
   });
-  $("#connect")!.addEventListener("click", () => void connect());
+  const connectButton = $("#connect")!;
+  connectButton.addEventListener("click", () => void connect());
+  // Disabled in index.html until here: a click before the handlers exist would be lost.
+  connectButton.removeAttribute("disabled");
+  connectButton.removeAttribute("title");
   document.addEventListener("submit", (ev) => {
     ev.preventDefault();
     const f = (ev.target as Element).getAttribute("data-form");
