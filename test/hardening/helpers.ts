@@ -7,6 +7,7 @@
  * Short forms run in `npm test`; `GRIDLEDGER_HARDEN=long` (what `npm run harden -- <name>` sets)
  * selects the long forms of the issue.
  */
+import { mulberry32 } from "../../src/sim/random";
 import * as fs from "node:fs";
 import * as net from "node:net";
 import * as path from "node:path";
@@ -23,17 +24,8 @@ export const pick = <T>(short: T, long: T): T => (LONG ? long : short);
 /** The campaign's seed: GRIDLEDGER_HARDEN_SEED or a fresh one (printed so a failure can be replayed). */
 export const SEED = Number(process.env.GRIDLEDGER_HARDEN_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG, uniform in [0, 1): the simulator's mulberry32. */
+export const prng = mulberry32;
 
 export const PASSWORD = "hardening-password";
 export const ADMIN = hardhatAccount(0);
