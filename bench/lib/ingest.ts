@@ -79,12 +79,7 @@ export function pipelineIngest(readings: number, medium: Medium, meters = 1000, 
       n += samples.length;
     }
   }
-  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-  const stored = outbox.counts().pending;
-  outbox.close();
-  fs.rmSync(dir, { recursive: true, force: true });
-  if (stored !== readings) throw new Error(`outbox holds ${stored} readings, expected ${readings}`);
-  return { readings, meters, seconds, perSecond: readings / seconds, medium, batch };
+  return finish(outbox, dir, t0, { readings, meters, medium, batch });
 }
 
 /** `batch` readings per SQLite transaction (1: one transaction per reading). */
@@ -115,10 +110,15 @@ export function outboxInsert(readings: number, medium: Medium, meters = 1000, ba
       for (let k = k0; k < k1; k++) one(k);
     });
   }
+  return finish(outbox, dir, t0, { readings, meters, medium, batch });
+}
+
+/** Ends a run: checks the outbox holds every reading, removes it, returns the rate. */
+function finish(outbox: Outbox, dir: string, t0: bigint, run: { readings: number; meters: number; medium: Medium; batch: number }): IngestFigure {
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const stored = outbox.counts().pending;
   outbox.close();
   fs.rmSync(dir, { recursive: true, force: true });
-  if (stored !== readings) throw new Error(`outbox holds ${stored} readings, expected ${readings}`);
-  return { readings, meters, seconds, perSecond: readings / seconds, medium, batch };
+  if (stored !== run.readings) throw new Error(`outbox holds ${stored} readings, expected ${run.readings}`);
+  return { ...run, seconds, perSecond: run.readings / seconds };
 }
