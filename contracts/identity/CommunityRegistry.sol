@@ -27,6 +27,7 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
     mapping(address account => Member) private _members;
     mapping(address oldWallet => address newWallet) private _migratedTo;
     mapping(bytes32 meterId => Meter) private _meters;
+    mapping(bytes32 meterId => MeterRegisters) private _registersAtRegistration;
     mapping(address member => bytes32[] meterIds) private _meterIds;
     address[] private _migrationHooks;
     uint256 private _activeMemberCount;
@@ -160,7 +161,9 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         address owner,
         address signer,
         uint32 maxPowerW,
-        uint16 zone
+        uint16 zone,
+        uint64 importWhTotal,
+        uint64 exportWhTotal
     ) external onlyRole(OPERATOR_ROLE) {
         if (meterId == bytes32(0)) revert RegistryInvalidMeterId(meterId);
         if (_meters[meterId].status != MeterStatus.None) revert RegistryMeterAlreadyExists(meterId);
@@ -174,10 +177,11 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
             zone: zone,
             status: MeterStatus.Active
         });
+        _registersAtRegistration[meterId] = MeterRegisters(importWhTotal, exportWhTotal, uint64(block.timestamp));
         _meterIds[owner].push(meterId);
         ++_members[owner].activeMeters;
         ++_activeMeterCount;
-        emit MeterRegistered(meterId, owner, signer, maxPowerW, zone);
+        emit MeterRegistered(meterId, owner, signer, maxPowerW, zone, importWhTotal, exportWhTotal);
     }
 
     /// @inheritdoc ICommunityRegistry
@@ -224,6 +228,11 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
     /// @inheritdoc ICommunityRegistry
     function meterOf(bytes32 meterId) external view returns (Meter memory) {
         return _meters[meterId];
+    }
+
+    /// @inheritdoc ICommunityRegistry
+    function meterRegistersAtRegistration(bytes32 meterId) external view returns (MeterRegisters memory) {
+        return _registersAtRegistration[meterId];
     }
 
     /// @inheritdoc ICommunityRegistry

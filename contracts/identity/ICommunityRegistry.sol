@@ -65,6 +65,17 @@ interface ICommunityRegistry is IAccessControl {
         MeterStatus status;
     }
 
+    /// @notice A meter's cumulative registers when it was registered: the starting point the
+    ///         first reading is measured from (monotonic, max power since `registeredAt`).
+    /// @param importWhTotal imported Wh (OBIS 1.8.0) at registration
+    /// @param exportWhTotal exported Wh (OBIS 2.8.0) at registration
+    /// @param registeredAt block timestamp of the registration
+    struct MeterRegisters {
+        uint64 importWhTotal;
+        uint64 exportWhTotal;
+        uint64 registeredAt;
+    }
+
     // ---------------------------------------------------------------- events
 
     /// @notice A member joined.
@@ -77,13 +88,15 @@ interface ICommunityRegistry is IAccessControl {
     event MemberRemoved(address indexed member);
     /// @notice A member moved to a new wallet; meters, balances and orders followed.
     event MemberMigrated(address indexed oldWallet, address indexed newWallet);
-    /// @notice A meter was registered.
+    /// @notice A meter was registered with its starting registers.
     event MeterRegistered(
         bytes32 indexed meterId,
         address indexed owner,
         address signer,
         uint32 maxPowerW,
-        uint16 zone
+        uint16 zone,
+        uint64 importWhTotal,
+        uint64 exportWhTotal
     );
     /// @notice A meter's signer key changed (new gateway, key rotation).
     event MeterSignerRebound(bytes32 indexed meterId, address oldSigner, address newSigner);
@@ -164,13 +177,28 @@ interface ICommunityRegistry is IAccessControl {
 
     // ---------------------------------------------------------------- meters
 
-    /// @notice Register a meter owned by an active member. Requires `OPERATOR_ROLE`.
+    /// @notice Register a meter owned by an active member, with the registers it shows now.
+    ///         Requires `OPERATOR_ROLE`.
+    /// @dev The meter's first reading is checked against these registers like any other
+    ///      reading (never backwards, at most max power x the time since registration), so a
+    ///      first reading cannot set an arbitrary baseline. `MeterReadings.resetMeterRegisters`
+    ///      sets new registers later (meter replaced, register reset).
     /// @param meterId unique, non-zero id (for example keccak256 of the equipment id)
     /// @param owner an active member
     /// @param signer the key that signs the meter's readings
     /// @param maxPowerW largest plausible power, in W
     /// @param zone grid zone
-    function registerMeter(bytes32 meterId, address owner, address signer, uint32 maxPowerW, uint16 zone) external;
+    /// @param importWhTotal the meter's imported-Wh register (OBIS 1.8.0) at registration
+    /// @param exportWhTotal the meter's exported-Wh register (OBIS 2.8.0) at registration
+    function registerMeter(
+        bytes32 meterId,
+        address owner,
+        address signer,
+        uint32 maxPowerW,
+        uint16 zone,
+        uint64 importWhTotal,
+        uint64 exportWhTotal
+    ) external;
 
     /// @notice Bind a new signer key to an active meter. Requires `OPERATOR_ROLE`.
     function rebindMeterSigner(bytes32 meterId, address newSigner) external;
@@ -195,6 +223,9 @@ interface ICommunityRegistry is IAccessControl {
 
     /// @notice The meter record of `meterId` (all zero when unknown).
     function meterOf(bytes32 meterId) external view returns (Meter memory);
+
+    /// @notice The registers `meterId` was registered with, and when (all zero when unknown).
+    function meterRegistersAtRegistration(bytes32 meterId) external view returns (MeterRegisters memory);
 
     /// @notice The ids of every meter `member` owns (active and retired).
     function metersOf(address member) external view returns (bytes32[] memory);

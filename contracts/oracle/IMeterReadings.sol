@@ -11,7 +11,18 @@ pragma solidity ^0.8.24;
 ///      - per meter, accepted intervals strictly increase and both registers never decrease;
 ///      - a (meter, interval) is recorded at most once;
 ///      - EnergyToken minted by this contract == sum of accepted `exportWh`;
-///      - per interval, the member positions are the sums of their meters' accepted energy.
+///      - per interval, the member positions are the sums of their meters' booked energy;
+///      - no reading books more than one interval of its meter's max power
+///        (`maxPowerW * intervalSeconds / 3600` Wh) to its interval, per register.
+///      Starting registers: a meter starts from the registers it was registered with
+///      (`ICommunityRegistry.registerMeter`) or that an operator set (`resetMeterRegisters`);
+///      its first reading is checked like any other (never backwards, max power since then).
+///      Lumping rule: a reading whose delta covers several intervals (after a gap: readings
+///      held back, a suspension) books at most one interval's max power to its interval; the
+///      excess is "unbooked": it is not traded on the market and not minted, but carried in
+///      `ReadingAccepted` so that bills settle it with the grid (import at the retail tariff,
+///      export at the feed-in tariff of the reading's interval). A delta above max power x
+///      the whole elapsed time is refused (`ImplausiblePower`).
 ///      Time: interval `t` covers `[marketStart + t * intervalSeconds, marketStart + (t+1) * intervalSeconds)`.
 interface IMeterReadings {
     /// @notice Why a reading was refused. A refused reading changes nothing.
@@ -22,7 +33,7 @@ interface IMeterReadings {
         MeterRetired, // the meter is retired
         OwnerNotActive, // the meter's owner is suspended, removed or migrated away
         BadSignature, // the signature does not recover to the meter's registered signer
-        IntervalNotAfterLast, // the interval is not after the meter's last accepted one
+        IntervalNotAfterLast, // the interval is not after the meter's last accepted one (or ended before its registration or register reset)
         IntervalNotEnded, // the interval has not ended yet (a reading from the future)
         IntervalClosed, // the interval's reading deadline passed or the market closed it
         RegisterWentBackwards, // a cumulative register is lower than the last accepted value
@@ -43,12 +54,18 @@ interface IMeterReadings {
         bytes signature;
     }
 
-    /// @notice The last accepted reading of a meter.
+    /// @notice Where a meter stands: the registers the next reading is measured from.
+    /// @param lastInterval the last accepted interval (meaningful only when `hasReading`)
+    /// @param importWhTotal imported-Wh register of the last reading, or of the registration / reset
+    /// @param exportWhTotal exported-Wh register of the last reading, or of the registration / reset
+    /// @param hasReading whether a reading was accepted since the registration or the last reset
+    /// @param nextInterval the first interval a reading may be for
     struct MeterState {
         uint32 lastInterval;
         uint64 importWhTotal;
         uint64 exportWhTotal;
-        bool hasBaseline;
+        bool hasReading;
+        uint32 nextInterval;
     }
 
     /// @notice A member's metered energy in one interval, summed over its meters.
@@ -57,8 +74,16 @@ interface IMeterReadings {
         uint64 exportWh;
     }
 
-    /// @notice A reading was accepted. `baseline` is true for a meter's first reading, which
-    ///         only sets the registers (its `importWh` and `exportWh` are zero).
+    /// @notice A reading was accepted. The registers moved by `importWh + unbookedImportWh`
+    ///         and `exportWh + unbookedExportWh` since the meter's previous reading (or its
+    ///         registration / reset).
+    /// @param importWh imported Wh booked to `interval` (the market position)
+    /// @param exportWh exported Wh booked to `interval` (the market position, minted as EnergyToken)
+    /// @param unbookedImportWh imported Wh beyond one interval's max power: bought from the grid
+    ///        at the retail tariff, never traded on the market
+    /// @param unbookedExportWh exported Wh beyond one interval's max power: sold to the grid at
+    ///        the feed-in tariff, never traded on the market nor minted
+    /// @param signature the meter signer's EIP-712 signature of the reading (`READING_TYPE`)
     event ReadingAccepted(
         bytes32 indexed meterId,
         uint32 indexed interval,
@@ -67,7 +92,9 @@ interface IMeterReadings {
         uint64 exportWhTotal,
         uint64 importWh,
         uint64 exportWh,
-        bool baseline
+        uint64 unbookedImportWh,
+        uint64 unbookedExportWh,
+        bytes signature
     );
 
     /// @notice A reading was refused; the rest of the batch goes on.
@@ -79,8 +106,24 @@ interface IMeterReadings {
     /// @notice The market closed an interval for readings (it started clearing it).
     event IntervalClosed(uint32 indexed interval);
 
+    /// @notice An operator set a meter's registers (meter replaced, register reset): the next
+    ///         reading is measured from `importWhTotal` / `exportWhTotal` and must be for
+    ///         `fromInterval` or later.
+    event MeterRegistersReset(
+        bytes32 indexed meterId,
+        uint32 fromInterval,
+        uint64 oldImportWhTotal,
+        uint64 oldExportWhTotal,
+        uint64 importWhTotal,
+        uint64 exportWhTotal
+    );
+
     /// @notice The interval length is not usable (zero).
     error ReadingsInvalidIntervalSeconds(uint32 intervalSeconds);
+    /// @notice A reading deadline of `deadlineSeconds` is outside `[minSeconds, maxSeconds]`.
+    error ReadingsDeadlineOutOfRange(uint32 deadlineSeconds, uint32 minSeconds, uint32 maxSeconds);
+    /// @notice The meter `meterId` is unknown or retired: its registers cannot be reset.
+    error ReadingsMeterNotActive(bytes32 meterId);
     /// @notice The interval `interval` is not ready for the market: not ended, or neither every
     ///         active meter reported (`reported` of `expected`) nor the deadline passed.
     error ReadingsIntervalNotReady(uint32 interval, uint256 reported, uint256 expected);
@@ -92,11 +135,33 @@ interface IMeterReadings {
 
     /// @notice Set how long after an interval's end readings for it are still accepted.
     ///         Requires `OPERATOR_ROLE`.
+    /// @dev Bounded to `[MIN_READING_DEADLINE_SECONDS, MAX_READING_DEADLINE_SECONDS]` (60 s to
+    ///      30 days), else `ReadingsDeadlineOutOfRange`: 0 would close every interval at its
+    ///      end, and a huge value would let one silent meter hold the market up for ever.
     function setReadingDeadlineSeconds(uint32 deadlineSeconds) external;
+
+    /// @notice Set the registers the next reading of `meterId` is measured from, after the
+    ///         meter was replaced or its registers were reset. Requires `OPERATOR_ROLE`.
+    /// @dev Takes effect from the current interval: a reading for an interval that ended
+    ///      before the reset is refused (`IntervalNotAfterLast`), so submit pending readings
+    ///      of the old meter first. The next reading is bounded by max power x the time since
+    ///      the start of the current interval. Reverts with `ReadingsMeterNotActive` for an
+    ///      unknown or retired meter. Emits `MeterRegistersReset`.
+    function resetMeterRegisters(bytes32 meterId, uint64 importWhTotal, uint64 exportWhTotal) external;
 
     /// @notice Close `interval` for readings. Requires `SYSTEM_ROLE` (the market, when it starts
     ///         clearing); reverts with `ReadingsIntervalNotReady` unless the interval is ready.
     function closeInterval(uint32 interval) external;
+
+    /// @notice The EIP-712 type of a reading, as signed by a meter signer:
+    ///         `Reading(bytes32 meterId,uint32 interval,uint64 importWhTotal,uint64 exportWhTotal)`.
+    function READING_TYPE() external view returns (string memory);
+
+    /// @notice The smallest reading deadline `setReadingDeadlineSeconds` accepts (60 s).
+    function MIN_READING_DEADLINE_SECONDS() external view returns (uint32);
+
+    /// @notice The largest reading deadline `setReadingDeadlineSeconds` accepts (30 days).
+    function MAX_READING_DEADLINE_SECONDS() external view returns (uint32);
 
     /// @notice Unix time of the start of interval 0.
     function marketStart() external view returns (uint64);
@@ -117,10 +182,11 @@ interface IMeterReadings {
     /// @notice Whether `interval` is closed for readings.
     function isClosed(uint32 interval) external view returns (bool);
 
-    /// @notice Number of readings accepted for `interval` (baselines included).
+    /// @notice Number of readings accepted for `interval`.
     function reportedCount(uint32 interval) external view returns (uint256);
 
-    /// @notice The last accepted reading of `meterId`.
+    /// @notice Where `meterId` stands: its last accepted reading, or the registers it was
+    ///         registered with / reset to (all zero for an unknown meter).
     function meterState(bytes32 meterId) external view returns (MeterState memory);
 
     /// @notice Whether a reading of `meterId` for `interval` is recorded.
@@ -139,6 +205,6 @@ interface IMeterReadings {
     ///         storage to save gas).
     function participantCount(uint32 interval) external view returns (uint256);
 
-    /// @notice Metered energy of `member` in `interval`, summed over its meters.
+    /// @notice Metered energy of `member` booked to `interval`, summed over its meters.
     function positionOf(uint32 interval, address member) external view returns (Position memory);
 }

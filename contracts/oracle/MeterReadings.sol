@@ -13,21 +13,47 @@ import {Roles} from "../lib/Roles.sol";
 /// @notice Verifies batches of signed meter readings, records interval energy per member and
 ///         mints exported Wh as EnergyToken.
 /// @dev Invariants (see the interface): per meter, intervals strictly increase and registers
-///      never decrease; EnergyToken minted here == sum of accepted export energy.
+///      never decrease (except by an operator's evented reset); EnergyToken minted here == sum
+///      of booked export energy; booked energy per reading <= one interval of max power.
 ///      A meter's slot also keeps a 64-bit history: bit k set <=> interval `lastInterval - k`
 ///      was accepted, so a resubmission within 64 intervals is told `AlreadyRecorded`.
 contract MeterReadings is IMeterReadings, EIP712 {
-    bytes32 private constant _READING_TYPEHASH =
-        keccak256("Reading(bytes32 meterId,uint32 interval,uint64 importWhTotal,uint64 exportWhTotal)");
+    /// @inheritdoc IMeterReadings
+    string public constant READING_TYPE =
+        "Reading(bytes32 meterId,uint32 interval,uint64 importWhTotal,uint64 exportWhTotal)";
+    /// @inheritdoc IMeterReadings
+    uint32 public constant MIN_READING_DEADLINE_SECONDS = 60;
+    /// @inheritdoc IMeterReadings
+    uint32 public constant MAX_READING_DEADLINE_SECONDS = 30 days;
+
+    bytes32 private constant _READING_TYPEHASH = keccak256(bytes(READING_TYPE));
     uint32 private constant _HISTORY_BITS = 64;
 
-    /// @dev One slot per meter: last interval, both registers, baseline flag, history bits.
+    /// @dev Where a meter's slot stands. `Unset`: nothing stored yet, the registry's registration
+    ///      registers apply. `Anchored`: registers set at registration or by a reset, no reading
+    ///      since; `lastInterval` is the first interval a reading may be for (not recorded).
+    ///      `Read`: `lastInterval` is the last accepted reading.
+    enum SlotState {
+        Unset,
+        Anchored,
+        Read
+    }
+
+    /// @dev One slot per meter: last (or anchor) interval, both registers, state, history bits.
     struct MeterSlot {
         uint32 lastInterval;
         uint64 importWhTotal;
         uint64 exportWhTotal;
-        bool hasBaseline;
+        SlotState state;
         uint64 history;
+    }
+
+    /// @dev The energy of one accepted reading: booked to its interval, and beyond it.
+    struct Energy {
+        uint64 importWh;
+        uint64 exportWh;
+        uint64 unbookedImportWh;
+        uint64 unbookedExportWh;
     }
 
     ICommunityRegistry private immutable _registry;
@@ -57,7 +83,11 @@ contract MeterReadings is IMeterReadings, EIP712 {
         _energy = energy_;
         _marketStart = marketStart_;
         _intervalSeconds = intervalSeconds_;
-        _readingDeadlineSeconds = intervalSeconds_;
+        // One interval, within the bounds `setReadingDeadlineSeconds` keeps.
+        uint32 deadline = intervalSeconds_;
+        if (deadline < MIN_READING_DEADLINE_SECONDS) deadline = MIN_READING_DEADLINE_SECONDS;
+        if (deadline > MAX_READING_DEADLINE_SECONDS) deadline = MAX_READING_DEADLINE_SECONDS;
+        _readingDeadlineSeconds = deadline;
     }
 
     modifier onlyRegistryRole(bytes32 role) {
@@ -81,9 +111,32 @@ contract MeterReadings is IMeterReadings, EIP712 {
 
     /// @inheritdoc IMeterReadings
     function setReadingDeadlineSeconds(uint32 deadlineSeconds) external onlyRegistryRole(Roles.OPERATOR) {
+        if (deadlineSeconds < MIN_READING_DEADLINE_SECONDS || deadlineSeconds > MAX_READING_DEADLINE_SECONDS) {
+            revert ReadingsDeadlineOutOfRange(deadlineSeconds, MIN_READING_DEADLINE_SECONDS, MAX_READING_DEADLINE_SECONDS);
+        }
         uint32 old = _readingDeadlineSeconds;
         _readingDeadlineSeconds = deadlineSeconds;
         emit ReadingDeadlineChanged(old, deadlineSeconds);
+    }
+
+    /// @inheritdoc IMeterReadings
+    function resetMeterRegisters(
+        bytes32 meterId,
+        uint64 importWhTotal,
+        uint64 exportWhTotal
+    ) external onlyRegistryRole(Roles.OPERATOR) {
+        if (_registry.meterOf(meterId).status != ICommunityRegistry.MeterStatus.Active) {
+            revert ReadingsMeterNotActive(meterId);
+        }
+        MeterSlot memory s = _slot(meterId);
+        // Readings exist only for ended intervals and anchors are never in the future, so the
+        // current interval is at or after `lastInterval`; max() keeps that true regardless.
+        uint32 from = currentInterval();
+        if (from < s.lastInterval) from = s.lastInterval;
+        uint32 shift = from - s.lastInterval;
+        uint64 history = shift >= _HISTORY_BITS ? 0 : s.history << shift;
+        _meters[meterId] = MeterSlot(from, importWhTotal, exportWhTotal, SlotState.Anchored, history);
+        emit MeterRegistersReset(meterId, from, s.importWhTotal, s.exportWhTotal, importWhTotal, exportWhTotal);
     }
 
     /// @inheritdoc IMeterReadings
@@ -139,8 +192,16 @@ contract MeterReadings is IMeterReadings, EIP712 {
 
     /// @inheritdoc IMeterReadings
     function meterState(bytes32 meterId) external view returns (MeterState memory) {
-        MeterSlot storage s = _meters[meterId];
-        return MeterState(s.lastInterval, s.importWhTotal, s.exportWhTotal, s.hasBaseline);
+        MeterSlot memory s = _slot(meterId);
+        bool hasReading = s.state == SlotState.Read;
+        return
+            MeterState(
+                hasReading ? s.lastInterval : 0,
+                s.importWhTotal,
+                s.exportWhTotal,
+                hasReading,
+                hasReading ? s.lastInterval + 1 : s.lastInterval
+            );
     }
 
     /// @inheritdoc IMeterReadings
@@ -179,8 +240,23 @@ contract MeterReadings is IMeterReadings, EIP712 {
         return uint256(_marketStart) + (uint256(interval) + 1) * _intervalSeconds + _readingDeadlineSeconds;
     }
 
-    function _isRecorded(MeterSlot storage s, uint32 interval) private view returns (bool) {
-        if (!s.hasBaseline || interval > s.lastInterval) return false;
+    function _intervalOf(uint256 timestamp) private view returns (uint32) {
+        if (timestamp < _marketStart) return 0;
+        return uint32((timestamp - _marketStart) / _intervalSeconds);
+    }
+
+    /// @dev The meter's slot; for a meter never read nor reset, the registers it was registered
+    ///      with, anchored at the interval of its registration.
+    function _slot(bytes32 meterId) private view returns (MeterSlot memory s) {
+        s = _meters[meterId];
+        if (s.state == SlotState.Unset) {
+            ICommunityRegistry.MeterRegisters memory g = _registry.meterRegistersAtRegistration(meterId);
+            s = MeterSlot(_intervalOf(g.registeredAt), g.importWhTotal, g.exportWhTotal, SlotState.Anchored, 0);
+        }
+    }
+
+    function _isRecorded(MeterSlot memory s, uint32 interval) private pure returns (bool) {
+        if (s.state == SlotState.Unset || interval > s.lastInterval) return false;
         uint32 age = s.lastInterval - interval;
         if (age >= _HISTORY_BITS) return false;
         return (s.history >> age) & 1 == 1;
@@ -190,42 +266,74 @@ contract MeterReadings is IMeterReadings, EIP712 {
     function _submit(SignedReading calldata r) private returns (bool) {
         (RejectReason reason, address owner, uint32 maxPowerW) = _check(r);
         if (reason != RejectReason.None) return _reject(r, reason);
+        MeterSlot memory s = _slot(r.meterId);
+        Energy memory e;
+        (reason, e) = _measure(r, s, maxPowerW);
+        if (reason != RejectReason.None) return _reject(r, reason);
 
-        MeterSlot storage s = _meters[r.meterId];
-        if (!s.hasBaseline) {
-            _meters[r.meterId] = MeterSlot(r.interval, r.importWhTotal, r.exportWhTotal, true, 1);
-            ++_reportedCount[r.interval];
-            _emitAccepted(r, owner, 0, 0, true);
-            return true;
-        }
-        if (r.importWhTotal < s.importWhTotal || r.exportWhTotal < s.exportWhTotal) {
-            return _reject(r, RejectReason.RegisterWentBackwards);
-        }
-        uint64 importWh = r.importWhTotal - s.importWhTotal;
-        uint64 exportWh = r.exportWhTotal - s.exportWhTotal;
-        uint32 elapsedIntervals = r.interval - s.lastInterval;
-        // uint256 arithmetic: maxPowerW < 2^32, elapsed seconds < 2^64, no overflow.
-        uint256 maxWh = (uint256(maxPowerW) * uint256(elapsedIntervals) * _intervalSeconds) / 3600;
-        if (importWh > maxWh || exportWh > maxWh) return _reject(r, RejectReason.ImplausiblePower);
-
-        uint64 history = elapsedIntervals >= _HISTORY_BITS ? 1 : (s.history << elapsedIntervals) | 1;
-        _meters[r.meterId] = MeterSlot(r.interval, r.importWhTotal, r.exportWhTotal, true, history);
+        uint32 shift = r.interval - s.lastInterval;
+        uint64 history = shift >= _HISTORY_BITS ? 1 : (s.history << shift) | 1;
+        _meters[r.meterId] = MeterSlot(r.interval, r.importWhTotal, r.exportWhTotal, SlotState.Read, history);
         ++_reportedCount[r.interval];
 
-        if (importWh != 0 || exportWh != 0) {
+        if (e.importWh != 0 || e.exportWh != 0) {
             Position storage p = _positions[r.interval][owner];
             if (p.importWh == 0 && p.exportWh == 0) ++_participantCount[r.interval];
-            // A member's interval sum of meter deltas is bounded by max power x time, far below
-            // 2^64 Wh; checked arithmetic stays on all the same.
-            p.importWh += importWh;
-            p.exportWh += exportWh;
+            // A member's interval sum of booked energy is bounded by its meters' max power x one
+            // interval, far below 2^64 Wh; checked arithmetic stays on all the same.
+            p.importWh += e.importWh;
+            p.exportWh += e.exportWh;
         }
-        _emitAccepted(r, owner, importWh, exportWh, false);
-        if (exportWh != 0) _energy.mint(owner, exportWh);
+        _emitAccepted(r, owner, e);
+        if (e.exportWh != 0) _energy.mint(owner, e.exportWh);
         return true;
     }
 
-    /// @dev Registry, signature and time checks that need no meter state but the slot's.
+    /// @dev The reading's energy against the meter's registers: refused if not after the slot's
+    ///      interval, backwards, or above max power x the elapsed intervals; else split into the
+    ///      part booked to the reading's interval (at most one interval of max power) and the rest.
+    function _measure(
+        SignedReading calldata r,
+        MeterSlot memory s,
+        uint32 maxPowerW
+    ) private view returns (RejectReason, Energy memory e) {
+        // Intervals a reading may cover: since the last reading, or since the start of the
+        // anchor interval (registration, reset), which it may itself be for.
+        uint256 elapsedIntervals;
+        if (s.state == SlotState.Read) {
+            if (r.interval <= s.lastInterval) return (_notAfter(s, r.interval), e);
+            elapsedIntervals = r.interval - s.lastInterval;
+        } else {
+            if (r.interval < s.lastInterval) return (_notAfter(s, r.interval), e);
+            elapsedIntervals = uint256(r.interval - s.lastInterval) + 1;
+        }
+        if (r.importWhTotal < s.importWhTotal || r.exportWhTotal < s.exportWhTotal) {
+            return (RejectReason.RegisterWentBackwards, e);
+        }
+        uint64 importDelta = r.importWhTotal - s.importWhTotal;
+        uint64 exportDelta = r.exportWhTotal - s.exportWhTotal;
+        // uint256 arithmetic: maxPowerW < 2^32, elapsed seconds < 2^64, no overflow.
+        uint256 perIntervalWh = (uint256(maxPowerW) * _intervalSeconds) / 3600;
+        uint256 maxWh = (uint256(maxPowerW) * elapsedIntervals * _intervalSeconds) / 3600;
+        if (importDelta > maxWh || exportDelta > maxWh) return (RejectReason.ImplausiblePower, e);
+
+        // perIntervalWh < 2^32 * 2^32 / 3600 < 2^64: the casts are exact.
+        e.importWh = importDelta > perIntervalWh ? uint64(perIntervalWh) : importDelta;
+        e.exportWh = exportDelta > perIntervalWh ? uint64(perIntervalWh) : exportDelta;
+        // booked <= delta by construction: no underflow.
+        unchecked {
+            e.unbookedImportWh = importDelta - e.importWh;
+            e.unbookedExportWh = exportDelta - e.exportWh;
+        }
+        return (RejectReason.None, e);
+    }
+
+    /// @dev Why a reading for an interval at or before the slot's is refused.
+    function _notAfter(MeterSlot memory s, uint32 interval) private pure returns (RejectReason) {
+        return _isRecorded(s, interval) ? RejectReason.AlreadyRecorded : RejectReason.IntervalNotAfterLast;
+    }
+
+    /// @dev Registry, signature and time checks; the meter's registers are checked in `_submit`.
     function _check(
         SignedReading calldata r
     ) private view returns (RejectReason reason, address owner, uint32 maxPowerW) {
@@ -242,10 +350,9 @@ contract MeterReadings is IMeterReadings, EIP712 {
             return (RejectReason.BadSignature, owner, maxPowerW);
         }
 
-        MeterSlot storage s = _meters[r.meterId];
-        if (s.hasBaseline && r.interval <= s.lastInterval) {
-            reason = _isRecorded(s, r.interval) ? RejectReason.AlreadyRecorded : RejectReason.IntervalNotAfterLast;
-            return (reason, owner, maxPowerW);
+        MeterSlot memory s = _meters[r.meterId];
+        if (s.state != SlotState.Unset && r.interval < s.lastInterval + (s.state == SlotState.Read ? 1 : 0)) {
+            return (_notAfter(s, r.interval), owner, maxPowerW);
         }
         if (!_hasEnded(r.interval)) return (RejectReason.IntervalNotEnded, owner, maxPowerW);
         if (_closed[r.interval] || block.timestamp > _deadline(r.interval)) {
@@ -254,22 +361,18 @@ contract MeterReadings is IMeterReadings, EIP712 {
         return (RejectReason.None, owner, maxPowerW);
     }
 
-    function _emitAccepted(
-        SignedReading calldata r,
-        address owner,
-        uint64 importWh,
-        uint64 exportWh,
-        bool baseline
-    ) private {
+    function _emitAccepted(SignedReading calldata r, address owner, Energy memory e) private {
         emit ReadingAccepted(
             r.meterId,
             r.interval,
             owner,
             r.importWhTotal,
             r.exportWhTotal,
-            importWh,
-            exportWh,
-            baseline
+            e.importWh,
+            e.exportWh,
+            e.unbookedImportWh,
+            e.unbookedExportWh,
+            r.signature
         );
     }
 

@@ -10,8 +10,10 @@ import {Roles} from "../lib/Roles.sol";
 
 /// @title EnergyToken
 /// @notice ERC-20 "kWh": 1 base unit = 1 Wh of verified local production.
-/// @dev Invariant: totalSupply == minted - retired; every minted unit is backed by an accepted
-///      export reading (the metering contract is the only `ENERGY_MINTER_ROLE`).
+/// @dev Invariants: totalSupply == minted - retired; every minted unit is backed by an accepted
+///      export reading (the metering contract is the only `ENERGY_MINTER_ROLE`); a balance
+///      changes only by a mint, a retirement or a wallet migration (no transfer), so a member's
+///      balance is always what its readings minted minus what the market retired.
 contract EnergyToken is CommunityToken, IEnergyToken {
     constructor(ICommunityRegistry registry_) ERC20("GridLedger Energy", "kWh") CommunityToken(registry_) {}
 
@@ -39,15 +41,12 @@ contract EnergyToken is CommunityToken, IEnergyToken {
         for (uint256 i = 0; i < from.length; ++i) _burn(from[i], wh[i]);
     }
 
-    /// @dev Adds the energy rule to the members-only rule: a transfer needs a system contract
-    ///      (the market) on one side.
+    /// @dev Adds the energy rule to the members-only rule: no transfer at all, between any two
+    ///      accounts. Mints (reading) and burns (retirer) pass; a wallet migration never gets
+    ///      here (`_update` skips the rules for the registry).
     function _checkTransferRules(address from, address to) internal view override {
+        if (from != address(0) && to != address(0)) revert EnergyTransferDisabled(from, to);
         super._checkTransferRules(from, to);
-        if (from != address(0) && to != address(0)) {
-            if (!_registry.hasRole(Roles.SYSTEM, from) && !_registry.hasRole(Roles.SYSTEM, to)) {
-                revert EnergyTransferOutsideMarket(from, to);
-            }
-        }
     }
 
     /// @notice Energy tokens are always members-only.

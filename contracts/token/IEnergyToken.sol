@@ -6,11 +6,14 @@ import {ICommunityToken} from "./ICommunityToken.sol";
 /// @title IEnergyToken
 /// @notice The kWh token: 3 decimals, 1 base unit = 1 Wh of verified local production.
 ///         Minted only for exports that a signed meter reading proved, retired (burnt) when
-///         the energy is consumed (by its producer, a neighbour, or the grid).
+///         the energy is consumed (by its producer, a neighbour, or the grid). Not transferable:
+///         `transfer` and `transferFrom` always revert with `EnergyTransferDisabled`.
 interface IEnergyToken is ICommunityToken {
-    /// @notice Energy tokens move only between members and system contracts (the market),
-    ///         never member to member: what a reading minted stays until the market retires it.
-    error EnergyTransferOutsideMarket(address from, address to);
+    /// @notice Energy tokens never move between accounts (members, the market, anyone): what a
+    ///         reading minted stays with the meter's owner until the market retires it, so no
+    ///         balance that settlement burns can be altered. Only a wallet migration, which the
+    ///         registry starts, moves a balance (whole, to the member's new wallet).
+    error EnergyTransferDisabled(address from, address to);
 
     /// @notice `retireBatch` got lists of different lengths.
     error EnergyBatchLengthMismatch(uint256 from, uint256 wh);
