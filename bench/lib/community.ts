@@ -135,7 +135,7 @@ export async function buildCommunity(
   await chunks(members, 100, async (chunk) => {
     const calls = chunk.flatMap((m) => [
       iface.encodeFunctionData("onboardMember", [m.wallet.address, m.sim.kind === "prosumer" ? 2 : 1, id(`identity:${m.sim.name}`)]),
-      iface.encodeFunctionData("registerMeter", [m.meterId, m.wallet.address, gateway.address, m.sim.maxPowerW, 1]),
+      iface.encodeFunctionData("registerMeter", [m.meterId, m.wallet.address, gateway.address, m.sim.maxPowerW, 1, m.importWhTotal, m.exportWhTotal]),
     ]);
     await (await core.registry.multicall(calls, { gasLimit: 25_000_000 })).wait();
   });

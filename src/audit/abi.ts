@@ -12,7 +12,7 @@ export const REGISTRY_EVENTS = [
   "event MemberReinstated(address indexed member)",
   "event MemberRemoved(address indexed member)",
   "event MemberMigrated(address indexed oldWallet, address indexed newWallet)",
-  "event MeterRegistered(bytes32 indexed meterId, address indexed owner, address signer, uint32 maxPowerW, uint16 zone)",
+  "event MeterRegistered(bytes32 indexed meterId, address indexed owner, address signer, uint32 maxPowerW, uint16 zone, uint64 importWhTotal, uint64 exportWhTotal)",
   "event MeterSignerRebound(bytes32 indexed meterId, address oldSigner, address newSigner)",
   "event MeterOwnerChanged(bytes32 indexed meterId, address indexed oldOwner, address indexed newOwner)",
   "event MeterRetired(bytes32 indexed meterId, address indexed owner)",
@@ -32,10 +32,11 @@ export const TOKEN_EVENTS = [
 ];
 
 export const READINGS_EVENTS = [
-  "event ReadingAccepted(bytes32 indexed meterId, uint32 indexed interval, address indexed owner, uint64 importWhTotal, uint64 exportWhTotal, uint64 importWh, uint64 exportWh, bool baseline)",
+  "event ReadingAccepted(bytes32 indexed meterId, uint32 indexed interval, address indexed owner, uint64 importWhTotal, uint64 exportWhTotal, uint64 importWh, uint64 exportWh, uint64 unbookedImportWh, uint64 unbookedExportWh, bytes signature)",
   "event ReadingRejected(bytes32 indexed meterId, uint32 indexed interval, uint8 reason)",
   "event ReadingDeadlineChanged(uint32 oldDeadlineSeconds, uint32 newDeadlineSeconds)",
   "event IntervalClosed(uint32 indexed interval)",
+  "event MeterRegistersReset(bytes32 indexed meterId, uint32 fromInterval, uint64 oldImportWhTotal, uint64 oldExportWhTotal, uint64 importWhTotal, uint64 exportWhTotal)",
 ];
 
 export const READINGS_CALLS = [

@@ -377,7 +377,7 @@ export function intervalReport(s: AuditState, t: number) {
     interval: t,
     start: iso(intervalStart(s, t)),
     positions: [...positionsOf(s, t)].map(([member, p]) => ({ member, ...p })),
-    readings: readingsOf(s, t).map((r) => ({ meterId: r.meterId, owner: r.owner, importWhTotal: r.importWhTotal, exportWhTotal: r.exportWhTotal, importWh: r.importWh, exportWh: r.exportWh, baseline: r.baseline, blockNumber: r.blockNumber })),
+    readings: readingsOf(s, t).map((r) => ({ meterId: r.meterId, owner: r.owner, importWhTotal: r.importWhTotal, exportWhTotal: r.exportWhTotal, importWh: r.importWh, exportWh: r.exportWh, unbookedImportWh: r.unbookedImportWh, unbookedExportWh: r.unbookedExportWh, blockNumber: r.blockNumber })),
     rejected: s.rejected.filter((r) => r.interval === t).map((r) => ({ meterId: r.meterId, reason: r.reason, blockNumber: r.blockNumber })),
     phase: !rec?.collectStart ? "open" : !rec.cleared ? "collecting" : !rec.settled ? "settling" : "settled",
     cleared: rec?.cleared && { ...rec.cleared },
@@ -402,7 +402,7 @@ export function meterReport(s: AuditState, meterId: string) {
     retiredAtBlock: m?.retired?.blockNumber,
     signers: (m?.signers ?? []).map((x) => ({ fromBlock: Math.floor(x.pos / 1_000_000), signer: x.signer })),
     owners: (m?.owners ?? []).map((x) => ({ fromBlock: Math.floor(x.pos / 1_000_000), owner: x.owner })),
-    readings: s.readings.filter((r) => r.meterId === id).map((r) => ({ interval: r.interval, importWhTotal: r.importWhTotal, exportWhTotal: r.exportWhTotal, importWh: r.importWh, exportWh: r.exportWh, baseline: r.baseline, owner: r.owner, blockNumber: r.blockNumber })),
+    readings: s.readings.filter((r) => r.meterId === id).map((r) => ({ interval: r.interval, importWhTotal: r.importWhTotal, exportWhTotal: r.exportWhTotal, importWh: r.importWh, exportWh: r.exportWh, unbookedImportWh: r.unbookedImportWh, unbookedExportWh: r.unbookedExportWh, owner: r.owner, blockNumber: r.blockNumber })),
     rejected: s.rejected.filter((r) => r.meterId === id).map((r) => ({ interval: r.interval, reason: r.reason, blockNumber: r.blockNumber })),
   };
 }

@@ -58,6 +58,8 @@ export interface MeterRecord {
   registered: Where;
   retired?: Where;
   signers: { pos: number; signer: string }[];
+  /** The registers the meter's next reading is measured from: at registration, then every reset. */
+  registers: { pos: number; importWhTotal: bigint; exportWhTotal: bigint }[];
   owners: { pos: number; owner: string }[];
 }
 
@@ -69,7 +71,9 @@ export interface ReadingRecord extends Where {
   exportWhTotal: bigint;
   importWh: bigint;
   exportWh: bigint;
-  baseline: boolean;
+  /** Energy beyond one interval's max power: settled with the grid, not on the market. */
+  unbookedImportWh: bigint;
+  unbookedExportWh: bigint;
   timestamp: number;
 }
 
@@ -388,7 +392,13 @@ function replay(s: AuditState, events: StoredEvent[]): void {
           registered: where(e),
           signers: [{ pos: posOf(e), signer }],
           owners: [{ pos: posOf(e), owner }],
+          registers: [{ pos: posOf(e), importWhTotal: big(a.importWhTotal), exportWhTotal: big(a.exportWhTotal) }],
         });
+        break;
+      }
+      case "readings.MeterRegistersReset": {
+        const m = s.meters.get((a.meterId as string).toLowerCase());
+        if (m) m.registers.push({ pos: posOf(e), importWhTotal: big(a.importWhTotal), exportWhTotal: big(a.exportWhTotal) });
         break;
       }
       case "registry.MeterSignerRebound": {
@@ -435,7 +445,8 @@ function replay(s: AuditState, events: StoredEvent[]): void {
           exportWhTotal: big(a.exportWhTotal),
           importWh: big(a.importWh),
           exportWh: big(a.exportWh),
-          baseline: a.baseline === true,
+          unbookedImportWh: big(a.unbookedImportWh),
+          unbookedExportWh: big(a.unbookedExportWh),
           timestamp: time(e),
         });
         break;

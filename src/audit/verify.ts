@@ -112,7 +112,7 @@ function checkIndex(s: AuditState, out: Violation[]): void {
 
 function checkReadings(s: AuditState, out: Violation[], signatures: boolean): void {
   const seen = new Set<string>();
-  const last = new Map<string, { interval: number; importWhTotal: bigint; exportWhTotal: bigint }>();
+  const last = new Map<string, { pos: number; interval: number; importWhTotal: bigint; exportWhTotal: bigint }>();
   const domain = readingsDomain(s.chainId, s.addresses.readings);
   for (const r of s.readings) {
     const ctx = { interval: r.interval, meterId: r.meterId };
@@ -137,13 +137,13 @@ function checkReadings(s: AuditState, out: Violation[], signatures: boolean): vo
       note(out, "reading", { ...ctx, member: r.owner }, `interval ${r.interval}: meter ${r.meterId} reading accepted while its owner ${r.owner} was ${status}`);
     }
 
-    const prev = last.get(r.meterId);
-    if (!prev) {
-      if (!r.baseline) note(out, "reading", ctx, `interval ${r.interval}: meter ${r.meterId}'s first reading is not marked as baseline`);
-      numeric(out, "reading", ctx, "baseline import delta", r.importWh, 0n, "a baseline must be");
-      numeric(out, "reading", ctx, "baseline export delta", r.exportWh, 0n, "a baseline must be");
-    } else {
-      if (r.baseline) note(out, "reading", ctx, `interval ${r.interval}: meter ${r.meterId} has a second baseline`);
+    // The registers this reading is measured from: the meter's previous reading, or its
+    // registration / last reset when that came later.
+    const lastReading = last.get(r.meterId);
+    const set = [...meter.registers].reverse().find((g) => g.pos < r.pos);
+    const fromSet = set !== undefined && (!lastReading || set.pos > lastReading.pos);
+    const prev = fromSet ? { interval: -1, importWhTotal: set.importWhTotal, exportWhTotal: set.exportWhTotal } : lastReading;
+    if (prev) {
       if (r.interval <= prev.interval) {
         note(out, "reading", ctx, `interval ${r.interval}: meter ${r.meterId} reading is not after its previous one (interval ${prev.interval})`);
       }
@@ -154,12 +154,12 @@ function checkReadings(s: AuditState, out: Violation[], signatures: boolean): vo
           ctx,
           `interval ${r.interval}: meter ${r.meterId} registers went backwards: import ${prev.importWhTotal} -> ${r.importWhTotal}, export ${prev.exportWhTotal} -> ${r.exportWhTotal}`,
         );
-      } else if (!r.baseline) {
-        numeric(out, "reading", ctx, "import delta", r.importWh, r.importWhTotal - prev.importWhTotal, "the registers say");
-        numeric(out, "reading", ctx, "export delta", r.exportWh, r.exportWhTotal - prev.exportWhTotal, "the registers say");
+      } else {
+        numeric(out, "reading", ctx, "import delta", r.importWh + r.unbookedImportWh, r.importWhTotal - prev.importWhTotal, "the registers say");
+        numeric(out, "reading", ctx, "export delta", r.exportWh + r.unbookedExportWh, r.exportWhTotal - prev.exportWhTotal, "the registers say");
       }
     }
-    last.set(r.meterId, { interval: r.interval, importWhTotal: r.importWhTotal, exportWhTotal: r.exportWhTotal });
+    last.set(r.meterId, { pos: r.pos, interval: r.interval, importWhTotal: r.importWhTotal, exportWhTotal: r.exportWhTotal });
 
     if (!signatures) continue;
     if (s.undecodable.some((u) => u.txHash === r.txHash)) continue; // reported once per transaction

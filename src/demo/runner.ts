@@ -150,7 +150,9 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
   const onboard = async (m: DemoMember) => {
     const h = m.household;
     await wait(c.registry.onboardMember(m.wallet.address, h.kind === "prosumer" ? 2 : 1, id(`gridledger-demo/identity/${h.name}`)));
-    await wait(c.registry.registerMeter(m.meterId, m.wallet.address, community.gateway.address, h.maxPowerW, 1));
+    // The meter's registers as they stand now: its first reading is measured from them.
+    const sim = meters.get(m)!;
+    await wait(c.registry.registerMeter(m.meterId, m.wallet.address, community.gateway.address, h.maxPowerW, 1, sim.importWhTotal, sim.exportWhTotal));
     await wait(c.credit.mint(m.wallet.address, MINT));
     if (m.orders.some((o) => o.side === "buy")) {
       const w = wallet(m.wallet);
@@ -185,14 +187,15 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
     if (action === "update") stats.orderUpdates++;
   };
 
+  // The simulated meters: registered with their registers at onboarding, read at every boundary.
+  const meters = new Map(members.map((m) => [m, new MeterSimulator(m.household, { intervalSeconds, startInterval: startOfDayInterval })]));
   const early = members.filter((m) => m.joinsAt === undefined);
   for (const m of early) await onboard(m);
   orderRange.first = Number(await c.market.nextInterval());
   orderRange.last = orderRange.first + options.intervals + intervalsPerDay;
   for (const m of early) for (const o of m.orders) await setOrder(m, o, "place", orderRange.first);
 
-  // ---- 3. the oracle daemon, the meters and the keeper
-  const meters = new Map(members.map((m) => [m, new MeterSimulator(m.household, { intervalSeconds, startInterval: startOfDayInterval })]));
+  // ---- 3. the oracle daemon and the keeper
   const reading = new Set<DemoMember>(early); // meters the oracle reads (registered)
   const feed = await OracleFeed.create({
     provider,

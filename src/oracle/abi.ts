@@ -2,11 +2,11 @@
 export const METER_READINGS_ABI = [
   "function submitReadings(tuple(bytes32 meterId, uint32 interval, uint64 importWhTotal, uint64 exportWhTotal, bytes signature)[] batch) returns (uint256 accepted)",
   "function isRecorded(bytes32 meterId, uint32 interval) view returns (bool)",
-  "function meterState(bytes32 meterId) view returns (tuple(uint32 lastInterval, uint64 importWhTotal, uint64 exportWhTotal, bool hasBaseline))",
+  "function meterState(bytes32 meterId) view returns (tuple(uint32 lastInterval, uint64 importWhTotal, uint64 exportWhTotal, bool hasReading, uint32 nextInterval))",
   "function marketStart() view returns (uint64)",
   "function intervalSeconds() view returns (uint32)",
   "function currentInterval() view returns (uint32)",
-  "event ReadingAccepted(bytes32 indexed meterId, uint32 indexed interval, address indexed owner, uint64 importWhTotal, uint64 exportWhTotal, uint64 importWh, uint64 exportWh, bool baseline)",
+  "event ReadingAccepted(bytes32 indexed meterId, uint32 indexed interval, address indexed owner, uint64 importWhTotal, uint64 exportWhTotal, uint64 importWh, uint64 exportWh, uint64 unbookedImportWh, uint64 unbookedExportWh, bytes signature)",
   "event ReadingRejected(bytes32 indexed meterId, uint32 indexed interval, uint8 reason)",
 ];
 

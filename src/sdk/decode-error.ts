@@ -173,9 +173,9 @@ export const ERROR_SENTENCES: Record<string, { signature: string; say: Say }> = 
     signature: "TokenCallerNotRegistry(address caller)",
     say: (a) => `${a.caller} is not the community registry; only the registry may move balances on a migration`,
   },
-  EnergyTransferOutsideMarket: {
-    signature: "EnergyTransferOutsideMarket(address from, address to)",
-    say: (a) => `energy tokens move only through the market, not from ${a.from} to ${a.to}`,
+  EnergyTransferDisabled: {
+    signature: "EnergyTransferDisabled(address from, address to)",
+    say: (a) => `energy tokens cannot be transferred (from ${a.from} to ${a.to}): they stay with the meter's owner until the market retires them`,
   },
   EnergyBatchLengthMismatch: {
     signature: "EnergyBatchLengthMismatch(uint256 from, uint256 wh)",
@@ -185,6 +185,14 @@ export const ERROR_SENTENCES: Record<string, { signature: string; say: Say }> = 
   ReadingsInvalidIntervalSeconds: {
     signature: "ReadingsInvalidIntervalSeconds(uint32 intervalSeconds)",
     say: (a) => `interval length ${a.intervalSeconds} s is not usable (must be above 0)`,
+  },
+  ReadingsDeadlineOutOfRange: {
+    signature: "ReadingsDeadlineOutOfRange(uint32 deadlineSeconds, uint32 minSeconds, uint32 maxSeconds)",
+    say: (a) => `a reading deadline of ${a.deadlineSeconds} s is outside ${a.minSeconds} s .. ${a.maxSeconds} s`,
+  },
+  ReadingsMeterNotActive: {
+    signature: "ReadingsMeterNotActive(bytes32 meterId)",
+    say: (a) => `meter ${a.meterId} is unknown or retired: its registers cannot be reset`,
   },
   ReadingsIntervalNotReady: {
     signature: "ReadingsIntervalNotReady(uint32 interval, uint256 reported, uint256 expected)",

@@ -71,7 +71,7 @@ describe("EIP-712 replay (issue #10, campaign 6)", () => {
       await expect(readings2.submitReadings([r]))
         .to.emit(readings2, "ReadingRejected")
         .withArgs(h(0).meter, 1, Reject.BadSignature);
-      expect((await readings2.meterState(h(0).meter)).hasBaseline).to.equal(false);
+      expect((await readings2.meterState(h(0).meter)).hasReading).to.equal(false);
       // The reading signed for the second deployment is taken there (the refusal was the domain's).
       await expect(readings2.submitReadings([await signReading(readings2, w.signerKey, input)])).to.emit(readings2, "ReadingAccepted");
     });

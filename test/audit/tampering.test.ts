@@ -41,7 +41,7 @@ async function faultyWorld() {
   for (const [i, s] of people.entries()) {
     await reg.onboardMember(s.address, MemberKind.Prosumer, identityHash(`f${i}`));
     const m = meterId(`f${i}`);
-    await reg.registerMeter(m, s.address, core.signerKey.address, 10_000, 1);
+    await reg.registerMeter(m, s.address, core.signerKey.address, 10_000, 1, 0n, 0n);
     await core.credit.mint(s.address, 1000n * CREDIT);
     await core.credit.connect(s).approve(at, ethers.MaxUint256);
     households.push({ signer: s, address: s.address, meter: m, importWhTotal: 10_000n, exportWhTotal: 5_000n });

@@ -155,7 +155,7 @@ describe("gridledger CLI, end to end against a hardhat node", function () {
     });
 
     it("registers a meter by name", async () => {
-      const r = ok(await asOperator(["meter", "register", "alice-roof", "--owner", alice, "--signer", alice, "--max-power", "8000", "--zone", "2", "--json"]));
+      const r = ok(await asOperator(["meter", "register", "alice-roof", "--owner", alice, "--signer", alice, "--max-power", "8000", "--zone", "2", "--import-wh-total", "0", "--export-wh-total", "0", "--json"]));
       expect(r.json().meterId).to.match(/^0x[0-9a-f]{64}$/);
     });
 

@@ -39,7 +39,12 @@ export const memberWallet = (i: number, provider?: JsonRpcProvider) => new Walle
  * Onboards households 0..n-1 (even: prosumer, odd: consumer) with one meter each, signed by
  * GATEWAY, in multicall batches of 100 (two calls per household).
  */
-export async function onboard(node: HardhatNode, n: number, maxPowerW = 100_000): Promise<NonceManager> {
+export async function onboard(
+  node: HardhatNode,
+  n: number,
+  maxPowerW = 100_000,
+  registers: (k: number) => [bigint, bigint] = () => [0n, 0n],
+): Promise<NonceManager> {
   const admin = new NonceManager(ADMIN.connect(node.provider));
   const registry = new Contract(node.record("CommunityRegistry").address, node.record("CommunityRegistry").abi, admin);
   const iface = registry.interface;
@@ -48,7 +53,7 @@ export async function onboard(node: HardhatNode, n: number, maxPowerW = 100_000)
     const calls: string[] = [];
     for (let k = i; k < Math.min(n, i + 100); k++) {
       calls.push(iface.encodeFunctionData("onboardMember", [memberWallet(k).address, k % 2 === 0 ? 2 : 1, id(`identity:${meterKey(k)}`)]));
-      calls.push(iface.encodeFunctionData("registerMeter", [meterIdOf(k), memberWallet(k).address, GATEWAY.address, maxPowerW, 1]));
+      calls.push(iface.encodeFunctionData("registerMeter", [meterIdOf(k), memberWallet(k).address, GATEWAY.address, maxPowerW, 1, ...registers(k)]));
     }
     sent.push(await registry.multicall(calls, { gasLimit: 25_000_000 }));
   }

@@ -82,7 +82,7 @@ describe(`hardening / hostile input (${LONG ? "long" : "short"} form, ${N} input
     const c = await deployCommunity();
     await c.readings.setReadingDeadlineSeconds(30 * 86_400);
     // A third meter for the P1 port (the community fixture registers two), owned by alice.
-    if (Number((await c.registry.meterOf(meterId("carol"))).status) === 0) await c.registry.registerMeter(meterId("carol"), c.alice.address, c.signerKey.address, 10_000, 1);
+    if (Number((await c.registry.meterOf(meterId("carol"))).status) === 0) await c.registry.registerMeter(meterId("carol"), c.alice.address, c.signerKey.address, 10_000, 1, 0n, 0n);
     marketStart = Number(await c.readings.marketStart());
     intervalSeconds = Number(await c.readings.intervalSeconds());
     now = marketStart + 10 * intervalSeconds;
@@ -305,6 +305,7 @@ describe(`hardening / hostile input (${LONG ? "long" : "short"} form, ${N} input
   // ---------------------------------------------------------------- CLI arguments
   const cliArgs = () => {
     const A = "0x70997970C51812dc3A010C7d01b50e0d17dc79C8";
+    const REGISTERS = ["--import-wh-total", "0", "--export-wh-total", "0"];
     const interval = fc.oneof(junk, fc.constantFrom("now-", "now+", "now+-1", "next1", "-5", "4294967296", "1.5", "now+abc")).filter((s) => !/^\s*(\d+|next|now([+-]\d+)?)\s*$/.test(s));
     const side = junk.filter((s) => !/^\s*(buy|sell)\s*$/i.test(s));
     const price = badAmount.filter((s) => s.trim() !== "0");
@@ -318,9 +319,9 @@ describe(`hardening / hostile input (${LONG ? "long" : "short"} form, ${N} input
       side.map((s) => ["order", "place", "--side", s, "--price", "0.2", "--to", "now+5"]),
       price.map((p) => ["order", "place", "--side", "buy", "--price", p, "--to", "now+5"]),
       interval.map((t) => ["order", "place", "--side", "sell", "--price", "0.2", "--to", t]),
-      meter.map((m) => ["meter", "register", m, "--owner", A, "--signer", A, "--max-power", "5000"]),
-      power.map((p) => ["meter", "register", "m-hostile", "--owner", A, "--signer", A, "--max-power", p]),
-      badAddress.map((a) => ["meter", "register", "m-hostile", "--owner", a, "--signer", A, "--max-power", "5000"]),
+      meter.map((m) => ["meter", "register", m, "--owner", A, "--signer", A, "--max-power", "5000", ...REGISTERS]),
+      power.map((p) => ["meter", "register", "m-hostile", "--owner", A, "--signer", A, "--max-power", p, ...REGISTERS]),
+      badAddress.map((a) => ["meter", "register", "m-hostile", "--owner", a, "--signer", A, "--max-power", "5000", ...REGISTERS]),
       badAddress.map((a) => ["member", "add", a]),
       interval.map((t) => ["settle", "--interval", t]),
       fc.array(fc.string({ maxLength: 10 }), { minLength: 1, maxLength: 4 }).map((a) => ["no-such-command", ...a]),

@@ -42,7 +42,7 @@ describe(`hardening / keeper crash (${LONG ? "long" : "short"} form)`, function 
     work = tmpDir("gl-harden-keeper-");
     const marketStart = Math.floor(Date.now() / 1000 / I) * I;
     node = await startHardhatNode(procs, { work, intervalSeconds: I, marketStart });
-    const admin = await onboard(node, N, 5_000_000); // 5 MW: a few hundred Wh in a 3 s interval stay plausible
+    const admin = await onboard(node, N, 5_000_000, (i) => [5_000n + BigInt(i), 1_000n]); // 5 MW: a few hundred Wh in a 3 s interval stay plausible
     const rec = (n: string) => node.record(n);
     market = new Contract(rec("EnergyMarket").address, rec("EnergyMarket").abi, node.provider);
     credit = new Contract(rec("CommunityCredit").address, rec("CommunityCredit").abi, admin);

@@ -64,8 +64,9 @@ const communityFixture: () => Promise<Core> = deployments.createFixture(async ()
   const { registry, alice, bob, signerKey } = core;
   await registry.onboardMember(alice.address, MemberKind.Prosumer, identityHash("alice"));
   await registry.onboardMember(bob.address, MemberKind.Consumer, identityHash("bob"));
-  await registry.registerMeter(meterId("alice"), alice.address, signerKey.address, 10_000, 1);
-  await registry.registerMeter(meterId("bob"), bob.address, signerKey.address, 10_000, 1);
+  // Registered with the registers their first readings in the suites show (alice 1000/500, bob 2000/0).
+  await registry.registerMeter(meterId("alice"), alice.address, signerKey.address, 10_000, 1, 1000n, 500n);
+  await registry.registerMeter(meterId("bob"), bob.address, signerKey.address, 10_000, 1, 2000n, 0n);
   return core;
 });
 

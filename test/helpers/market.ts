@@ -49,7 +49,7 @@ export async function deployMarketWorld(n: number): Promise<MarketWorld> {
   for (const [i, s] of people.entries()) {
     await core.registry.onboardMember(s.address, i % 2 === 0 ? MemberKind.Prosumer : MemberKind.Consumer, identityHash(`h${i}`));
     const m = meterId(`h${i}`);
-    await core.registry.registerMeter(m, s.address, core.signerKey.address, 10_000, 1);
+    await core.registry.registerMeter(m, s.address, core.signerKey.address, 10_000, 1, 10_000n, 5_000n);
     await core.credit.mint(s.address, 1000n * CREDIT);
     await core.credit.connect(s).approve(await core.market.getAddress(), ethers.MaxUint256);
     households.push({ signer: s, address: s.address, meter: m, importWhTotal: 10_000n, exportWhTotal: 5_000n });
@@ -78,10 +78,8 @@ export async function submitReadings(
   for (const h of households) {
     // Registers come from the chain, so that snapshots and reverts stay consistent.
     const state = await core.readings.meterState(h.meter);
-    if (state.hasBaseline) {
-      h.importWhTotal = state.importWhTotal;
-      h.exportWhTotal = state.exportWhTotal;
-    }
+    h.importWhTotal = state.importWhTotal;
+    h.exportWhTotal = state.exportWhTotal;
     const e = energy.get(h.address);
     if (e) {
       h.importWhTotal += e.importWh;

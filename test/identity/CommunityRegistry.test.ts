@@ -155,10 +155,13 @@ describe("CommunityRegistry", () => {
       c = await deployCommunity();
     });
 
-    it("registers a meter with owner, signer, max power and zone", async () => {
-      await expect(c.registry.registerMeter(meterId("alice-2"), c.alice.address, c.carol.address, 5000, 7))
+    it("registers a meter with owner, signer, max power, zone and starting registers", async () => {
+      await expect(c.registry.registerMeter(meterId("alice-2"), c.alice.address, c.carol.address, 5000, 7, 123_456n, 789n))
         .to.emit(c.registry, "MeterRegistered")
-        .withArgs(meterId("alice-2"), c.alice.address, c.carol.address, 5000, 7);
+        .withArgs(meterId("alice-2"), c.alice.address, c.carol.address, 5000, 7, 123_456n, 789n);
+      const g = await c.registry.meterRegistersAtRegistration(meterId("alice-2"));
+      const now = (await ethers.provider.getBlock("latest"))!.timestamp;
+      expect([g.importWhTotal, g.exportWhTotal, g.registeredAt]).to.deep.equal([123_456n, 789n, BigInt(now)]);
       const m = await c.registry.meterOf(meterId("alice-2"));
       expect([m.owner, m.signer, m.maxPowerW, m.zone, m.status]).to.deep.equal([
         c.alice.address,
@@ -173,29 +176,29 @@ describe("CommunityRegistry", () => {
     });
 
     it("refuses a zero id, a duplicate id, a zero signer and zero max power", async () => {
-      await expect(c.registry.registerMeter(ZeroHash, c.alice.address, c.carol.address, 1, 0))
+      await expect(c.registry.registerMeter(ZeroHash, c.alice.address, c.carol.address, 1, 0, 0n, 0n))
         .to.be.revertedWithCustomError(c.registry, "RegistryInvalidMeterId")
         .withArgs(ZeroHash);
-      await expect(c.registry.registerMeter(meterId("alice"), c.alice.address, c.carol.address, 1, 0))
+      await expect(c.registry.registerMeter(meterId("alice"), c.alice.address, c.carol.address, 1, 0, 0n, 0n))
         .to.be.revertedWithCustomError(c.registry, "RegistryMeterAlreadyExists")
         .withArgs(meterId("alice"));
-      await expect(c.registry.registerMeter(meterId("x"), c.alice.address, ZeroAddress, 1, 0))
+      await expect(c.registry.registerMeter(meterId("x"), c.alice.address, ZeroAddress, 1, 0, 0n, 0n))
         .to.be.revertedWithCustomError(c.registry, "RegistryInvalidAccount")
         .withArgs(ZeroAddress);
-      await expect(c.registry.registerMeter(meterId("x"), c.alice.address, c.carol.address, 0, 0))
+      await expect(c.registry.registerMeter(meterId("x"), c.alice.address, c.carol.address, 0, 0, 0n, 0n))
         .to.be.revertedWithCustomError(c.registry, "RegistryInvalidMaxPower")
         .withArgs(0);
     });
 
     it("refuses a meter owned by a non-member, a suspended member or the zero address", async () => {
-      await expect(c.registry.registerMeter(meterId("x"), c.carol.address, c.carol.address, 1, 0))
+      await expect(c.registry.registerMeter(meterId("x"), c.carol.address, c.carol.address, 1, 0, 0n, 0n))
         .to.be.revertedWithCustomError(c.registry, "RegistryMemberUnknown")
         .withArgs(c.carol.address);
       await c.registry.suspendMember(c.bob.address);
-      await expect(c.registry.registerMeter(meterId("x"), c.bob.address, c.carol.address, 1, 0))
+      await expect(c.registry.registerMeter(meterId("x"), c.bob.address, c.carol.address, 1, 0, 0n, 0n))
         .to.be.revertedWithCustomError(c.registry, "RegistryMemberNotActive")
         .withArgs(c.bob.address, MemberStatus.Suspended);
-      await expect(c.registry.registerMeter(meterId("x"), ZeroAddress, c.carol.address, 1, 0))
+      await expect(c.registry.registerMeter(meterId("x"), ZeroAddress, c.carol.address, 1, 0, 0n, 0n))
         .to.be.revertedWithCustomError(c.registry, "RegistryInvalidAccount")
         .withArgs(ZeroAddress);
     });
@@ -225,7 +228,7 @@ describe("CommunityRegistry", () => {
       await expect(c.registry.rebindMeterSigner(meterId("alice"), c.carol.address))
         .to.be.revertedWithCustomError(c.registry, "RegistryMeterNotActive")
         .withArgs(meterId("alice"));
-      await expect(c.registry.registerMeter(meterId("alice"), c.alice.address, c.carol.address, 1, 0))
+      await expect(c.registry.registerMeter(meterId("alice"), c.alice.address, c.carol.address, 1, 0, 0n, 0n))
         .to.be.revertedWithCustomError(c.registry, "RegistryMeterAlreadyExists")
         .withArgs(meterId("alice"));
     });

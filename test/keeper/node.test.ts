@@ -42,7 +42,7 @@ describe("keeper + oracle daemons against a hardhat node (real time)", function 
     for (const [k, m] of METERS.entries()) {
       const owner = hardhatAccount(1 + k);
       await (await registry.onboardMember(owner.address, k === 0 ? 2 : 1, id(`identity:${m}`))).wait();
-      await (await registry.registerMeter(id(`meter:${m}`), owner.address, hardhatAccount(5).address, 20_000, 1)).wait();
+      await (await registry.registerMeter(id(`meter:${m}`), owner.address, hardhatAccount(5).address, 20_000, 1, 5_000, 1_000)).wait();
       const market = new Contract(marketAddr, record("EnergyMarket").abi, owner.connect(provider));
       if (k === 0) {
         await (await market.placeOrder(1, 100_000, 0, 0, 1_000_000)).wait();
@@ -104,7 +104,7 @@ describe("keeper + oracle daemons against a hardhat node (real time)", function 
     const first = Number(await readings.currentInterval());
     const registers = METERS.map(() => ({ imp: 5_000, exp: 1_000 }));
     // Each boundary: ada exports 30 Wh, ben and cleo import 15 and 10 Wh (20 kW over 10 s is 55 Wh at
-    // most); the first post is a baseline.
+    // most); the first post repeats the registers the meters were registered with.
     for (let step = 0; step < 4; step++) {
       const boundary = (Number(await readings.marketStart()) + (first + step + 1) * I) * 1000;
       await new Promise((r) => setTimeout(r, Math.max(0, boundary - Date.now() + 200)));

@@ -39,6 +39,7 @@ const MAX_MEMBERS = 7;
 const CREDIT = 1_000_000n;
 const MAX_PRICE = 1_000_000_000_000n; // OrderBook.MAX_PRICE_PER_KWH
 const MAX_WH_PER_INTERVAL = 2400; // meters are registered at 10 kW: 2,500 Wh per 15 min
+const METER_WH_PER_INTERVAL = 2500n; // what a reading books to its interval at most (10 kW x 900 s)
 
 // ------------------------------------------------------------------ model
 
@@ -57,7 +58,6 @@ interface MMember {
   meter: string;
   trueImport: bigint;
   trueExport: bigint;
-  baseline: boolean;
   chainImport: bigint;
   chainExport: bigint;
   orders: [MOrder | null, MOrder | null]; // [buy, sell]
@@ -195,7 +195,7 @@ class Join implements Cmd {
     await fund(w.address);
     const id = meterId(`inv:${w.address}`);
     await real.registry.onboardMember(w.address, this.prosumer ? MemberKind.Prosumer : MemberKind.Consumer, identityHash(w.address));
-    await real.registry.registerMeter(id, w.address, real.signerKey.address, 10_000, 1);
+    await real.registry.registerMeter(id, w.address, real.signerKey.address, 10_000, 1, 50_000n, 20_000n);
     const amount = BigInt(this.credits) * CREDIT;
     if (amount > 0n) await real.credit.mint(w.address, amount);
     await (await real.credit.connect(w).approve(real.marketAddress, MaxUint256)).wait();
@@ -214,9 +214,8 @@ class Join implements Cmd {
       meter: id,
       trueImport: 50_000n,
       trueExport: 20_000n,
-      baseline: false,
-      chainImport: 0n,
-      chainExport: 0n,
+      chainImport: 50_000n, // the registers the meter was registered with
+      chainExport: 20_000n,
       orders,
       deposit,
       credits: amount - deposit,
@@ -423,8 +422,9 @@ class Read implements Cmd {
         refused++; // OwnerNotActive: the energy comes with the member's next accepted reading
         continue;
       }
-      if (!mm.baseline) mm.baseline = true;
-      else accepted.push({ mm, importWh: mm.trueImport - mm.chainImport, exportWh: mm.trueExport - mm.chainExport, owner: mm.address });
+      // At most one interval of max power is booked to the interval (the rest is settled with the grid).
+      const booked = (delta: bigint) => (delta > METER_WH_PER_INTERVAL ? METER_WH_PER_INTERVAL : delta);
+      accepted.push({ mm, importWh: booked(mm.trueImport - mm.chainImport), exportWh: booked(mm.trueExport - mm.chainExport), owner: mm.address });
       mm.chainImport = mm.trueImport;
       mm.chainExport = mm.trueExport;
     }

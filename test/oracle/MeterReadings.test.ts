@@ -1,5 +1,7 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
+import { dataLength, TypedDataEncoder } from "ethers";
+import { READING_TYPES } from "../../src/sdk/eip712";
 import { ROLES } from "../../src/sdk/roles";
 import { Core, deployCommunity, meterId } from "../helpers/fixtures";
 import { goToInterval, Reject, signReading } from "../helpers/readings";
@@ -8,6 +10,13 @@ describe("MeterReadings", () => {
   let c: Core;
   const A = meterId("alice");
   const B = meterId("bob");
+  // The registers the community fixture registered the meters with; 10 kW: 2,500 Wh per 900 s.
+  const [A_IMP, A_EXP] = [1000n, 500n];
+  const [B_IMP, B_EXP] = [2000n, 0n];
+  const MAX_WH = 2500n;
+  const U64_MAX = 2n ** 64n - 1n;
+  /** A 65-byte signature in a `ReadingAccepted` (where the test does not hold the exact one). */
+  const anySignature = (v: string) => dataLength(v) === 65;
 
   beforeEach(async () => {
     c = await deployCommunity();
@@ -31,54 +40,186 @@ describe("MeterReadings", () => {
   });
 
   describe("when readings are valid", () => {
-    it("sets the baseline with the first reading, then records energy and mints exports", async () => {
+    it("measures the first reading from the registers the meter was registered with, records energy and mints exports", async () => {
+      const before = await c.readings.meterState(A);
+      expect([before.lastInterval, before.importWhTotal, before.exportWhTotal, before.hasReading, before.nextInterval]).to.deep.equal([0n, A_IMP, A_EXP, false, 0n]);
       await goToInterval(c.readings, 1);
-      await expect(submit([await sign(A, 0, 1000n, 500n)]))
+      const r = await sign(A, 0, 1200n, 1500n);
+      await expect(submit([r]))
         .to.emit(c.readings, "ReadingAccepted")
-        .withArgs(A, 0, c.alice.address, 1000n, 500n, 0n, 0n, true);
-      expect(await c.energy.balanceOf(c.alice.address)).to.equal(0n);
+        .withArgs(A, 0, c.alice.address, 1200n, 1500n, 200n, 1000n, 0n, 0n, r.signature);
+      expect(await c.energy.balanceOf(c.alice.address)).to.equal(1000n);
+      const p = await c.readings.positionOf(0, c.alice.address);
+      expect([p.importWh, p.exportWh]).to.deep.equal([200n, 1000n]);
+      expect(await c.readings.participantCount(0)).to.equal(1n);
+      expect(await c.readings.reportedCount(0)).to.equal(1n);
+      expect(await c.readings.isRecorded(A, 0)).to.equal(true);
+      const s = await c.readings.meterState(A);
+      expect([s.lastInterval, s.importWhTotal, s.exportWhTotal, s.hasReading, s.nextInterval]).to.deep.equal([0n, 1200n, 1500n, true, 1n]);
 
       await goToInterval(c.readings, 2);
-      await expect(submit([await sign(A, 1, 1200n, 1500n)]))
+      await expect(submit([await sign(A, 1, 1300n, 1500n)]))
         .to.emit(c.readings, "ReadingAccepted")
-        .withArgs(A, 1, c.alice.address, 1200n, 1500n, 200n, 1000n, false);
+        .withArgs(A, 1, c.alice.address, 1300n, 1500n, 100n, 0n, 0n, 0n, anySignature);
       expect(await c.energy.balanceOf(c.alice.address)).to.equal(1000n);
-      const p = await c.readings.positionOf(1, c.alice.address);
-      expect([p.importWh, p.exportWh]).to.deep.equal([200n, 1000n]);
-      expect(await c.readings.participantCount(1)).to.equal(1n);
-      expect(await c.readings.reportedCount(1)).to.equal(1n);
-      expect(await c.readings.isRecorded(A, 1)).to.equal(true);
-      const s = await c.readings.meterState(A);
-      expect([s.lastInterval, s.importWhTotal, s.exportWhTotal, s.hasBaseline]).to.deep.equal([1n, 1200n, 1500n, true]);
     });
 
     it("sums several meters of one member into one position", async () => {
-      await c.registry.registerMeter(meterId("alice-2"), c.alice.address, c.signerKey.address, 10_000, 1);
+      await c.registry.registerMeter(meterId("alice-2"), c.alice.address, c.signerKey.address, 10_000, 1, 0n, 0n);
       const A2 = meterId("alice-2");
       await goToInterval(c.readings, 1);
-      await submit([await sign(A, 0, 0n, 0n), await sign(A2, 0, 0n, 0n)]);
+      await submit([await sign(A, 0, A_IMP, A_EXP), await sign(A2, 0, 0n, 0n)]);
       await goToInterval(c.readings, 2);
-      await submit([await sign(A, 1, 100n, 10n), await sign(A2, 1, 5n, 300n)]);
+      await submit([await sign(A, 1, A_IMP + 100n, A_EXP + 10n), await sign(A2, 1, 5n, 300n)]);
       const p = await c.readings.positionOf(1, c.alice.address);
       expect([p.importWh, p.exportWh]).to.deep.equal([105n, 310n]);
       expect(await c.readings.participantCount(1)).to.equal(1n);
     });
 
-    it("allows a gap: the next reading's difference covers the missed intervals", async () => {
+    it("allows a gap: the next reading's difference covers the missed intervals, one interval's max power booked", async () => {
       await goToInterval(c.readings, 1);
-      await submit([await sign(A, 0, 0n, 0n)]);
+      await submit([await sign(A, 0, A_IMP, A_EXP)]);
       await goToInterval(c.readings, 4);
-      // 3 intervals at 10 kW max: up to 7,500 Wh are plausible.
-      await expect(submit([await sign(A, 3, 7500n, 0n)]))
+      // 3 intervals at 10 kW max: up to 7,500 Wh are plausible; 2,500 are booked to interval 3.
+      await expect(submit([await sign(A, 3, A_IMP + 7500n, A_EXP)]))
         .to.emit(c.readings, "ReadingAccepted")
-        .withArgs(A, 3, c.alice.address, 7500n, 0n, 7500n, 0n, false);
+        .withArgs(A, 3, c.alice.address, A_IMP + 7500n, A_EXP, MAX_WH, 0n, 7500n - MAX_WH, 0n, anySignature);
+    });
+  });
+
+  describe("lumping: energy is booked to the intervals in which it could have flowed (issue 14, item 5)", () => {
+    it("books one interval's max power of 20,000 Wh exported over a suspension, the rest unbooked and not minted", async () => {
+      await goToInterval(c.readings, 1);
+      await submit([await sign(A, 0, A_IMP, A_EXP)]);
+      // Suspended for intervals 1..8: its gateway keeps the readings; reinstated, it posts 20,000 Wh at once.
+      await c.registry.suspendMember(c.alice.address);
+      await goToInterval(c.readings, 9);
+      await c.registry.reinstateMember(c.alice.address);
+      await goToInterval(c.readings, 10);
+      const r = await sign(A, 9, A_IMP, A_EXP + 20_000n);
+      await expect(submit([r]))
+        .to.emit(c.readings, "ReadingAccepted")
+        .withArgs(A, 9, c.alice.address, A_IMP, A_EXP + 20_000n, 0n, MAX_WH, 0n, 20_000n - MAX_WH, r.signature);
+      const p = await c.readings.positionOf(9, c.alice.address);
+      expect([p.importWh, p.exportWh]).to.deep.equal([0n, MAX_WH]);
+      expect(await c.energy.balanceOf(c.alice.address)).to.equal(MAX_WH);
+      expect(await c.energy.totalSupply()).to.equal(MAX_WH);
+      // The registers moved on in full: the next reading is measured from them.
+      expect((await c.readings.meterState(A)).exportWhTotal).to.equal(A_EXP + 20_000n);
+    });
+
+    it("still refuses a delta impossible even over the whole elapsed time", async () => {
+      await goToInterval(c.readings, 1);
+      await submit([await sign(A, 0, A_IMP, A_EXP)]);
+      await goToInterval(c.readings, 8);
+      // 7 intervals since the last reading: 17,500 Wh at most.
+      await expect(submit([await sign(A, 7, A_IMP, A_EXP + 20_000n)]))
+        .to.emit(c.readings, "ReadingRejected")
+        .withArgs(A, 7, Reject.ImplausiblePower);
+      expect(await c.energy.totalSupply()).to.equal(0n);
+    });
+  });
+
+  describe("starting registers (issue 14, item 6)", () => {
+    it("refuses a first reading of 2^64-1 signed by a leaked gateway key, and takes the genuine one after it", async () => {
+      await goToInterval(c.readings, 1);
+      await expect(submit([await sign(A, 0, U64_MAX, U64_MAX)]))
+        .to.emit(c.readings, "ReadingRejected")
+        .withArgs(A, 0, Reject.ImplausiblePower);
+      expect(await c.readings.isRecorded(A, 0)).to.equal(false);
+      await expect(submit([await sign(A, 0, A_IMP + 10n, A_EXP + 20n)]))
+        .to.emit(c.readings, "ReadingAccepted")
+        .withArgs(A, 0, c.alice.address, A_IMP + 10n, A_EXP + 20n, 10n, 20n, 0n, 0n, anySignature);
+    });
+
+    it("refuses a first reading below the registration registers", async () => {
+      await goToInterval(c.readings, 1);
+      await expect(submit([await sign(A, 0, A_IMP - 1n, A_EXP)]))
+        .to.emit(c.readings, "ReadingRejected")
+        .withArgs(A, 0, Reject.RegisterWentBackwards);
+    });
+
+    it("bounds the first reading by max power since the registration", async () => {
+      await goToInterval(c.readings, 1);
+      await expect(submit([await sign(A, 0, A_IMP, A_EXP + MAX_WH + 1n)]))
+        .to.emit(c.readings, "ReadingRejected")
+        .withArgs(A, 0, Reject.ImplausiblePower);
+    });
+
+    it("refuses a reading for an interval that ended before the registration", async () => {
+      await goToInterval(c.readings, 3);
+      const A3 = meterId("alice-3");
+      await c.registry.registerMeter(A3, c.alice.address, c.signerKey.address, 10_000, 1, 0n, 0n);
+      expect((await c.readings.meterState(A3)).nextInterval).to.equal(3n);
+      await expect(submit([await sign(A3, 2, 0n, 0n)]))
+        .to.emit(c.readings, "ReadingRejected")
+        .withArgs(A3, 2, Reject.IntervalNotAfterLast);
+      await goToInterval(c.readings, 4);
+      await expect(submit([await sign(A3, 3, 0n, 100n)])).to.emit(c.readings, "ReadingAccepted");
+    });
+
+    it("lets an operator reset a replaced meter's registers, with an event, from the current interval", async () => {
+      await goToInterval(c.readings, 1);
+      await submit([await sign(A, 0, A_IMP + 10n, A_EXP + 20n)]);
+      await goToInterval(c.readings, 2, 30);
+      // The meter is replaced in interval 2: the new one starts at zero.
+      await expect(c.readings.resetMeterRegisters(A, 0n, 0n))
+        .to.emit(c.readings, "MeterRegistersReset")
+        .withArgs(A, 2, A_IMP + 10n, A_EXP + 20n, 0n, 0n);
+      const s = await c.readings.meterState(A);
+      expect([s.importWhTotal, s.exportWhTotal, s.hasReading, s.nextInterval]).to.deep.equal([0n, 0n, false, 2n]);
+      // The old meter's pending reading for interval 1 comes too late; interval 0 stays recorded.
+      await expect(submit([await sign(A, 1, A_IMP + 20n, A_EXP + 20n)]))
+        .to.emit(c.readings, "ReadingRejected")
+        .withArgs(A, 1, Reject.IntervalNotAfterLast);
+      await expect(submit([await sign(A, 0, A_IMP + 10n, A_EXP + 20n)]))
+        .to.emit(c.readings, "ReadingRejected")
+        .withArgs(A, 0, Reject.AlreadyRecorded);
+      await goToInterval(c.readings, 3);
+      await expect(submit([await sign(A, 2, 100n, 50n)]))
+        .to.emit(c.readings, "ReadingAccepted")
+        .withArgs(A, 2, c.alice.address, 100n, 50n, 100n, 50n, 0n, 0n, anySignature);
+    });
+
+    it("repairs a meter whose registers were set wrong: after a reset its readings are taken again", async () => {
+      await goToInterval(c.readings, 1);
+      // The meter really shows 900,000 Wh imported: every reading is refused as implausible.
+      await expect(submit([await sign(A, 0, 900_000n, A_EXP)]))
+        .to.emit(c.readings, "ReadingRejected")
+        .withArgs(A, 0, Reject.ImplausiblePower);
+      await c.readings.resetMeterRegisters(A, 900_000n, A_EXP);
+      await goToInterval(c.readings, 2);
+      await expect(submit([await sign(A, 1, 900_100n, A_EXP)]))
+        .to.emit(c.readings, "ReadingAccepted")
+        .withArgs(A, 1, c.alice.address, 900_100n, A_EXP, 100n, 0n, 0n, 0n, anySignature);
+    });
+
+    it("refuses a reset by a non-operator, and of an unknown or retired meter", async () => {
+      await expect(c.readings.connect(c.mallory).resetMeterRegisters(A, 0n, 0n))
+        .to.be.revertedWithCustomError(c.readings, "AccessControlUnauthorizedAccount")
+        .withArgs(c.mallory.address, ROLES.OPERATOR_ROLE);
+      await expect(c.readings.resetMeterRegisters(meterId("nope"), 0n, 0n))
+        .to.be.revertedWithCustomError(c.readings, "ReadingsMeterNotActive")
+        .withArgs(meterId("nope"));
+      await c.registry.retireMeter(B);
+      await expect(c.readings.resetMeterRegisters(B, 0n, 0n))
+        .to.be.revertedWithCustomError(c.readings, "ReadingsMeterNotActive")
+        .withArgs(B);
+    });
+  });
+
+  describe("for the auditor", () => {
+    it("publishes the EIP-712 type of a reading, the one the SDK signs", async () => {
+      const type = await c.readings.READING_TYPE();
+      expect(type).to.equal("Reading(bytes32 meterId,uint32 interval,uint64 importWhTotal,uint64 exportWhTotal)");
+      expect(type).to.equal(TypedDataEncoder.from(READING_TYPES).encodeType("Reading"));
     });
   });
 
   describe("when a reading is bad", () => {
     beforeEach(async () => {
       await goToInterval(c.readings, 1);
-      await submit([await sign(A, 0, 1000n, 1000n), await sign(B, 0, 1000n, 1000n)]);
+      await submit([await sign(A, 0, 1000n, 1000n), await sign(B, 0, B_IMP, B_EXP)]);
       await goToInterval(c.readings, 2);
     });
 
@@ -151,11 +292,11 @@ describe("MeterReadings", () => {
       expectRejected(await sign(A, 1, 1000n, 3501n), Reject.ImplausiblePower));
 
     it("keeps the good readings of a batch with bad ones", async () => {
-      const good = await sign(B, 1, 1100n, 1200n);
+      const good = await sign(B, 1, B_IMP + 100n, 200n);
       const bad = await sign(A, 1, 1n, 1n);
       const tx = submit([bad, good]);
       await expect(tx).to.emit(c.readings, "ReadingRejected").withArgs(A, 1, Reject.RegisterWentBackwards);
-      await expect(tx).to.emit(c.readings, "ReadingAccepted").withArgs(B, 1, c.bob.address, 1100n, 1200n, 100n, 200n, false);
+      await expect(tx).to.emit(c.readings, "ReadingAccepted").withArgs(B, 1, c.bob.address, B_IMP + 100n, 200n, 100n, 200n, 0n, 0n, good.signature);
       expect(await c.energy.balanceOf(c.bob.address)).to.equal(200n);
       expect(await c.readings.submitReadings.staticCall([await sign(A, 1, 1000n, 1000n)])).to.equal(1n);
     });
@@ -165,9 +306,9 @@ describe("MeterReadings", () => {
     it("is ready once every active meter reported or the deadline passed", async () => {
       await goToInterval(c.readings, 1);
       expect(await c.readings.isReady(0)).to.equal(false);
-      await submit([await sign(A, 0, 0n, 0n)]);
+      await submit([await sign(A, 0, A_IMP, A_EXP)]);
       expect(await c.readings.isReady(0)).to.equal(false);
-      await submit([await sign(B, 0, 0n, 0n)]);
+      await submit([await sign(B, 0, B_IMP, B_EXP)]);
       expect(await c.readings.isReady(0)).to.equal(true);
       expect(await c.readings.isReady(1)).to.equal(false);
       await goToInterval(c.readings, 3, 1);
@@ -183,18 +324,37 @@ describe("MeterReadings", () => {
       await expect(c.readings.closeInterval(0))
         .to.be.revertedWithCustomError(c.readings, "ReadingsIntervalNotReady")
         .withArgs(0, 0, 2);
-      await submit([await sign(A, 0, 0n, 0n), await sign(B, 0, 0n, 0n)]);
+      await submit([await sign(A, 0, A_IMP, A_EXP), await sign(B, 0, B_IMP, B_EXP)]);
       await goToInterval(c.readings, 2);
-      await submit([await sign(A, 1, 0n, 0n)]);
+      await submit([await sign(A, 1, A_IMP, A_EXP)]);
       await goToInterval(c.readings, 3, 1);
       await expect(c.readings.closeInterval(1)).to.emit(c.readings, "IntervalClosed").withArgs(1);
       await c.readings.closeInterval(1); // idempotent
       await expect(c.readings.setReadingDeadlineSeconds(3600))
         .to.emit(c.readings, "ReadingDeadlineChanged")
         .withArgs(900, 3600);
-      await expect(submit([await sign(B, 1, 0n, 0n)]))
+      await expect(submit([await sign(B, 1, B_IMP, B_EXP)]))
         .to.emit(c.readings, "ReadingRejected")
         .withArgs(B, 1, Reject.IntervalClosed);
+    });
+  });
+
+  describe("reading deadline bounds", () => {
+    it("refuses a deadline of 0 or above 30 days, naming the bounds, and keeps the old one", async () => {
+      const MAX = 30n * 86_400n;
+      expect([await c.readings.MIN_READING_DEADLINE_SECONDS(), await c.readings.MAX_READING_DEADLINE_SECONDS()]).to.deep.equal([60n, MAX]);
+      await expect(c.readings.setReadingDeadlineSeconds(0))
+        .to.be.revertedWithCustomError(c.readings, "ReadingsDeadlineOutOfRange")
+        .withArgs(0, 60, MAX);
+      await expect(c.readings.setReadingDeadlineSeconds(59))
+        .to.be.revertedWithCustomError(c.readings, "ReadingsDeadlineOutOfRange")
+        .withArgs(59, 60, MAX);
+      await expect(c.readings.setReadingDeadlineSeconds(2n ** 32n - 1n))
+        .to.be.revertedWithCustomError(c.readings, "ReadingsDeadlineOutOfRange")
+        .withArgs(2n ** 32n - 1n, 60, MAX);
+      expect(await c.readings.readingDeadlineSeconds()).to.equal(900n);
+      await expect(c.readings.setReadingDeadlineSeconds(60)).to.emit(c.readings, "ReadingDeadlineChanged").withArgs(900, 60);
+      await expect(c.readings.setReadingDeadlineSeconds(MAX)).to.emit(c.readings, "ReadingDeadlineChanged").withArgs(60, MAX);
     });
   });
 
@@ -206,7 +366,7 @@ describe("MeterReadings", () => {
     });
 
     it("refuses a deadline change from a non-operator", async () => {
-      await expect(c.readings.connect(c.mallory).setReadingDeadlineSeconds(1))
+      await expect(c.readings.connect(c.mallory).setReadingDeadlineSeconds(3600))
         .to.be.revertedWithCustomError(c.readings, "AccessControlUnauthorizedAccount")
         .withArgs(c.mallory.address, ROLES.OPERATOR_ROLE);
     });

@@ -42,7 +42,7 @@ describe("oracle / crash safety (child processes)", function () {
     for (let k = 0; k < METERS.length; k++) {
       const owner = hardhatAccount(1 + k).address;
       await (await registry.onboardMember(owner, 2, id(`identity:${k}`))).wait();
-      await (await registry.registerMeter(id(`meter:${METERS[k]}`), owner, hardhatAccount(5).address, 100_000, 1)).wait();
+      await (await registry.registerMeter(id(`meter:${METERS[k]}`), owner, hardhatAccount(5).address, 100_000, 1, 1000 + k, 0)).wait();
     }
     await (await readings.setReadingDeadlineSeconds(30 * 86_400)).wait();
 

@@ -29,7 +29,9 @@ export interface Reading {
   exportWh: bigint;
   importWhTotal: bigint;
   exportWhTotal: bigint;
-  baseline: boolean;
+  /** Energy beyond one interval's max power (after a gap): settled with the grid, not traded. */
+  unbookedImportWh: bigint;
+  unbookedExportWh: bigint;
   txHash: string;
 }
 
@@ -113,7 +115,7 @@ export function buildLedger(events: Ev[]): Ledger {
       case "ReadingAccepted":
         rec(Number(a.interval)).readings.push({
           meterId: a.meterId, owner: a.owner, importWh: a.importWh, exportWh: a.exportWh,
-          importWhTotal: a.importWhTotal, exportWhTotal: a.exportWhTotal, baseline: a.baseline, txHash: e.txHash,
+          importWhTotal: a.importWhTotal, exportWhTotal: a.exportWhTotal, unbookedImportWh: a.unbookedImportWh, unbookedExportWh: a.unbookedExportWh, txHash: e.txHash,
         });
         break;
       case "Deposited":

@@ -269,7 +269,7 @@ async function renderMe(): Promise<void> {
       <div class="card"><b>#${clock.current}</b><span>current interval (${timeOf(clock.current)} UTC)</span></div>
     </div>
     ${meters.length ? html`<table><tr><th>meter</th><th>zone</th><th class="num">max power</th><th class="num">import register</th><th class="num">export register</th><th class="num">last interval</th></tr>
-      ${meters.map(({ id, m, s }) => html`<tr><td><code>${short(id)}</code></td><td>${m.zone}</td><td class="num">${m.maxPowerW} W</td><td class="num">${formatEnergy(s.importWhTotal)}</td><td class="num">${formatEnergy(s.exportWhTotal)}</td><td class="num">${s.hasBaseline ? s.lastInterval : "—"}</td></tr>`)}</table>` : ""}`);
+      ${meters.map(({ id, m, s }) => html`<tr><td><code>${short(id)}</code></td><td>${m.zone}</td><td class="num">${m.maxPowerW} W</td><td class="num">${formatEnergy(s.importWhTotal)}</td><td class="num">${formatEnergy(s.exportWhTotal)}</td><td class="num">${s.hasReading ? s.lastInterval : "—"}</td></tr>`)}</table>` : ""}`);
 
   // energy per interval
   const mine = [...ledger.intervals.values()].filter((x) => positions(x).has(lc(me))).sort((a, b) => a.interval - b.interval).slice(-48);
