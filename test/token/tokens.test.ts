@@ -5,6 +5,10 @@ import { PERMIT_TYPES } from "../../src/sdk/eip712";
 import { ROLES } from "../../src/sdk/roles";
 import { Core, deployCommunity } from "../helpers/fixtures";
 import { shouldBehaveLikeCommunityToken } from "./behaviours";
+import { Side } from "../../src/sdk/eip712";
+import { settleInterval } from "../../src/keeper/interval";
+import { CREDIT, deployMarketWorld, submitReadings } from "../helpers/market";
+import { goToInterval } from "../helpers/readings";
 
 async function withEnergyMinter(): Promise<Core> {
   const c = await deployCommunity();
@@ -21,6 +25,7 @@ describe("EnergyToken", () => {
         await c.energy.mint(to, amount);
       },
       memberToMember: false,
+      transferable: false,
     },
     withEnergyMinter,
   );
@@ -43,11 +48,27 @@ describe("EnergyToken", () => {
     expect(await c.registry.hasRole(ROLES.ENERGY_MINTER_ROLE, await c.readings.getAddress())).to.equal(true);
   });
 
-  it("never moves from member to member: energy goes through the market", async () => {
-    await c.energy.mint(c.alice.address, 10n);
-    await expect(c.energy.connect(c.alice).transfer(c.bob.address, 1n))
-      .to.be.revertedWithCustomError(c.energy, "EnergyTransferOutsideMarket")
-      .withArgs(c.alice.address, c.bob.address);
+  describe("transfers (issue 14, item 1: energy tokens cannot be moved by members at all)", () => {
+    it("refuses a transfer to a member, to the market and to any system account, and a transferFrom with an allowance", async () => {
+      await c.energy.mint(c.alice.address, 10n);
+      const market = await c.market.getAddress();
+      await c.registry.grantRole(ROLES.SYSTEM_ROLE, c.carol.address);
+      for (const to of [c.bob.address, market, c.carol.address, c.mallory.address]) {
+        await expect(c.energy.connect(c.alice).transfer(to, 1n))
+          .to.be.revertedWithCustomError(c.energy, "EnergyTransferDisabled")
+          .withArgs(c.alice.address, to);
+      }
+      await c.energy.connect(c.alice).approve(c.carol.address, 10n);
+      await expect(c.energy.connect(c.carol).transferFrom(c.alice.address, c.carol.address, 1n))
+        .to.be.revertedWithCustomError(c.energy, "EnergyTransferDisabled")
+        .withArgs(c.alice.address, c.carol.address);
+      // Nor can a system account move what it holds.
+      await c.energy.mint(c.carol.address, 5n);
+      await expect(c.energy.connect(c.carol).transfer(c.alice.address, 1n))
+        .to.be.revertedWithCustomError(c.energy, "EnergyTransferDisabled")
+        .withArgs(c.carol.address, c.alice.address);
+      expect(await c.energy.balanceOf(c.alice.address)).to.equal(10n);
+    });
   });
 
   it("retires only for the retirer role, without allowance, even from a suspended member", async () => {
@@ -71,6 +92,7 @@ describe("CommunityCredit", () => {
         await c.credit.mint(to, amount);
       },
       memberToMember: true,
+      transferable: true,
     },
     deployCommunity,
   );
@@ -127,5 +149,27 @@ describe("CommunityCredit", () => {
       c.mallory,
       5n,
     );
+  });
+});
+
+describe("EnergyToken against a member freezing settlement (issue 14, item 1)", () => {
+  it("refuses the 1-Wh transfer to the market after the readings are in, and the interval settles", async () => {
+    const w = await deployMarketWorld(2);
+    const [seller, buyer] = w.households;
+    const t = Number(await w.market.nextInterval());
+    await w.market.connect(seller.signer).placeOrder(Side.Sell, 100_000n, 0n, t, t + 4);
+    await w.market.connect(buyer.signer).deposit(100n * CREDIT);
+    await w.market.connect(buyer.signer).placeOrder(Side.Buy, 200_000n, 0n, t, t + 4);
+    await goToInterval(w.readings, t + 1);
+    await submitReadings(w, w.households, t, new Map([[seller.address, { importWh: 0n, exportWh: 1000n }], [buyer.address, { importWh: 800n, exportWh: 0n }]]));
+    expect(await w.energy.balanceOf(seller.address)).to.equal(1000n);
+    // The attack: 1 Wh to the market right before the keeper's transactions.
+    await expect(w.energy.connect(seller.signer).transfer(await w.market.getAddress(), 1n))
+      .to.be.revertedWithCustomError(w.energy, "EnergyTransferDisabled")
+      .withArgs(seller.address, await w.market.getAddress());
+    await settleInterval(w.keeper, t);
+    expect(await w.market.nextInterval()).to.equal(BigInt(t + 1));
+    // Every minted Wh was retired: 800 to the buyer, 200 to the grid.
+    expect([await w.energy.balanceOf(seller.address), await w.energy.totalSupply()]).to.deep.equal([0n, 0n]);
   });
 });
