@@ -42,7 +42,7 @@ const CASES: Record<string, Record<string, Case>> = {
     pause: { call: (_c, t) => (t as Core["energy"]).pause(), error: "AccessControlUnauthorizedAccount", args: role("PAUSER_ROLE") },
     unpause: { call: (_c, t) => (t as Core["energy"]).unpause(), error: "AccessControlUnauthorizedAccount", args: role("PAUSER_ROLE") },
     onMemberMigrated: { call: (c, t) => (t as Core["energy"]).onMemberMigrated(c.alice.address, c.mallory.address), error: "TokenCallerNotRegistry", args: (c) => [c.mallory.address] },
-    transfer: { call: (c, t) => (t as Core["energy"]).transfer(c.alice.address, 0n), error: "ERC20InvalidSender", args: (c) => [c.mallory.address] },
+    transfer: { call: (c, t) => (t as Core["energy"]).transfer(c.alice.address, 0n), error: "EnergyTransferDisabled", args: (c) => [c.mallory.address, c.alice.address] },
     transferFrom: { call: (c, t) => (t as Core["energy"]).transferFrom(c.alice.address, c.mallory.address, 1n), error: "ERC20InsufficientAllowance", args: (c) => [c.mallory.address, 0n, 1n] },
     approve: { open: "an allowance moves nothing; the transfer that uses it is checked" },
   },
@@ -84,7 +84,8 @@ const CASES: Record<string, Record<string, Case>> = {
   },
   MeterReadings: {
     submitReadings: { call: (_c, m) => (m as Core["readings"]).submitReadings([]), error: "AccessControlUnauthorizedAccount", args: role("ORACLE_ROLE") },
-    setReadingDeadlineSeconds: { call: (_c, m) => (m as Core["readings"]).setReadingDeadlineSeconds(1), error: "AccessControlUnauthorizedAccount", args: role("OPERATOR_ROLE") },
+    setReadingDeadlineSeconds: { call: (_c, m) => (m as Core["readings"]).setReadingDeadlineSeconds(3600), error: "AccessControlUnauthorizedAccount", args: role("OPERATOR_ROLE") },
+    resetMeterRegisters: { call: (_c, m) => (m as Core["readings"]).resetMeterRegisters(meterId("alice"), 0n, 0n), error: "AccessControlUnauthorizedAccount", args: role("OPERATOR_ROLE") },
     closeInterval: { call: (_c, m) => (m as Core["readings"]).closeInterval(0), error: "AccessControlUnauthorizedAccount", args: role("SYSTEM_ROLE") },
   },
 };
