@@ -58,6 +58,9 @@ const config: HardhatUserConfig = {
       initialBaseFeePerGas: 0,
       allowUnlimitedContractSize: false,
       ...(runningNode && nodeBlockMs > 0 ? { mining: { auto: true, interval: nodeBlockMs } } : {}),
+      // Tests that replay past intervals start the node's clock in the past, register the meters
+      // there (a meter's readings start at its registration), then move the clock to now.
+      ...(process.env.GRIDLEDGER_NODE_INITIAL_DATE ? { initialDate: process.env.GRIDLEDGER_NODE_INITIAL_DATE } : {}),
     },
     localhost: {
       url: process.env.LOCALHOST_RPC_URL ?? "http://127.0.0.1:8545",

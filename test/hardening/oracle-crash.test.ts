@@ -12,7 +12,7 @@ import * as path from "node:path";
 import { Contract } from "ethers";
 import { Outbox } from "../../src/oracle/outbox";
 import { freePort, tmpDir } from "../oracle/helpers";
-import { Processes, startHardhatNode, HardhatNode } from "../helpers/node";
+import { catchUpClock, Processes, startHardhatNode, HardhatNode } from "../helpers/node";
 import { LONG, SEED, meterIdOf, meterKey, onboard, oracleEnv, oracleFiles, pick, prng, readingEvents, waitFor } from "./helpers";
 
 describe(`hardening / oracle crash (${LONG ? "long" : "short"} form)`, function () {
@@ -31,8 +31,10 @@ describe(`hardening / oracle crash (${LONG ? "long" : "short"} form)`, function 
   before(async () => {
     work = tmpDir("gl-harden-oracle-");
     marketStart = Math.floor(Date.now() / 1000 / I) * I - (TRIALS * PER_TRIAL + 5) * I;
-    node = await startHardhatNode(procs, { work, intervalSeconds: I, marketStart });
-    await onboard(node, METERS);
+    node = await startHardhatNode(procs, { work, intervalSeconds: I, marketStart, chainStartsAt: marketStart });
+    // Registered in interval 0 with the registers of interval 0's reading, then the clock moves to now.
+    await onboard(node, METERS, 100_000, (i) => [BigInt(registers(i, 0).imp), BigInt(registers(i, 0).exp)]);
+    await catchUpClock(node.provider);
     await oracleFiles(work, METERS);
     readings = new Contract(node.record("MeterReadings").address, node.record("MeterReadings").abi, node.provider);
   });

@@ -20,7 +20,7 @@ import * as path from "node:path";
 import mqtt from "mqtt";
 import { Contract } from "ethers";
 import { freePort, tmpDir } from "../oracle/helpers";
-import { Processes, startHardhatNode, startMosquitto, HardhatNode, Tracked, MOSQUITTO } from "../helpers/node";
+import { catchUpClock, Processes, startHardhatNode, startMosquitto, HardhatNode, Tracked, MOSQUITTO } from "../helpers/node";
 import { hardhatAccount } from "../oracle/chain";
 import { LONG, TcpRelay, healthz, meterIdOf, meterKey, metric, onboard, oracleEnv, oracleFiles, pick, readingEvents, waitFor } from "./helpers";
 
@@ -54,8 +54,9 @@ describe(`hardening / outages (${LONG ? "long" : "short"} form)`, function () {
     }
     work = tmpDir("gl-harden-outage-");
     marketStart = Math.floor(Date.now() / 1000 / I) * I - 200 * I;
-    node = await startHardhatNode(procs, { work, intervalSeconds: I, marketStart });
-    await onboard(node, METERS);
+    node = await startHardhatNode(procs, { work, intervalSeconds: I, marketStart, chainStartsAt: marketStart });
+    await onboard(node, METERS, 100_000, (i) => [BigInt(1_000 + i), 0n]); // the registers of interval 0's reading
+    await catchUpClock(node.provider);
     await oracleFiles(work, METERS);
     readings = new Contract(node.record("MeterReadings").address, node.record("MeterReadings").abi, node.provider);
     relay = new TcpRelay(await freePort(), node.port);

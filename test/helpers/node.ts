@@ -72,6 +72,12 @@ export interface NodeOptions {
   work: string;
   intervalSeconds: number;
   marketStart: number;
+  /**
+   * Unix time the node's clock starts at (default: now). Tests that replay past intervals start
+   * it at the market start, register the meters, then call `catchUpClock`: a meter's readings
+   * are accepted only for intervals from its registration on.
+   */
+  chainStartsAt?: number;
   /** Block interval of the node in ms (GRIDLEDGER_NODE_BLOCK_MS; 0 = automine only). */
   blockMs?: number;
   port?: number;
@@ -87,6 +93,7 @@ export async function startHardhatNode(procs: Processes, o: NodeOptions): Promis
     GRIDLEDGER_MARKET_START: String(o.marketStart),
     GRIDLEDGER_DEPLOYMENTS_DIR: deploymentsDir,
     ...(o.blockMs === undefined ? {} : { GRIDLEDGER_NODE_BLOCK_MS: String(o.blockMs) }),
+    ...(o.chainStartsAt === undefined ? {} : { GRIDLEDGER_NODE_INITIAL_DATE: new Date(o.chainStartsAt * 1000).toISOString() }),
   });
   await waitFor(() => /Started HTTP and WebSocket JSON-RPC server/.test(proc.output()) || proc.ended(), "hardhat node", 120_000, 200);
   if (proc.ended()) throw new Error(`hardhat node exited: ${proc.output()}`);
@@ -112,4 +119,10 @@ export async function startMosquitto(procs: Processes, dir: string, port: number
   await waitFor(() => /running|Opening ipv4 listen socket/.test(broker.output()) || broker.ended(), "mosquitto to start", 10_000);
   if (broker.ended()) throw new Error(`mosquitto exited: ${broker.output()}`);
   return broker;
+}
+
+/** Moves a node started in the past (`chainStartsAt`) to the wall clock with one block. */
+export async function catchUpClock(provider: JsonRpcProvider): Promise<void> {
+  await provider.send("evm_setNextBlockTimestamp", [Math.floor(Date.now() / 1000)]);
+  await provider.send("evm_mine", []);
 }

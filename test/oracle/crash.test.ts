@@ -6,7 +6,7 @@ import { METER_READINGS_ABI } from "../../src/oracle/abi";
 import { writeKeystore } from "../../src/oracle/keystore";
 import { hardhatAccount } from "./chain";
 import { tmpDir, waitFor } from "./helpers";
-import { HardhatNode, Processes, startHardhatNode } from "../helpers/node";
+import { catchUpClock, HardhatNode, Processes, startHardhatNode } from "../helpers/node";
 
 /**
  * Crash safety end to end: a `npx hardhat node` on a free 127.0.0.1 port, the oracle as a child
@@ -30,7 +30,7 @@ describe("oracle / crash safety (child processes)", function () {
     work = tmpDir("gl-crash-");
     const marketStart = Math.floor(Date.now() / 1000 / I) * I - 100 * I;
     // Records go to the test's own folder, never the project's deployments/.
-    node = await startHardhatNode(procs, { work, intervalSeconds: I, marketStart });
+    node = await startHardhatNode(procs, { work, intervalSeconds: I, marketStart, chainStartsAt: marketStart });
     rpcUrl = node.rpcUrl;
     provider = node.provider;
     const record = node.record;
@@ -45,6 +45,7 @@ describe("oracle / crash safety (child processes)", function () {
       await (await registry.registerMeter(id(`meter:${METERS[k]}`), owner, hardhatAccount(5).address, 100_000, 1, 1000 + k, 0)).wait();
     }
     await (await readings.setReadingDeadlineSeconds(30 * 86_400)).wait();
+    await catchUpClock(provider); // the meters were registered in interval 0; the replay runs now
 
     await writeKeystore(path.join(work, "keys"), hardhatAccount(0), PASSWORD, true);
     await writeKeystore(path.join(work, "keys"), hardhatAccount(5), PASSWORD, true);
