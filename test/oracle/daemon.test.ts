@@ -108,15 +108,16 @@ describe("oracle / daemon on the in-process chain", () => {
     const dbPath = path.join(tmpDir(), "oracle.sqlite");
     oracle = await start(dbPath, [], clock);
     const p = oracle.pipeline;
-    p.sample({ source: "test", meterKey: "alice-p1", timestamp: start0 + I, importWhTotal: 10n, exportWhTotal: 0n });
-    await waitFor(async () => (await acceptedEvents()).length === 1 && oracle!.outbox.counts().confirmed === 1, "the baseline on chain");
+    // (the fixture registered alice's meter at 1000 / 500 Wh)
+    p.sample({ source: "test", meterKey: "alice-p1", timestamp: start0 + I, importWhTotal: 1010n, exportWhTotal: 500n });
+    await waitFor(async () => (await acceptedEvents()).length === 1 && oracle!.outbox.counts().confirmed === 1, "the first reading on chain");
     // the same reading once more (a second oracle instance, or a lost outbox row): AlreadyRecorded -> done
     oracle.outbox.db.prepare("UPDATE readings SET status = 'pending', tx_hash = NULL").run();
     await waitFor(() => oracle!.outbox.all()[0].outcome === "already_recorded", "AlreadyRecorded to count as done");
     expect(await acceptedEvents()).to.have.length(1);
     // the meter is retired behind the oracle's back: the contract rejects, the row is quarantined with the reason
     await c.registry.retireMeter(meterId("alice"));
-    p.sample({ source: "test", meterKey: "alice-p1", timestamp: start0 + 2 * I, importWhTotal: 20n, exportWhTotal: 0n });
+    p.sample({ source: "test", meterKey: "alice-p1", timestamp: start0 + 2 * I, importWhTotal: 1020n, exportWhTotal: 500n });
     await waitFor(() => oracle!.outbox.counts().quarantined === 1, "the rejected reading in quarantine");
     const q = oracle.outbox.listQuarantine({ source: "chain" });
     expect(q[0]).to.include({ meterKey: "alice-p1", interval: 1, field: "reading" });
