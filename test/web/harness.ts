@@ -219,7 +219,7 @@ export async function community(node: Node): Promise<Community> {
 export async function onboard(c: Community, account: string, name: string, prosumer: boolean, credits: bigint): Promise<void> {
   const meterId = id(`meter:${name}`);
   await (await c.registry.onboardMember(account, prosumer ? 2 : 1, id(`identity:${name}`))).wait();
-  await (await c.registry.registerMeter(meterId, account, c.gateway.address, 20_000, 1, 0n, 0n)).wait();
+  await (await c.registry.registerMeter(meterId, account, c.gateway.address, 20_000, 1, 100_000n, 50_000n)).wait();
   if (credits) await (await c.credit.mint(account, credits)).wait();
   c.meters.set(account.toLowerCase(), { meterId, importWhTotal: 100_000n, exportWhTotal: 50_000n });
 }
