@@ -233,12 +233,12 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
 
   let base = -1;
   try {
-    // Baselines: every meter's registers at the end of the setup interval.
+    // First readings: every meter's registers at the end of the setup interval (no energy since registration).
     base = Number(await c.readings.currentInterval());
     await goTo(boundary(base) + 1);
     await sampleAll(base);
     for (let t = Number(await c.market.nextInterval()); t <= base; t++) await settle(t);
-    progress.update(0, "community onboarded, baselines read");
+    progress.update(0, "community onboarded, first readings in");
 
     // ---- 4. the day
     const label = (k: number) => timeLabel({ intervalSeconds, startOfDayInterval } as RunInfo, k);

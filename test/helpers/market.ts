@@ -38,7 +38,8 @@ export const CREDIT = 1_000_000n; // 1 credit in base units (6 decimals)
 
 /**
  * The deployed system with `n` households (member + meter each, 1,000 credits minted to each),
- * baselines read in interval 0 and interval 0 cleared; the clock stands in interval 1.
+ * meters registered at 10,000 / 5,000 Wh and read unchanged in interval 0, interval 0 cleared;
+ * the clock stands in interval 1.
  */
 export async function deployMarketWorld(n: number): Promise<MarketWorld> {
   const core = await deployCore();
