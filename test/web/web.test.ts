@@ -130,7 +130,7 @@ describe("web app, end to end in Chromium against a hardhat node", function () {
 
     it("sees the interval settled after the keeper runs: bought from the neighbour, with a saving", async () => {
       await goToInterval(c, start + 1);
-      await readInterval(c, start, new Map()); // baselines
+      await readInterval(c, start, new Map()); // first readings: the registers the meters were registered with
       await keeperUpTo(c, start);
       await goToInterval(c, start + 2);
       await readInterval(c, start + 1, new Map([
