@@ -37,16 +37,17 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         uint32 count;
     }
 
+    uint32 private constant MAX_MIN_COLLECT_PAGE = 256;
+
     ICommunityRegistry private immutable _registry;
     IMeterReadings private immutable _readings;
     IEnergyToken private immutable _energy;
     IERC20 private immutable _credit;
 
-    /// @notice A collect page holds at least min(remaining participants, MIN_COLLECT_PAGE): an
-    ///         outsider cannot force one settle transaction per participant.
-    uint256 public constant MIN_COLLECT_PAGE = 32;
-
     uint32 private _next;
+    /// @dev A collect page holds at least min(remaining participants, this): an outsider cannot
+    ///      force one settle transaction per participant with 1-entry pages.
+    uint32 private _minCollectPage = 32;
     OrderBook.Book private _book;
     Tariff[] private _tariffs;
     mapping(address memberKey => uint32 intervalPlusOne) private _lastCollected;
@@ -206,7 +207,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         if (st.collected + hint.length > st.participants) revert MarketHintTooMany(interval, st.participants);
         {
             uint256 remaining = st.participants - st.collected;
-            uint256 minimum = remaining < MIN_COLLECT_PAGE ? remaining : MIN_COLLECT_PAGE;
+            uint256 minimum = remaining < _minCollectPage ? remaining : _minCollectPage;
             if (hint.length < minimum) revert MarketPageTooSmall(interval, hint.length, minimum);
         }
 
@@ -290,11 +291,20 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     }
 
     /// @inheritdoc IEnergyMarket
+    function setMinCollectPage(uint32 minimum) external onlyRegistryRole(Roles.OPERATOR) {
+        if (minimum == 0 || minimum > MAX_MIN_COLLECT_PAGE) revert MarketInvalidMinCollectPage(minimum, MAX_MIN_COLLECT_PAGE);
+        emit MinCollectPageChanged(_minCollectPage, minimum);
+        _minCollectPage = minimum;
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function minCollectPage() external view returns (uint32) {
+        return _minCollectPage;
+    }
+
+    /// @inheritdoc IEnergyMarket
     function recoverSurplus(address to) external onlyRegistryRole(Roles.DEFAULT_ADMIN) {
-        uint256 amount = surplusCredits();
-        if (amount == 0) revert MarketZeroAmount();
-        _credit.safeTransfer(to, amount);
-        emit SurplusRecovered(to, amount);
+        OrderBook.recoverSurplus(_book, _credit, to);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -353,17 +363,12 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     }
 
     /// @inheritdoc IEnergyMarket
-    function depositLock(address member) external view returns (bool, uint32) {
-        return OrderBook.lockedUntil(_book, _key(member), _next, _current());
-    }
-
-    /// @inheritdoc IEnergyMarket
     function totalDeposits() external view returns (uint256) {
         return _book.totalDeposits;
     }
 
     /// @inheritdoc IEnergyMarket
-    function surplusCredits() public view returns (uint256) {
+    function surplusCredits() external view returns (uint256) {
         return _credit.balanceOf(address(this)) - _book.totalDeposits;
     }
 

@@ -143,6 +143,8 @@ interface IEnergyMarket {
     );
     /// @notice The order is out of force from interval `fromInterval` on (ended intervals keep it).
     event OrderCancelled(address indexed member, Side indexed side, uint64 indexed orderId, uint32 fromInterval);
+    /// @notice The smallest collect page (below the participants left) changed.
+    event MinCollectPageChanged(uint32 oldMinimum, uint32 newMinimum);
     /// @notice Governance took the credits sent to the market outside deposits.
     event SurplusRecovered(address indexed to, uint256 amount);
     event TariffScheduled(uint32 indexed fromInterval, uint64 retailPerKWh, uint64 feedInPerKWh);
@@ -225,8 +227,9 @@ interface IEnergyMarket {
     /// @notice The member has a buy order live in an ended interval not settled yet: its deposit
     ///         may still be spent there. Withdraw once `untilInterval` is settled.
     error MarketDepositLocked(address member, uint32 untilInterval);
-    /// @notice A collect page must hold at least min(remaining participants, MIN_COLLECT_PAGE).
+    /// @notice A collect page must hold at least min(remaining participants, minCollectPage()).
     error MarketPageTooSmall(uint32 interval, uint256 given, uint256 minimum);
+    error MarketInvalidMinCollectPage(uint32 minimum, uint32 maxMinimum);
 
     // ---------------------------------------------------------------- deposits
 
@@ -296,6 +299,14 @@ interface IEnergyMarket {
     /// @notice Resume. Requires `PAUSER_ROLE`.
     function unpause() external;
 
+    /// @notice Set the smallest collect page: a page must list at least min(participants left,
+    ///         `minimum`), so that nobody can force one settle transaction per participant with
+    ///         1-entry pages. 1 <= `minimum` <= 256 (default 32). Requires `OPERATOR_ROLE`.
+    function setMinCollectPage(uint32 minimum) external;
+
+    /// @notice The smallest collect page (see `setMinCollectPage`).
+    function minCollectPage() external view returns (uint32);
+
     /// @notice Send the surplus credits (held beyond the sum of deposits, e.g. donated by a plain
     ///         transfer) to `to`. Requires `DEFAULT_ADMIN_ROLE` (governance).
     function recoverSurplus(address to) external;
@@ -316,9 +327,6 @@ interface IEnergyMarket {
     /// @notice What the member's bid may spend in the ended interval `interval`: its deposit now
     ///         minus what it deposited after `interval` ended.
     function availableAt(address member, uint32 interval) external view returns (uint256);
-
-    /// @notice Whether the member's deposit is locked, and until which interval is settled.
-    function depositLock(address member) external view returns (bool locked, uint32 untilInterval);
 
     /// @notice Sum of all deposits.
     function totalDeposits() external view returns (uint256);

@@ -122,16 +122,9 @@ export function buildLedger(events: Ev[]): Ledger {
       case "Withdrawn":
         add(a.member, -(a.amount as bigint));
         break;
-      case "AccountMigrated": {
-        add(a.newWallet, L.deposits.get(k(a.oldWallet)) ?? 0n);
-        L.deposits.set(k(a.oldWallet), 0n);
-        for (const side of ["buy", "sell"]) {
-          const o = L.orders.get(`${k(a.oldWallet)}|${side}`);
-          L.orders.delete(`${k(a.oldWallet)}|${side}`);
-          if (o) L.orders.set(`${k(a.newWallet)}|${side}`, { ...o, member: a.newWallet });
-        }
+      case "AccountMigrated":
+        // The market keys accounts by member key (the first wallet): nothing moves.
         break;
-      }
       case "OrderPlaced": {
         const side = Number(a.side) === 0 ? "buy" : "sell";
         L.orders.set(`${k(a.member)}|${side}`, {

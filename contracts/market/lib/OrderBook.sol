@@ -2,6 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
+import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
@@ -193,6 +195,14 @@ library OrderBook {
             book.totalDeposits -= amount;
             emit IEnergyMarket.Withdrawn(member, amount);
         }
+    }
+
+    /// @notice Send the credits the market holds beyond the sum of deposits to `to`.
+    function recoverSurplus(Book storage book, IERC20 credit, address to) external {
+        uint256 amount = credit.balanceOf(address(this)) - book.totalDeposits;
+        if (amount == 0) revert IEnergyMarket.MarketZeroAmount();
+        SafeERC20.safeTransfer(credit, to, amount);
+        emit IEnergyMarket.SurplusRecovered(to, amount);
     }
 
     /// @notice What `member`'s bid may spend in the ended interval `interval`: the deposit now
