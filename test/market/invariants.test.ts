@@ -25,7 +25,7 @@ import fc from "fast-check";
 import { ethers, network, deployments } from "hardhat";
 import { HDNodeWallet, Wallet, MaxUint256 } from "ethers";
 import { clearInterval as clearMarketInterval, ClearingInput, ClearingOrder } from "../../src/sdk/clearing";
-import { marketDomain, ORDER_INTENT_TYPES, READING_TYPES, readingsDomain } from "../../src/sdk/eip712";
+import { marketDomain, ORDER_INTENT_TYPES, PERMIT_TYPES, READING_TYPES, readingsDomain } from "../../src/sdk/eip712";
 import { collectedPages, KeeperContracts, loadClearingInput, settleInterval } from "../../src/keeper/interval";
 import { walkHint } from "../../src/sdk/hint";
 import { anchorClock, Core, deployCore, identityHash, MemberKind, meterId } from "../helpers/fixtures";
@@ -551,7 +551,7 @@ class PermitDeposit implements Cmd {
     const sig = ethers.Signature.from(
       await mm.wallet.signTypedData(
         { name: "GridLedger Community Credit", version: "1", chainId: real.chainId, verifyingContract: credit },
-        { Permit: PERMIT_TYPES },
+        PERMIT_TYPES,
         permit,
       ),
     );
@@ -582,14 +582,6 @@ class LateReading implements Cmd {
   }
   toString = () => `LateReading(${this.who}, +${this.extraWh})`;
 }
-
-const PERMIT_TYPES = [
-  { name: "owner", type: "address" },
-  { name: "spender", type: "address" },
-  { name: "value", type: "uint256" },
-  { name: "nonce", type: "uint256" },
-  { name: "deadline", type: "uint256" },
-];
 
 /**
  * Clears and settles the read interval with the keeper in pages of `pageSize` (at least the
