@@ -17,8 +17,17 @@
  *     `clearInterval` (src/sdk/clearing.ts) run on the MODEL's book, and the price and every
  *     trade lie within the interval's tariffs.
  *
+ * Issue 14's adversary: the model's inputs are frozen at each interval's end (order versions,
+ * deposits after the end not spendable, the withdrawal lock), accounts are keyed by member key,
+ * and between steps AND between collect/settle pages an attacker deposits, withdraws, flips
+ * orders, donates credits to the market, deposits by (front-run) permit, sends late readings and
+ * 1-entry collect pages (refused), while the operator suspends or migrates members. Every ended
+ * interval must then settle through the keeper alone and equal the reference computed from the
+ * inputs frozen at its end (computed before any of it); credits, surplus included, are conserved.
+ *
  * Short form (npm test): GRIDLEDGER_INVARIANT_STEPS (default 300) steps over runs of 100.
- * Long form: `npm run harden:invariants` (10,000 steps). Seeded: GRIDLEDGER_INVARIANT_SEED.
+ * Long forms: `npm run harden:invariants` (10,000 steps), `npm run harden:adversarial` (10,000
+ * steps, adversary weight x3). Seeded: GRIDLEDGER_INVARIANT_SEED (printed first).
  */
 import { expect } from "chai";
 import fc from "fast-check";
@@ -759,6 +768,11 @@ const orderChange = fc
   )
   .map((a) => new SetOrder(...a));
 /** What a member, a relayer or an outsider may do at any time (issue 14's adversary). */
+const standaloneAttack: fc.Arbitrary<Cmd> = fc.oneof(
+  fc.tuple(who, fc.bigInt({ min: -1n, max: 5n * CREDIT })).map(([i, a]) => new Donate(i, a) as Cmd),
+  fc.tuple(who, fc.bigInt({ min: 0n, max: 50n * CREDIT }), fc.boolean()).map(([i, a, f]) => new PermitDeposit(i, a, f) as Cmd),
+);
+/** Between pages, also late readings of the interval being cleared. */
 const attack: fc.Arbitrary<Cmd> = fc.oneof(
   fc.tuple(who, amount).map(([i, a]) => new Deposit(i, a) as Cmd),
   fc.tuple(who, amount).map(([i, a]) => new Withdraw(i, a) as Cmd),
@@ -770,7 +784,9 @@ const attack: fc.Arbitrary<Cmd> = fc.oneof(
 const join = fc.tuple(fc.boolean(), fc.noBias(fc.nat({ max: 2000 })), fc.noBias(fc.bigInt({ min: 50_000n, max: 350_000n }))).map(([p, c, l]) => new Checked(new Join(p, c, l)));
 const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
 // join, suspension, migration, deposit, withdraw, order, tariff, advance, attack, surplus recovery
-const WEIGHTS = [1, 1, 1, 3, 2, 6, 1, 5, 3, 1];
+// GRIDLEDGER_INVARIANT_ADVERSARY multiplies the adversary's weight (npm run harden:adversarial).
+const ADVERSARY = Number(process.env.GRIDLEDGER_INVARIANT_ADVERSARY ?? 1);
+const WEIGHTS = [1, 1, 1, 3, 2, 6, 1, 5, 3 * ADVERSARY, 1];
 const commandList = [
   join,
   who.map((i) => new Checked(new SetStatus(i))),
@@ -792,7 +808,7 @@ const commandList = [
       fc.array(attack, { maxLength: 4 }),
     )
     .map(([e, p, i, c, x, a]) => new Checked(new Advance(new Read(e), new Clear(p, i, c, x, a)))),
-  attack.map((c) => new Checked(c)),
+  standaloneAttack.map((c) => new Checked(c)),
   who.map((i) => new Checked(new RecoverSurplus(i))),
 ];
 const step = fc.oneof(...commandList.map((c, i) => weighted(WEIGHTS[i], c as fc.Arbitrary<Cmd>)));

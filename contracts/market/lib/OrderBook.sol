@@ -118,7 +118,7 @@ library OrderBook {
         Book storage book,
         address member,
         IEnergyMarket.Side side
-    ) public view returns (IEnergyMarket.Order memory o) {
+    ) internal view returns (IEnergyMarket.Order memory o) {
         Version[] storage v = book.versions[member][side];
         uint256 n = v.length;
         if (n != 0) o = v[n - 1].order;
