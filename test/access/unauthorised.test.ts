@@ -149,7 +149,11 @@ describe("access: every contract in contracts/ is covered", () => {
       "set",
       "takeDeposit",
     ]);
-    for (const selector of Object.values(ids)) {
+    // Views and pure checks (orderAt, availableAt, lockedUntil, checkIntent) read only the
+    // caller's storage or nothing: solc guards only the state-changing ones.
+    const views = new Set(["availableAt", "checkIntent", "lockedUntil", "orderAt"]);
+    for (const [sig, selector] of Object.entries(ids)) {
+      if (views.has(sig.split("(")[0])) continue;
       // Any arguments: solc's library call guard refuses every direct (non-DELEGATECALL) call.
       const data = "0x" + selector + "00".repeat(32 * 12);
       await expect(c.mallory.sendTransaction({ to: address, data })).to.be.reverted;
