@@ -26,6 +26,10 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
 
     mapping(address account => Member) private _members;
     mapping(address oldWallet => address newWallet) private _migratedTo;
+    /// @dev Written only by migrations: zero means "the wallet is its own key" (resp. "the key is
+    ///      its own wallet"), so onboarding costs nothing more.
+    mapping(address wallet => address key) private _keyOf;
+    mapping(address key => address wallet) private _walletOf;
     mapping(bytes32 meterId => Meter) private _meters;
     mapping(bytes32 meterId => MeterRegisters) private _registersAtRegistration;
     mapping(address member => bytes32[] meterIds) private _meterIds;
@@ -87,6 +91,10 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         }
         uint32 activeMeters = _members[member].activeMeters;
         if (activeMeters != 0) revert RegistryMemberHasActiveMeters(member, activeMeters);
+        uint256 hooks = _migrationHooks.length;
+        for (uint256 i = 0; i < hooks; ++i) {
+            IMigrationHook(_migrationHooks[i]).beforeMemberRemoved(member);
+        }
         if (status == MemberStatus.Active) --_activeMemberCount;
         _members[member].status = MemberStatus.Removed;
         emit MemberRemoved(member);
@@ -106,6 +114,9 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         _members[oldWallet].status = MemberStatus.Migrated;
         _members[oldWallet].activeMeters = 0;
         _migratedTo[oldWallet] = newWallet;
+        address key = memberKeyOf(oldWallet);
+        _keyOf[newWallet] = key;
+        _walletOf[key] = newWallet;
 
         bytes32[] storage ids = _meterIds[oldWallet];
         bytes32[] storage newIds = _meterIds[newWallet];
@@ -223,6 +234,18 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
     /// @inheritdoc ICommunityRegistry
     function migratedTo(address account) external view returns (address) {
         return _migratedTo[account];
+    }
+
+    /// @inheritdoc ICommunityRegistry
+    function memberKeyOf(address wallet) public view returns (address) {
+        address key = _keyOf[wallet];
+        return key == address(0) ? wallet : key;
+    }
+
+    /// @inheritdoc ICommunityRegistry
+    function walletOf(address key) external view returns (address) {
+        address wallet = _walletOf[key];
+        return wallet == address(0) ? key : wallet;
     }
 
     /// @inheritdoc ICommunityRegistry

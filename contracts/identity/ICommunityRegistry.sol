@@ -156,8 +156,10 @@ interface ICommunityRegistry is IAccessControl {
     function reinstateMember(address member) external;
 
     /// @notice Remove a member for good. Requires `OPERATOR_ROLE`.
-    /// @dev The member must own no active meter. Token balances stay with the wallet but can
-    ///      no longer move: withdraw and redeem before removal.
+    /// @dev The member must own no active meter. Every migration hook is asked first
+    ///      (`beforeMemberRemoved`): the market refuses while the member's deposit is locked by
+    ///      an interval not yet settled, and otherwise refunds the deposit to the wallet. Token
+    ///      balances stay with the wallet but can no longer move: redeem before removal.
     function removeMember(address member) external;
 
     /// @notice Move a member (active or suspended) to a new wallet after a lost key.
@@ -220,6 +222,16 @@ interface ICommunityRegistry is IAccessControl {
 
     /// @notice The wallet `account` migrated to, or zero.
     function migratedTo(address account) external view returns (address);
+
+    /// @notice The member's stable key: its first wallet, kept across wallet migrations. Every
+    ///         wallet the member ever had maps to it; an account that never was a member maps to
+    ///         itself. Positions (MeterReadings) and market accounts are keyed by it, so that a
+    ///         migration moves nothing there and a member is one party whatever its wallet.
+    function memberKeyOf(address wallet) external view returns (address);
+
+    /// @notice The current wallet of the member with key `key` (the key itself if it never
+    ///         migrated).
+    function walletOf(address key) external view returns (address);
 
     /// @notice The meter record of `meterId` (all zero when unknown).
     function meterOf(bytes32 meterId) external view returns (Meter memory);

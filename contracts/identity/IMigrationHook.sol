@@ -20,4 +20,10 @@ interface IMigrationHook {
     ///         already partly taken, and no hint could complete the interval.)
     /// @param member the suspended member about to be reinstated
     function beforeMemberReinstated(address member) external view;
+
+    /// @notice Called by the registry inside `removeMember`, before the member is removed (it is
+    ///         still active or suspended). A hook refuses by reverting, or settles what the member
+    ///         still holds there (the market refunds its deposit).
+    /// @param member the member about to be removed
+    function beforeMemberRemoved(address member) external;
 }

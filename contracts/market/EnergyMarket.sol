@@ -6,7 +6,6 @@ import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC2
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
@@ -21,8 +20,10 @@ import {Roles} from "../lib/Roles.sol";
 /// @title EnergyMarket
 /// @notice Order book, deposits, tariffs and the two-pass paged clearing of GridLedger.
 /// @dev Invariants:
-///      - `credit.balanceOf(this) == sum(_deposits)` (deposits, withdrawals and settlement
-///        move credits between members inside this sum; nothing else touches it);
+///      - `credit.balanceOf(this) == sum(deposits) + surplusCredits()`, `totalDeposits ==
+///        sum(deposits)` (deposits, withdrawals and settlement move credits between members
+///        inside this sum; credits sent by plain transfer are surplus, recoverable by governance);
+///      - accounts are keyed by member key; an ended interval's orders and deposits are frozen;
 ///      - intervals are cleared strictly in order: `_next` only grows, by one per settled
 ///        interval; an interval's pass 2 replays exactly the entries hashed in its pass 1;
 ///      - every trade price is the floor of the mean of an ask price >= feed-in and a bid price
@@ -31,15 +32,12 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     using SafeERC20 for IERC20;
     using ClearingWalk for ClearingWalk.State;
 
-    bytes32 private constant _ORDER_INTENT_TYPEHASH =
-        keccak256(
-            "OrderIntent(address member,uint8 action,uint8 side,uint64 limitPricePerKWh,uint64 capWhPerInterval,uint32 firstInterval,uint32 lastInterval,uint256 nonce,uint256 deadline)"
-        );
-
     struct Page {
         bytes32 checkpoint;
         uint32 count;
     }
+
+    uint32 private constant MAX_MIN_COLLECT_PAGE = 256;
 
     ICommunityRegistry private immutable _registry;
     IMeterReadings private immutable _readings;
@@ -47,11 +45,12 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     IERC20 private immutable _credit;
 
     uint32 private _next;
+    /// @dev A collect page holds at least min(remaining participants, this): an outsider cannot
+    ///      force one settle transaction per participant with 1-entry pages.
+    uint32 private _minCollectPage = 32;
     OrderBook.Book private _book;
     Tariff[] private _tariffs;
-    mapping(address member => uint256) private _deposits;
-    mapping(address oldWallet => address newWallet) private _successor;
-    mapping(address participant => uint32 intervalPlusOne) private _lastCollected;
+    mapping(address memberKey => uint32 intervalPlusOne) private _lastCollected;
     mapping(uint32 interval => IntervalState) private _intervals;
     mapping(uint32 interval => mapping(uint32 page => Page)) private _pages;
     ClearingWalk.State private _collectWalk;
@@ -77,9 +76,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         _readings = readings_;
         _energy = energy_;
         _credit = credit_;
-        _checkTariff(retailPerKWh, feedInPerKWh);
-        _tariffs.push(Tariff(0, retailPerKWh, feedInPerKWh));
-        emit TariffScheduled(0, retailPerKWh, feedInPerKWh);
+        OrderBook.scheduleTariff(_tariffs, retailPerKWh, feedInPerKWh, 0, 0, 0);
         _next = firstInterval;
     }
 
@@ -95,11 +92,8 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     /// @inheritdoc IEnergyMarket
     function deposit(uint256 amount) public whenNotPaused {
         _requireActive(msg.sender);
-        _requireNotCollecting();
-        if (amount == 0) revert MarketZeroAmount();
+        OrderBook.addDeposit(_book, _key(msg.sender), amount, _current());
         _credit.safeTransferFrom(msg.sender, address(this), amount);
-        _deposits[msg.sender] += amount;
-        emit Deposited(msg.sender, amount);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -112,14 +106,11 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
 
     /// @inheritdoc IEnergyMarket
     function withdraw(uint256 amount) external whenNotPaused {
-        Phase phase = _intervals[_next].phase;
-        if (phase == Phase.Collecting || phase == Phase.Settling) revert MarketClearingInProgress(_next, phase);
-        if (amount == 0) revert MarketZeroAmount();
-        uint256 available = _deposits[msg.sender];
-        if (amount > available) revert MarketInsufficientDeposit(msg.sender, available, amount);
-        _deposits[msg.sender] = available - amount;
+        address key = _key(msg.sender);
+        // Only the member's current wallet (active or suspended) speaks for its account.
+        if (_wallet(key) != msg.sender) revert MarketNotMember(msg.sender);
+        OrderBook.takeDeposit(_book, key, amount, _next, _current());
         _credit.safeTransfer(msg.sender, amount);
-        emit Withdrawn(msg.sender, amount);
     }
 
     // ---------------------------------------------------------------- orders
@@ -157,24 +148,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         bytes calldata signature
     ) external whenNotPaused returns (uint64 orderId) {
         if (block.timestamp > intent.deadline) revert MarketSignatureExpired(intent.deadline);
-        bytes32 digest = _hashTypedDataV4(
-            keccak256(
-                abi.encode(
-                    _ORDER_INTENT_TYPEHASH,
-                    intent.member,
-                    intent.action,
-                    intent.side,
-                    intent.limitPricePerKWh,
-                    intent.capWhPerInterval,
-                    intent.firstInterval,
-                    intent.lastInterval,
-                    intent.nonce,
-                    intent.deadline
-                )
-            )
-        );
-        (address recovered, , ) = ECDSA.tryRecover(digest, signature);
-        if (recovered != intent.member || recovered == address(0)) revert MarketInvalidSigner(intent.member, recovered);
+        OrderBook.checkIntent(intent, signature, _domainSeparatorV4());
         _useCheckedNonce(intent.member, intent.nonce);
         if (intent.action == Action.Cancel) {
             _cancel(intent.member, intent.side);
@@ -202,18 +176,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         uint64 feedInPerKWh,
         uint32 fromInterval
     ) external onlyRegistryRole(Roles.OPERATOR) {
-        _checkTariff(retailPerKWh, feedInPerKWh);
-        uint32 current = _readings.currentInterval();
-        if (fromInterval <= current || fromInterval < _next) revert MarketTariffNotInFuture(fromInterval, current);
-        Tariff storage last = _tariffs[_tariffs.length - 1];
-        if (fromInterval < last.fromInterval) revert MarketTariffBeforePending(fromInterval, last.fromInterval);
-        if (fromInterval == last.fromInterval) {
-            last.retailPerKWh = retailPerKWh;
-            last.feedInPerKWh = feedInPerKWh;
-        } else {
-            _tariffs.push(Tariff(fromInterval, retailPerKWh, feedInPerKWh));
-        }
-        emit TariffScheduled(fromInterval, retailPerKWh, feedInPerKWh);
+        OrderBook.scheduleTariff(_tariffs, retailPerKWh, feedInPerKWh, fromInterval, _current(), _next);
     }
 
     // ---------------------------------------------------------------- clearing
@@ -242,6 +205,11 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         }
         if (hint.length == 0) revert MarketEmptyPage(interval);
         if (st.collected + hint.length > st.participants) revert MarketHintTooMany(interval, st.participants);
+        {
+            uint256 remaining = st.participants - st.collected;
+            uint256 minimum = remaining < _minCollectPage ? remaining : _minCollectPage;
+            if (hint.length < minimum) revert MarketPageTooSmall(interval, hint.length, minimum);
+        }
 
         ClearingWalk.State memory walk = _collectWalk;
         bytes32 h = st.pagesCollected == 0 ? bytes32(0) : _pages[interval][st.pagesCollected - 1].checkpoint;
@@ -323,6 +291,23 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     }
 
     /// @inheritdoc IEnergyMarket
+    function setMinCollectPage(uint32 minimum) external onlyRegistryRole(Roles.OPERATOR) {
+        if (minimum == 0 || minimum > MAX_MIN_COLLECT_PAGE) revert MarketInvalidMinCollectPage(minimum, MAX_MIN_COLLECT_PAGE);
+        emit MinCollectPageChanged(_minCollectPage, minimum);
+        _minCollectPage = minimum;
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function minCollectPage() external view returns (uint32) {
+        return _minCollectPage;
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function recoverSurplus(address to) external onlyRegistryRole(Roles.DEFAULT_ADMIN) {
+        OrderBook.recoverSurplus(_book, _credit, to);
+    }
+
+    /// @inheritdoc IEnergyMarket
     function pause() external onlyRegistryRole(Roles.PAUSER) {
         _pause();
     }
@@ -333,38 +318,62 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     }
 
     /// @inheritdoc IMigrationHook
+    /// @dev Accounts are keyed by the member key: nothing moves, the event only reports.
     function onMemberMigrated(address oldWallet, address newWallet) external {
-        if (msg.sender != address(_registry)) revert MarketCallerNotRegistry(msg.sender);
-        _successor[oldWallet] = newWallet;
-        uint256 amount = _deposits[oldWallet];
-        if (amount != 0) {
-            delete _deposits[oldWallet];
-            _deposits[newWallet] += amount;
-        }
-        OrderBook.migrate(_book, oldWallet, newWallet);
-        emit AccountMigrated(oldWallet, newWallet, amount);
+        _onlyRegistry();
+        emit AccountMigrated(oldWallet, newWallet, _book.deposits[_key(newWallet)]);
     }
 
     /// @inheritdoc IMigrationHook
     /// @dev Not while an interval is being collected (the operator retries once it settles).
     function beforeMemberReinstated(address) external view {
-        _requireNotCollecting();
+        if (_intervals[_next].phase == Phase.Collecting) revert MarketClearingInProgress(_next, Phase.Collecting);
+    }
+
+    /// @inheritdoc IMigrationHook
+    /// @dev Refuses while the member's deposit is locked (`MarketDepositLocked`); otherwise
+    ///      refunds the whole deposit to the member's wallet (`Withdrawn`), so nothing is lost.
+    function beforeMemberRemoved(address member) external {
+        _onlyRegistry();
+        uint256 amount = OrderBook.refund(_book, _key(member), _next, _current());
+        if (amount != 0) _credit.safeTransfer(member, amount);
     }
 
     // ---------------------------------------------------------------- views
 
     /// @inheritdoc IEnergyMarket
     function depositOf(address member) external view returns (uint256) {
-        return _deposits[member];
+        return _book.deposits[_key(member)];
     }
 
     /// @inheritdoc IEnergyMarket
     function orderOf(address member, Side side) external view returns (Order memory) {
-        return _book.orders[member][side];
+        // The latest version applies from an interval <= the current one.
+        return _orderAt(_key(member), side, _current());
     }
 
     /// @inheritdoc IEnergyMarket
-    function isLive(Order memory order, uint32 interval) public pure returns (bool) {
+    function orderAt(address member, Side side, uint32 interval) external view returns (Order memory) {
+        return _orderAt(_key(member), side, interval);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function availableAt(address member, uint32 interval) external view returns (uint256) {
+        return _availableAt(_key(member), interval);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function totalDeposits() external view returns (uint256) {
+        return _book.totalDeposits;
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function surplusCredits() external view returns (uint256) {
+        return _credit.balanceOf(address(this)) - _book.totalDeposits;
+    }
+
+    /// @dev Whether `order` takes part in `interval`.
+    function isLive(Order memory order, uint32 interval) private pure returns (bool) {
         return order.orderId != 0 && order.firstInterval <= interval && interval <= order.lastInterval;
     }
 
@@ -394,18 +403,8 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     }
 
     /// @inheritdoc IEnergyMarket
-    function successorOf(address account) external view returns (address) {
-        return _successor[account];
-    }
-
-    /// @inheritdoc IEnergyMarket
     function maxPricePerKWh() external pure returns (uint64) {
         return OrderBook.MAX_PRICE_PER_KWH;
-    }
-
-    /// @notice The EIP-712 domain separator of signed orders.
-    function domainSeparator() external view returns (bytes32) {
-        return _domainSeparatorV4();
     }
 
     // ---------------------------------------------------------------- internal: orders
@@ -413,13 +412,11 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     /// @dev Places (`replace` false) or replaces (`replace` true) a member's order on a side.
     function _setOrder(address member, OrderBook.Params memory p, bool replace) private returns (uint64) {
         _requireActive(member);
-        _requireNotCollecting();
-        return OrderBook.set(_book, member, p, _next, replace);
+        return OrderBook.set(_book, _key(member), p, _current(), replace);
     }
 
     function _cancel(address member, Side side) private {
-        _requireNotCollecting();
-        OrderBook.cancel(_book, member, side);
+        OrderBook.cancel(_book, _key(member), side, _current());
     }
 
     // ---------------------------------------------------------------- internal: clearing
@@ -437,13 +434,15 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         IMeterReadings.Position memory p = _readings.positionOf(interval, participant);
         if (p.importWh == 0 && p.exportWh == 0) revert MarketHintNotParticipant(interval, participant);
 
-        e.member = _resolve(participant);
+        // Participants are member keys (MeterReadings keys positions by them): one entry per member.
+        e.member = participant;
         e.importWh = p.importWh;
         e.exportWh = p.exportWh;
         uint256 available = 0;
-        if (_registry.isActiveMember(e.member)) {
+        if (p.exportWh != p.importWh && _registry.isActiveMember(_wallet(participant))) {
+            // The order in force at the end of `interval` (issue 14, items 2 and 3).
+            Order memory o = _orderAt(participant, p.exportWh > p.importWh ? Side.Sell : Side.Buy, interval);
             if (p.exportWh > p.importWh) {
-                Order memory o = _book.orders[e.member][Side.Sell];
                 if (isLive(o, interval)) {
                     uint64 netExport = p.exportWh - p.importWh;
                     e.qtyWh = o.capWhPerInterval == 0 || o.capWhPerInterval > netExport ? netExport : o.capWhPerInterval;
@@ -451,12 +450,11 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
                     e.orderId = o.orderId;
                     e.tag = Tag.Ask;
                 }
-            } else if (p.importWh > p.exportWh) {
-                Order memory o = _book.orders[e.member][Side.Buy];
+            } else {
                 if (isLive(o, interval)) {
                     uint64 netImport = p.importWh - p.exportWh;
                     uint64 price = o.limitPricePerKWh < retail ? o.limitPricePerKWh : retail;
-                    available = _deposits[e.member];
+                    available = _availableAt(participant, interval);
                     uint256 qty = (available * 1000) / price;
                     if (qty > netImport) qty = netImport;
                     if (o.capWhPerInterval != 0 && qty > o.capWhPerInterval) qty = o.capWhPerInterval;
@@ -554,18 +552,18 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     /// @dev Books a member's whole result for the interval; queues its export for retirement.
     function _finish(uint32 interval, ClearingWalk.Cur memory c, Tag tag, Retirements memory r) private {
         Outcome memory o;
-        o.member = _resolve(c.member);
+        o.member = c.member;
         o.selfSupplyWh = c.importWh < c.exportWh ? c.importWh : c.exportWh;
         uint64 traded = c.qty - c.rem;
         if (tag == Tag.Ask) {
             o.soldWh = traded;
             o.receivedCredits = c.credits;
-            _deposits[o.member] += c.credits;
+            _book.deposits[o.member] += c.credits;
         } else if (tag == Tag.Bid) {
             o.boughtWh = traded;
             o.paidCredits = c.credits;
             // Affordability at collection and no withdrawal until settled keep this >= 0.
-            _deposits[o.member] -= c.credits;
+            _book.deposits[o.member] -= c.credits;
         }
         o.gridExportWh = c.exportWh - o.selfSupplyWh - o.soldWh;
         o.gridImportWh = c.importWh - o.selfSupplyWh - o.boughtWh;
@@ -581,7 +579,8 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
             o.receivedCredits
         );
         if (c.exportWh != 0) {
-            r.from[r.count] = o.member;
+            // The energy token follows the wallet: retire from the member's wallet now.
+            r.from[r.count] = _wallet(o.member);
             r.wh[r.count] = c.exportWh;
             ++r.count;
         }
@@ -595,27 +594,32 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
 
     // ---------------------------------------------------------------- internal: misc
 
-    function _resolve(address account) private view returns (address) {
-        address next = _successor[account];
-        while (next != address(0)) {
-            account = next;
-            next = _successor[account];
-        }
-        return account;
+    function _key(address account) private view returns (address) {
+        return _registry.memberKeyOf(account);
+    }
+
+    function _wallet(address key) private view returns (address) {
+        return _registry.walletOf(key);
+    }
+
+    function _current() private view returns (uint32) {
+        return _readings.currentInterval();
+    }
+
+    function _orderAt(address key, Side side, uint32 interval) private view returns (Order memory) {
+        return OrderBook.orderAt(_book, key, side, interval);
+    }
+
+    function _availableAt(address key, uint32 interval) private view returns (uint256) {
+        return OrderBook.availableAt(_book, key, interval);
+    }
+
+    function _onlyRegistry() private view {
+        if (msg.sender != address(_registry)) revert MarketCallerNotRegistry(msg.sender);
     }
 
     function _requireActive(address account) private view {
         if (!_registry.isActiveMember(account)) revert MarketNotMember(account);
-    }
-
-    function _requireNotCollecting() private view {
-        if (_intervals[_next].phase == Phase.Collecting) revert MarketClearingInProgress(_next, Phase.Collecting);
-    }
-
-    function _checkTariff(uint64 retailPerKWh, uint64 feedInPerKWh) private pure {
-        if (retailPerKWh == 0 || retailPerKWh > OrderBook.MAX_PRICE_PER_KWH || feedInPerKWh > retailPerKWh) {
-            revert MarketInvalidTariff(retailPerKWh, feedInPerKWh);
-        }
     }
 
     function _tariffAt(uint32 interval) private view returns (Tariff memory) {

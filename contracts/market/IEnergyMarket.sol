@@ -26,10 +26,14 @@ pragma solidity ^0.8.24;
 ///            as they were collected; the contract checks them against the hash of pass 1,
 ///            replays the walk with the price, moves credits (buyer -> seller), retires every
 ///            Wh exported in `t`, and emits `Traded` per fill and `MemberSettled` per member.
-///         While an interval is being collected, deposits, withdrawals and order changes wait;
-///         while it is being settled, withdrawals wait: nobody escapes an obligation between
-///         pages. Intervals are cleared strictly in order, each exactly once.
-/// @dev Invariants: credit balance of this contract == sum of deposits; energy retired for an
+///         An interval's inputs are frozen at its end boundary: orders and deposits changed
+///         during interval c apply from c on, so nothing a member does can change what an
+///         ended interval clears (or make a keeper's hint stale). Withdrawals wait only while the
+///         member has a buy order live in an ended interval not settled yet. Accounts (orders,
+///         deposits, positions, events) are keyed by the member key (the first wallet,
+///         `ICommunityRegistry.memberKeyOf`): a wallet migration moves nothing here.
+///         Intervals are cleared strictly in order, each exactly once.
+/// @dev Invariants: credit balance of this contract == sum of deposits + surplus credits; energy retired for an
 ///      interval == sum of its accepted exports; every trade price within [feedIn, retail].
 interface IEnergyMarket {
     enum Side {
@@ -125,6 +129,8 @@ interface IEnergyMarket {
 
     event Deposited(address indexed member, uint256 amount);
     event Withdrawn(address indexed member, uint256 amount);
+    /// @notice An order version: in force from interval `fromInterval` (the interval current
+    ///         when it was placed) on, for the intervals `firstInterval..lastInterval`.
     event OrderPlaced(
         address indexed member,
         Side indexed side,
@@ -132,11 +138,18 @@ interface IEnergyMarket {
         uint64 limitPricePerKWh,
         uint64 capWhPerInterval,
         uint32 firstInterval,
-        uint32 lastInterval
+        uint32 lastInterval,
+        uint32 fromInterval
     );
-    event OrderCancelled(address indexed member, Side indexed side, uint64 indexed orderId);
+    /// @notice The order is out of force from interval `fromInterval` on (ended intervals keep it).
+    event OrderCancelled(address indexed member, Side indexed side, uint64 indexed orderId, uint32 fromInterval);
+    /// @notice The smallest collect page (below the participants left) changed.
+    event MinCollectPageChanged(uint32 oldMinimum, uint32 newMinimum);
+    /// @notice Governance took the credits sent to the market outside deposits.
+    event SurplusRecovered(address indexed to, uint256 amount);
     event TariffScheduled(uint32 indexed fromInterval, uint64 retailPerKWh, uint64 feedInPerKWh);
-    /// @notice A member's deposits and orders moved to its new wallet.
+    /// @notice A member migrated to a new wallet. Its account (deposit, orders) is keyed by its
+    ///         member key and does not move; `deposit` is the deposit at the migration.
     event AccountMigrated(address indexed oldWallet, address indexed newWallet, uint256 deposit);
     event EntryCollected(
         uint32 indexed interval,
@@ -211,16 +224,25 @@ interface IEnergyMarket {
     error MarketEmptyPage(uint32 interval);
     error MarketSettleMismatch(uint32 interval, uint32 page, bytes32 expected, bytes32 given);
     error MarketCallerNotRegistry(address caller);
+    /// @notice The member has a buy order live in an ended interval not settled yet: its deposit
+    ///         may still be spent there. Withdraw once `untilInterval` is settled.
+    error MarketDepositLocked(address member, uint32 untilInterval);
+    /// @notice A collect page must hold at least min(remaining participants, minCollectPage()).
+    error MarketPageTooSmall(uint32 interval, uint256 given, uint256 minimum);
+    error MarketInvalidMinCollectPage(uint32 minimum, uint32 maxMinimum);
 
     // ---------------------------------------------------------------- deposits
 
-    /// @notice Deposit `amount` credits (approve first). Active members only.
+    /// @notice Deposit `amount` credits (approve first). Active members only. The deposit counts
+    ///         for the current interval and later ones, never for an interval already ended.
     function deposit(uint256 amount) external;
 
     /// @notice Deposit with an ERC-2612 permit instead of an approval.
     function depositWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
 
-    /// @notice Withdraw `amount` credits. Waits while an interval is being cleared.
+    /// @notice Withdraw `amount` credits, in any phase, also while suspended; refused
+    ///         (`MarketDepositLocked`) only while the member has a buy order live in an ended
+    ///         interval that is not settled yet.
     function withdraw(uint256 amount) external;
 
     // ---------------------------------------------------------------- orders
@@ -246,7 +268,8 @@ interface IEnergyMarket {
         uint32 lastInterval
     ) external returns (uint64 orderId);
 
-    /// @notice Cancel the caller's order on `side`.
+    /// @notice Cancel the caller's order on `side` (from the current interval on: intervals that
+    ///         have ended keep the order in force at their end).
     function cancelOrder(Side side) external;
 
     /// @notice Carry out an order action signed by `intent.member` (EIP-712, with the member's
@@ -276,14 +299,40 @@ interface IEnergyMarket {
     /// @notice Resume. Requires `PAUSER_ROLE`.
     function unpause() external;
 
+    /// @notice Set the smallest collect page: a page must list at least min(participants left,
+    ///         `minimum`), so that nobody can force one settle transaction per participant with
+    ///         1-entry pages. 1 <= `minimum` <= 256 (default 32). Requires `OPERATOR_ROLE`.
+    function setMinCollectPage(uint32 minimum) external;
+
+    /// @notice The smallest collect page (see `setMinCollectPage`).
+    function minCollectPage() external view returns (uint32);
+
+    /// @notice Send the surplus credits (held beyond the sum of deposits, e.g. donated by a plain
+    ///         transfer) to `to`. Requires `DEFAULT_ADMIN_ROLE` (governance).
+    function recoverSurplus(address to) external;
+
     // ---------------------------------------------------------------- views
+    // `member` in the views may be the member key or any wallet the member ever had.
 
     function depositOf(address member) external view returns (uint256);
 
+    /// @notice The latest version of the member's order on `side` (in force from the current
+    ///         interval on).
     function orderOf(address member, Side side) external view returns (Order memory);
 
-    /// @notice Whether `order` takes part in `interval`.
-    function isLive(Order memory order, uint32 interval) external pure returns (bool);
+    /// @notice The member's order on `side` in force at the end of `interval` (what clearing
+    ///         `interval` uses).
+    function orderAt(address member, Side side, uint32 interval) external view returns (Order memory);
+
+    /// @notice What the member's bid may spend in the ended interval `interval`: its deposit now
+    ///         minus what it deposited after `interval` ended.
+    function availableAt(address member, uint32 interval) external view returns (uint256);
+
+    /// @notice Sum of all deposits.
+    function totalDeposits() external view returns (uint256);
+
+    /// @notice Credits held beyond the sum of deposits (recoverable by governance).
+    function surplusCredits() external view returns (uint256);
 
     function tariffAt(uint32 interval) external view returns (Tariff memory);
 
@@ -297,8 +346,6 @@ interface IEnergyMarket {
     /// @notice The member's next nonce for signed orders.
     function nonces(address member) external view returns (uint256);
 
-    /// @notice The wallet `account` migrated to in the market (zero if none).
-    function successorOf(address account) external view returns (address);
 
     /// @notice Largest accepted limit price per kWh.
     function maxPricePerKWh() external view returns (uint64);

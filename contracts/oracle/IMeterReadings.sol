@@ -201,10 +201,12 @@ interface IMeterReadings {
     ) external view returns (bytes32);
 
     /// @notice Number of members with non-zero metered energy in `interval`. The members
-    ///         themselves are the owners in that interval's `ReadingAccepted` events (kept out of
-    ///         storage to save gas).
+    ///         themselves are the member keys (`ICommunityRegistry.memberKeyOf`) of the owners in
+    ///         that interval's `ReadingAccepted` events (kept out of storage to save gas).
     function participantCount(uint32 interval) external view returns (uint256);
 
-    /// @notice Metered energy of `member` booked to `interval`, summed over its meters.
+    /// @notice Metered energy of the member with key `member` (`ICommunityRegistry.memberKeyOf`,
+    ///         the member's first wallet) booked to `interval`, summed over its meters: one position per
+    ///         member, whatever wallet migrations happen between the interval's readings.
     function positionOf(uint32 interval, address member) external view returns (Position memory);
 }

@@ -277,7 +277,9 @@ contract MeterReadings is IMeterReadings, EIP712 {
         ++_reportedCount[r.interval];
 
         if (e.importWh != 0 || e.exportWh != 0) {
-            Position storage p = _positions[r.interval][owner];
+            // Keyed by the member, not the wallet: a migration between two readings of one
+            // interval must not split the member into two positions (issue 14, item 4).
+            Position storage p = _positions[r.interval][_registry.memberKeyOf(owner)];
             if (p.importWh == 0 && p.exportWh == 0) ++_participantCount[r.interval];
             // A member's interval sum of booked energy is bounded by its meters' max power x one
             // interval, far below 2^64 Wh; checked arithmetic stays on all the same.

@@ -59,6 +59,11 @@ abstract contract CommunityToken is ERC20, Pausable, ICommunityToken, IMigration
     // solhint-disable-next-line no-empty-blocks
     function beforeMemberReinstated(address member) external view {}
 
+    /// @inheritdoc IMigrationHook
+    /// @dev A balance stays with the wallet (it can no longer move): nothing to refuse.
+    // solhint-disable-next-line no-empty-blocks
+    function beforeMemberRemoved(address member) external {}
+
     /// @dev The one path of every balance change: mint, burn, transfer and migration.
     function _update(address from, address to, uint256 value) internal virtual override {
         if (msg.sender != address(_registry)) {
@@ -69,12 +74,21 @@ abstract contract CommunityToken is ERC20, Pausable, ICommunityToken, IMigration
     }
 
     /// @dev Mints and transfers need a participant receiver; transfers a participant sender.
+    ///      One exception: a system account (the market) may pay a suspended member (its
+    ///      withdrawal or refund); a removed or migrated wallet never receives.
     ///      Burns are done only by privileged roles (retirer, issuer with an allowance) and must
     ///      work for a suspended member too. Called from `_update` only.
     function _checkTransferRules(address from, address to) internal view virtual {
         if (membersOnly() && to != address(0)) {
             if (from != address(0) && !_registry.isParticipant(from)) revert ERC20InvalidSender(from);
-            if (!_registry.isParticipant(to)) revert ERC20InvalidReceiver(to);
+            if (!_registry.isParticipant(to) && !_systemPaysSuspended(from, to)) revert ERC20InvalidReceiver(to);
         }
+    }
+
+    function _systemPaysSuspended(address from, address to) private view returns (bool) {
+        return
+            from != address(0) &&
+            _registry.hasRole(Roles.SYSTEM, from) &&
+            _registry.memberOf(to).status == ICommunityRegistry.MemberStatus.Suspended;
     }
 }

@@ -48,8 +48,9 @@ export const READINGS_CALLS = [
 export const MARKET_EVENTS = [
   "event Deposited(address indexed member, uint256 amount)",
   "event Withdrawn(address indexed member, uint256 amount)",
-  "event OrderPlaced(address indexed member, uint8 indexed side, uint64 indexed orderId, uint64 limitPricePerKWh, uint64 capWhPerInterval, uint32 firstInterval, uint32 lastInterval)",
-  "event OrderCancelled(address indexed member, uint8 indexed side, uint64 indexed orderId)",
+  "event OrderPlaced(address indexed member, uint8 indexed side, uint64 indexed orderId, uint64 limitPricePerKWh, uint64 capWhPerInterval, uint32 firstInterval, uint32 lastInterval, uint32 fromInterval)",
+  "event OrderCancelled(address indexed member, uint8 indexed side, uint64 indexed orderId, uint32 fromInterval)",
+  "event SurplusRecovered(address indexed to, uint256 amount)",
   "event TariffScheduled(uint32 indexed fromInterval, uint64 retailPerKWh, uint64 feedInPerKWh)",
   "event AccountMigrated(address indexed oldWallet, address indexed newWallet, uint256 deposit)",
   "event EntryCollected(uint32 indexed interval, address indexed member, uint8 tag, uint64 orderId, uint64 qtyWh, uint64 pricePerKWh, uint64 importWh, uint64 exportWh, uint256 availableCredits)",

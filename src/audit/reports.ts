@@ -417,7 +417,7 @@ export function memberReport(s: AuditState, member: string) {
     wallets,
     status: rec?.status ?? "None",
     kind: rec?.kind,
-    deposit: s.deposits.balances.get(current) ?? 0n,
+    deposit: s.deposits.balances.get(wallets[0]) ?? 0n, // market accounts are keyed by the first wallet
     energyBalanceWh: s.energy.balances.get(current) ?? 0n,
     creditBalance: s.credit.balances.get(current) ?? 0n,
     meters: [...s.meters.values()].filter((m) => m.owner === current).map((m) => ({ meterId: m.meterId, status: m.status })),

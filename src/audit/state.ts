@@ -201,8 +201,15 @@ export interface AuditState {
   orders: Map<bigint, OrderRecord>;
   tariffs: TariffRecord[];
   deposits: DepositLedger;
-  /** Market wallet successors (AccountMigrated). */
+  /**
+   * Market wallet successors. The market keys accounts by member key (the first wallet) and its
+   * events name the key, so no market account ever moves: this stays empty (kept for readers).
+   */
   marketSuccessor: Map<string, string>;
+  /** Member key (first wallet) of every wallet that migrated (registry.MemberMigrated). */
+  memberKey: Map<string, string>;
+  /** Current wallet of every member key whose member migrated. */
+  walletOfKey: Map<string, string>;
   intervals: Map<number, IntervalRecord>;
   energy: TokenLedger;
   credit: TokenLedger;
@@ -230,6 +237,16 @@ export function resolveWallet(successor: Map<string, string>, account: string): 
   return current;
 }
 
+/** The member key (first wallet) of `wallet` (`CommunityRegistry.memberKeyOf`). */
+export function memberKeyOf(s: AuditState, wallet: string): string {
+  return s.memberKey.get(wallet) ?? wallet;
+}
+
+/** The current wallet of the member with key `key` (`CommunityRegistry.walletOf`). */
+export function walletOfKey(s: AuditState, key: string): string {
+  return s.walletOfKey.get(key) ?? key;
+}
+
 /** Rebuilds the state from an indexed database. */
 export function buildState(db: Database.Database): AuditState {
   const events = loadEvents(db);
@@ -254,6 +271,8 @@ export function buildState(db: Database.Database): AuditState {
     tariffs: [],
     deposits: { balances: new Map(), deposited: 0n, withdrawn: 0n, negative: [], migrationMismatches: [], history: [] },
     marketSuccessor: new Map(),
+    memberKey: new Map(),
+    walletOfKey: new Map(),
     intervals: new Map(),
     energy: emptyLedger(),
     credit: emptyLedger(),
@@ -291,8 +310,21 @@ export function tariffAt(tariffs: TariffRecord[], t: number): TariffRecord | und
 }
 
 function replay(s: AuditState, events: StoredEvent[]): void {
-  // Orders by (wallet, side): the book as the market sees it.
-  const book = new Map<string, { buy?: bigint; sell?: bigint }>();
+  // Orders by (member key, side): the book as the market sees it, every version with the
+  // interval it applies from (id undefined: cancelled), oldest first.
+  const book = new Map<string, { buy: { from: number; id?: bigint }[]; sell: { from: number; id?: bigint }[] }>();
+  const versions = (member: string) => {
+    let v = book.get(member);
+    if (!v) book.set(member, (v = { buy: [], sell: [] }));
+    return v;
+  };
+  const writeVersion = (list: { from: number; id?: bigint }[], from: number, id?: bigint) => {
+    if (list.length && list[list.length - 1].from === from) list[list.length - 1].id = id;
+    else list.push({ from, id });
+  };
+  // Cumulative deposits per member key by the interval they apply from (withdrawals not counted).
+  const deposited = new Map<string, { from: number; cum: bigint }[]>();
+  const intervalAtTime = (t: number) => (t < s.marketStart ? 0 : Math.floor((t - s.marketStart) / s.intervalSeconds));
   // Settlement transactions -> interval (PageSettled precedes the batch burn in its tx).
   const settleTx = new Map<string, number>();
   const where = (e: StoredEvent): Where => ({ pos: posOf(e), blockNumber: e.blockNumber, txHash: e.txHash });
@@ -376,6 +408,9 @@ function replay(s: AuditState, events: StoredEvent[]): void {
         });
         if (old) old.migratedTo = newW;
         setStatus(oldW, "Migrated", e);
+        const key = s.memberKey.get(oldW) ?? oldW;
+        s.memberKey.set(newW, key);
+        s.walletOfKey.set(key, newW);
         break;
       }
       case "registry.MeterRegistered": {
@@ -467,10 +502,17 @@ function replay(s: AuditState, events: StoredEvent[]): void {
         break;
 
       // ------------------------------------------------------------ market
-      case "market.Deposited":
+      case "market.Deposited": {
         s.deposits.deposited += big(a.amount);
         depositAdd(addr(a.member), big(a.amount), e, "deposit");
+        const list = deposited.get(addr(a.member)) ?? [];
+        const from = intervalAtTime(time(e));
+        const cum = (list.length ? list[list.length - 1].cum : 0n) + big(a.amount);
+        if (list.length && list[list.length - 1].from === from) list[list.length - 1].cum = cum;
+        else list.push({ from, cum });
+        deposited.set(addr(a.member), list);
         break;
+      }
       case "market.Withdrawn":
         s.deposits.withdrawn += big(a.amount);
         depositAdd(addr(a.member), -big(a.amount), e, "withdrawal");
@@ -490,9 +532,7 @@ function replay(s: AuditState, events: StoredEvent[]): void {
           lastInterval: num(a.lastInterval),
           placed: where(e),
         });
-        const slot = book.get(member) ?? {};
-        slot[side] = id;
-        book.set(member, slot);
+        writeVersion(versions(member)[side], num(a.fromInterval), id);
         break;
       }
       case "market.OrderCancelled": {
@@ -501,8 +541,9 @@ function replay(s: AuditState, events: StoredEvent[]): void {
         const id = big(a.orderId);
         const o = s.orders.get(id);
         if (o) o.cancelled = where(e);
-        const slot = book.get(member);
-        if (slot && slot[side] === id) delete slot[side];
+        const list = versions(member)[side];
+        // A replacement's cancel is followed by the new version in the same interval.
+        if (list.length && list[list.length - 1].id === id) writeVersion(list, num(a.fromInterval), undefined);
         break;
       }
       case "market.TariffScheduled": {
@@ -514,28 +555,15 @@ function replay(s: AuditState, events: StoredEvent[]): void {
         break;
       }
       case "market.AccountMigrated": {
+        // The market's accounts are keyed by member key: nothing moves; the event reports the
+        // member's deposit, which must match the rebuilt one.
         const oldW = addr(a.oldWallet);
         const newW = addr(a.newWallet);
         const amount = big(a.deposit);
-        s.marketSuccessor.set(oldW, newW);
-        const rebuilt = s.deposits.balances.get(oldW) ?? 0n;
+        const key = memberKeyOf(s, newW);
+        const rebuilt = s.deposits.balances.get(key) ?? 0n;
         if (rebuilt !== amount) {
           s.deposits.migrationMismatches.push({ oldWallet: oldW, newWallet: newW, event: amount, rebuilt, pos: posOf(e) });
-        }
-        depositAdd(oldW, -rebuilt, e, "migration-out");
-        depositAdd(newW, amount, e, "migration-in");
-        const slot = book.get(oldW);
-        if (slot) {
-          book.delete(oldW);
-          const target = book.get(newW) ?? {};
-          for (const side of ["buy", "sell"] as const) {
-            const id = slot[side];
-            if (id === undefined) continue;
-            target[side] = id;
-            const o = s.orders.get(id);
-            if (o) o.member = newW;
-          }
-          book.set(newW, target);
         }
         break;
       }
@@ -543,14 +571,22 @@ function replay(s: AuditState, events: StoredEvent[]): void {
         const t = num(a.interval);
         const rec = intervalOf(s, t);
         if (rec.collectStart === undefined) startCollect(s, rec, posOf(e));
-        const member = addr(a.member);
-        const slot = book.get(member) ?? {};
+        const member = addr(a.member); // the member key
+        const v = versions(member);
         const liveOrders: OrderRecord[] = [];
         for (const side of ["buy", "sell"] as const) {
-          const id = slot[side];
+          // The version in force at the end of t (frozen inputs).
+          let id: bigint | undefined;
+          for (const x of v[side]) if (x.from <= t) id = x.id;
           const o = id === undefined ? undefined : s.orders.get(id);
           if (o && o.firstInterval <= t && t <= o.lastInterval) liveOrders.push({ ...o });
         }
+        // What a bid may spend at t: the deposit now minus what was deposited after t ended.
+        const dlist = deposited.get(member) ?? [];
+        let cumAtT = 0n;
+        for (const x of dlist) if (x.from <= t) cumAtT = x.cum;
+        const later = (dlist.length ? dlist[dlist.length - 1].cum : 0n) - cumAtT;
+        const depositNow = s.deposits.balances.get(member) ?? 0n;
         rec.entries.push({
           ...where(e),
           interval: t,
@@ -562,9 +598,9 @@ function replay(s: AuditState, events: StoredEvent[]): void {
           importWh: big(a.importWh),
           exportWh: big(a.exportWh),
           availableCredits: big(a.availableCredits),
-          statusAtCollect: s.members.get(member)?.status ?? "None",
+          statusAtCollect: s.members.get(walletOfKey(s, member))?.status ?? "None",
           liveOrders,
-          depositAtCollect: s.deposits.balances.get(member) ?? 0n,
+          depositAtCollect: depositNow > later ? depositNow - later : 0n,
         });
         break;
       }
@@ -682,17 +718,19 @@ export function readingsOf(s: AuditState, t: number): ReadingRecord[] {
 }
 
 /**
- * The participants of `t` (owners with non-zero metered energy) and their positions, in the
+ * The participants of `t` (member keys of the owners with non-zero metered energy) and their positions, in the
  * order their first reading was accepted: exactly what `MeterReadings.positionOf` holds.
  */
 export function positionsOf(s: AuditState, t: number): Map<string, { importWh: bigint; exportWh: bigint }> {
   const out = new Map<string, { importWh: bigint; exportWh: bigint }>();
   for (const r of readingsOf(s, t)) {
     if (r.importWh === 0n && r.exportWh === 0n) continue;
-    const p = out.get(r.owner) ?? { importWh: 0n, exportWh: 0n };
+    // Positions belong to the member (its key), whatever wallet read the meter.
+    const key = memberKeyOf(s, r.owner);
+    const p = out.get(key) ?? { importWh: 0n, exportWh: 0n };
     p.importWh += r.importWh;
     p.exportWh += r.exportWh;
-    out.set(r.owner, p);
+    out.set(key, p);
   }
   return out;
 }

@@ -49,32 +49,30 @@ export interface SettleOptions {
   pollMs?: number;
 }
 
-/** The owners with metered energy in `interval`, from its `ReadingAccepted` events. */
+/**
+ * The participants of `interval`: the member keys (`CommunityRegistry.memberKeyOf`) of the owners
+ * with metered energy in its `ReadingAccepted` events, each once (a member whose wallet migrated
+ * between two readings of the interval is one participant).
+ */
 export async function participantsOf(c: KeeperContracts, interval: number): Promise<string[]> {
   const logs = await c.readings.queryFilter(c.readings.filters.ReadingAccepted(undefined, interval), c.fromBlock);
-  const seen = new Map<string, string>();
+  const owners = new Map<string, string>();
   for (const log of logs) {
     const { owner, importWh, exportWh } = log.args;
     if (importWh === 0n && exportWh === 0n) continue;
-    if (!seen.has(owner.toLowerCase())) seen.set(owner.toLowerCase(), owner);
+    if (!owners.has(owner.toLowerCase())) owners.set(owner.toLowerCase(), owner);
   }
+  const keys = await Promise.all([...owners.values()].map((o) => c.registry.memberKeyOf(o)));
+  const seen = new Map<string, string>();
+  for (const k of keys) if (!seen.has(k.toLowerCase())) seen.set(k.toLowerCase(), k);
   return [...seen.values()];
-}
-
-async function resolveWallet(market: EnergyMarket, account: string): Promise<string> {
-  let current = account;
-  for (;;) {
-    const next = await market.successorOf(current);
-    if (next === "0x0000000000000000000000000000000000000000") return current;
-    current = next;
-  }
 }
 
 /**
  * The reference clearing's input for `interval` from chain state, as the contract will see it
- * when collecting: positions, member status, live orders, deposits and the tariffs in force.
- * Members are keyed by participant (the position's owner); orders and deposits belong to the
- * participant's current wallet.
+ * when collecting: positions, member status, and the orders and deposits frozen at the end of
+ * `interval` (`orderAt`, `availableAt`: nothing a member does after the interval ended changes
+ * them), and the tariffs in force. Members are keyed by member key, like the market's accounts.
  */
 export async function loadClearingInput(c: KeeperContracts, interval: number): Promise<ClearingInput> {
   const participants = await participantsOf(c, interval);
@@ -85,13 +83,13 @@ export async function loadClearingInput(c: KeeperContracts, interval: number): P
     participants.map(async (participant) => {
       const [position, wallet] = await Promise.all([
         c.readings.positionOf(interval, participant),
-        resolveWallet(c.market, participant),
+        c.registry.walletOf(participant),
       ]);
       const [active, deposit, buy, sell] = await Promise.all([
         c.registry.isActiveMember(wallet),
-        c.market.depositOf(wallet),
-        c.market.orderOf(wallet, 0),
-        c.market.orderOf(wallet, 1),
+        c.market.availableAt(participant, interval),
+        c.market.orderAt(participant, 0, interval),
+        c.market.orderAt(participant, 1, interval),
       ]);
       members.push({
         member: participant,
@@ -165,19 +163,9 @@ async function remainingHint(c: KeeperContracts, interval: number, done: number)
   const input = await loadClearingInput(c, interval);
   if (done === 0) return walkHint(clearMarketInterval(input));
   const collected = (await collectedPages(c, interval)).flat();
-  // Collected entries name the participant's wallet at collection; it may have migrated since:
-  // match entries and participants by their wallet now, as a multiset.
-  const left = new Map<string, number>();
-  const collectedWallets = await Promise.all(collected.map((e) => resolveWallet(c.market, String(e.member))));
-  for (const w of collectedWallets) left.set(w.toLowerCase(), (left.get(w.toLowerCase()) ?? 0) + 1);
-  const wallets = await Promise.all(input.members.map((m) => resolveWallet(c.market, m.member)));
-  const rest = input.members.filter((_, i) => {
-    const key = wallets[i].toLowerCase();
-    const n = left.get(key) ?? 0;
-    if (n === 0) return true;
-    left.set(key, n - 1);
-    return false;
-  });
+  // Entries and participants are both member keys, stable across wallet migrations.
+  const done_ = new Set(collected.map((e) => String(e.member).toLowerCase()));
+  const rest = input.members.filter((m) => !done_.has(m.member.toLowerCase()));
   const restSet = new Set(rest.map((m) => m.member.toLowerCase()));
   const restClearing = clearMarketInterval({
     ...input,
@@ -205,6 +193,7 @@ const STALE_VIEW = new Set([
   "MarketHintWrongTag",
   "MarketHintNotSorted",
   "MarketEmptyPage",
+  "MarketPageTooSmall",
 ]);
 
 /**
@@ -234,7 +223,8 @@ export async function settleInterval(
   interval: number,
   options: SettleOptions = {},
 ): Promise<IntervalOutcome> {
-  const pageSize = options.pageSize ?? 200;
+  // The market refuses collect pages below min(participants left, minCollectPage).
+  const pageSize = Math.max(options.pageSize ?? 200, Number(await c.market.minCollectPage()));
   const outcome: IntervalOutcome = {
     interval,
     pricePerKWh: 0n,

@@ -293,6 +293,27 @@ export const ERROR_SENTENCES: Record<string, { signature: string; say: Say }> = 
     signature: "MarketCallerNotRegistry(address caller)",
     say: (a) => `${a.caller} is not the community registry`,
   },
+  MarketDepositLocked: {
+    signature: "MarketDepositLocked(address member, uint32 untilInterval)",
+    say: (a) =>
+      `the deposit of ${a.member} is locked: it has a buy order in an ended interval not settled yet; try again once interval ${a.untilInterval} is settled`,
+  },
+  MarketInvalidMinCollectPage: {
+    signature: "MarketInvalidMinCollectPage(uint32 minimum, uint32 maxMinimum)",
+    say: (a) => `the smallest collect page must be between 1 and ${a.maxMinimum}, not ${a.minimum}`,
+  },
+  CheckpointUnorderedInsertion: {
+    signature: "CheckpointUnorderedInsertion()",
+    say: () => "a deposit checkpoint went back in time (the chain clock moved backwards?)",
+  },
+  SafeCastOverflowedUintDowncast: {
+    signature: "SafeCastOverflowedUintDowncast(uint8 bits, uint256 value)",
+    say: (a) => `${a.value} does not fit in ${a.bits} bits`,
+  },
+  MarketPageTooSmall: {
+    signature: "MarketPageTooSmall(uint32 interval, uint256 given, uint256 minimum)",
+    say: (a) => `a collect page of interval ${a.interval} must list at least ${a.minimum} participants, not ${a.given}`,
+  },
 };
 
 const PANIC_REASONS: Record<number, string> = {

@@ -49,18 +49,18 @@ describe("EnergyMarket", () => {
     it("places, updates (new id) and cancels a standing order", async () => {
       await expect(as(0).placeOrder(Side.Sell, 100_000, 0, 1, 10))
         .to.emit(w.market, "OrderPlaced")
-        .withArgs(h(0).address, Side.Sell, 1, 100_000, 0, 1, 10);
+        .withArgs(h(0).address, Side.Sell, 1, 100_000, 0, 1, 10, 1);
       await expect(as(0).placeOrder(Side.Sell, 100_000, 0, 1, 10))
         .to.be.revertedWithCustomError(w.market, "MarketOrderExists")
         .withArgs(h(0).address, Side.Sell, 1);
       const tx = as(0).updateOrder(Side.Sell, 120_000, 500, 2, 12);
-      await expect(tx).to.emit(w.market, "OrderCancelled").withArgs(h(0).address, Side.Sell, 1);
-      await expect(tx).to.emit(w.market, "OrderPlaced").withArgs(h(0).address, Side.Sell, 2, 120_000, 500, 2, 12);
+      await expect(tx).to.emit(w.market, "OrderCancelled").withArgs(h(0).address, Side.Sell, 1, 1);
+      await expect(tx).to.emit(w.market, "OrderPlaced").withArgs(h(0).address, Side.Sell, 2, 120_000, 500, 2, 12, 1);
       const o = await w.market.orderOf(h(0).address, Side.Sell);
       expect([o.orderId, o.limitPricePerKWh, o.capWhPerInterval, o.firstInterval, o.lastInterval]).to.deep.equal([
         2n, 120_000n, 500n, 2n, 12n,
       ]);
-      await expect(as(0).cancelOrder(Side.Sell)).to.emit(w.market, "OrderCancelled").withArgs(h(0).address, Side.Sell, 2);
+      await expect(as(0).cancelOrder(Side.Sell)).to.emit(w.market, "OrderCancelled").withArgs(h(0).address, Side.Sell, 2, 1);
       await expect(as(0).cancelOrder(Side.Sell))
         .to.be.revertedWithCustomError(w.market, "MarketOrderNotFound")
         .withArgs(h(0).address, Side.Sell);
@@ -119,7 +119,7 @@ describe("EnergyMarket", () => {
       const { msg, signature } = await intent(0, OrderAction.Place);
       await expect(w.market.connect(w.mallory).submitSignedOrder(msg, signature))
         .to.emit(w.market, "OrderPlaced")
-        .withArgs(h(0).address, Side.Buy, 1, 200_000, 0, 1, 50);
+        .withArgs(h(0).address, Side.Buy, 1, 200_000, 0, 1, 50, 1);
       expect(await w.market.nonces(h(0).address)).to.equal(1n);
     });
 
@@ -309,21 +309,17 @@ describe("EnergyMarket", () => {
       await submitReadings(w, w.households, 1, energy);
       const hint = walkHint(clearMarketInterval(await loadClearingInput(w.keeper, 1)));
       await w.market.collect(1, hint.slice(0, 2));
-      await expect(as(1).withdraw(1n))
-        .to.be.revertedWithCustomError(w.market, "MarketClearingInProgress")
-        .withArgs(1, 1);
-      await expect(as(1).cancelOrder(Side.Buy))
-        .to.be.revertedWithCustomError(w.market, "MarketClearingInProgress")
-        .withArgs(1, 1);
-      await expect(as(1).deposit(1n))
-        .to.be.revertedWithCustomError(w.market, "MarketClearingInProgress")
-        .withArgs(1, 1);
+      // Frozen inputs: a bidder's deposit is locked until its interval settles; its order
+      // changes and deposits apply from the current interval (2) on and change nothing in 1.
+      await expect(as(1).withdraw(1n)).to.be.revertedWithCustomError(w.market, "MarketDepositLocked").withArgs(h(1).address, 1);
+      await as(1).cancelOrder(Side.Buy);
+      await as(1).deposit(1n);
+      await as(4).deposit(1n);
+      await as(4).withdraw(1n); // nothing at stake: never frozen
       await w.market.collect(1, hint.slice(2, 4));
       await w.market.collect(1, hint.slice(4));
       expect((await w.market.intervalState(1)).phase).to.equal(2n);
-      await expect(as(1).withdraw(1n))
-        .to.be.revertedWithCustomError(w.market, "MarketClearingInProgress")
-        .withArgs(1, 2);
+      await expect(as(1).withdraw(1n)).to.be.revertedWithCustomError(w.market, "MarketDepositLocked").withArgs(h(1).address, 1);
       const { collectedPages } = await import("../../src/keeper/interval");
       const pagesOf = await collectedPages(w.keeper, 1);
       expect(pagesOf.map((p) => p.length)).to.deep.equal([2, 2, 1]);
@@ -376,8 +372,11 @@ describe("EnergyMarket", () => {
       expect((await w.market.orderOf(fresh, Side.Buy)).orderId).to.equal(1n);
       await settleInterval(w.keeper, 1);
       expect(await w.market.depositOf(fresh)).to.equal(10n * CREDIT - 150_000n);
-      expect(await w.market.depositOf(h(1).address)).to.equal(0n);
-      expect(await w.market.successorOf(h(1).address)).to.equal(fresh);
+      // The account is the member's (keyed by its first wallet): every wallet reads the same one,
+      // but only the current wallet may withdraw.
+      expect(await w.registry.memberKeyOf(fresh)).to.equal(h(1).address);
+      expect(await w.market.depositOf(h(1).address)).to.equal(10n * CREDIT - 150_000n);
+      await expect(as(1).withdraw(1n)).to.be.revertedWithCustomError(w.market, "MarketNotMember").withArgs(h(1).address);
     });
   });
 });

@@ -17,15 +17,24 @@
  *     `clearInterval` (src/sdk/clearing.ts) run on the MODEL's book, and the price and every
  *     trade lie within the interval's tariffs.
  *
+ * Issue 14's adversary: the model's inputs are frozen at each interval's end (order versions,
+ * deposits after the end not spendable, the withdrawal lock), accounts are keyed by member key,
+ * and between steps AND between collect/settle pages an attacker deposits, withdraws, flips
+ * orders, donates credits to the market, deposits by (front-run) permit, sends late readings and
+ * 1-entry collect pages (refused), while the operator suspends or migrates members. Every ended
+ * interval must then settle through the keeper alone and equal the reference computed from the
+ * inputs frozen at its end (computed before any of it); credits, surplus included, are conserved.
+ *
  * Short form (npm test): GRIDLEDGER_INVARIANT_STEPS (default 300) steps over runs of 100.
- * Long form: `npm run harden:invariants` (10,000 steps). Seeded: GRIDLEDGER_INVARIANT_SEED.
+ * Long forms: `npm run harden:invariants` (10,000 steps), `npm run harden:adversarial` (10,000
+ * steps, adversary weight x3). Seeded: GRIDLEDGER_INVARIANT_SEED (printed first).
  */
 import { expect } from "chai";
 import fc from "fast-check";
 import { ethers, network, deployments } from "hardhat";
 import { HDNodeWallet, Wallet, MaxUint256 } from "ethers";
 import { clearInterval as clearMarketInterval, ClearingInput, ClearingOrder } from "../../src/sdk/clearing";
-import { marketDomain, ORDER_INTENT_TYPES, READING_TYPES, readingsDomain } from "../../src/sdk/eip712";
+import { marketDomain, ORDER_INTENT_TYPES, PERMIT_TYPES, READING_TYPES, readingsDomain } from "../../src/sdk/eip712";
 import { collectedPages, KeeperContracts, loadClearingInput, settleInterval } from "../../src/keeper/interval";
 import { walkHint } from "../../src/sdk/hint";
 import { anchorClock, Core, deployCore, identityHash, MemberKind, meterId } from "../helpers/fixtures";
@@ -40,6 +49,8 @@ const CREDIT = 1_000_000n;
 const MAX_PRICE = 1_000_000_000_000n; // OrderBook.MAX_PRICE_PER_KWH
 const MAX_WH_PER_INTERVAL = 2400; // meters are registered at 10 kW: 2,500 Wh per 15 min
 const METER_WH_PER_INTERVAL = 2500n; // what a reading books to its interval at most (10 kW x 900 s)
+/** The market's smallest collect page in this campaign (set at start): 1-entry pages are refused. */
+const MIN_PAGE = 2;
 
 // ------------------------------------------------------------------ model
 
@@ -51,17 +62,28 @@ interface MOrder {
   last: number;
 }
 
+/** A version of an order in force from interval `from` on (null: cancelled). */
+interface MVersion {
+  from: number;
+  o: MOrder | null;
+}
+
 interface MMember {
   wallet: HDNodeWallet | Wallet;
   address: string;
+  /** The member key (first wallet): the market's account and the readings' position key. */
+  key: string;
   status: "active" | "suspended";
   meter: string;
   trueImport: bigint;
   trueExport: bigint;
   chainImport: bigint;
   chainExport: bigint;
-  orders: [MOrder | null, MOrder | null]; // [buy, sell]
+  orders: [MOrder | null, MOrder | null]; // [buy, sell], the latest versions
+  versions: [MVersion[], MVersion[]];
   deposit: bigint;
+  /** Cumulative deposits by the interval they apply from. */
+  deposited: { from: number; cum: bigint }[];
   credits: bigint;
   energy: bigint;
 }
@@ -77,6 +99,9 @@ interface Model {
   creditMinted: bigint;
   energyMinted: bigint;
   energyRetired: bigint;
+  /** Credits sent to the market by plain transfer (recoverable by governance). */
+  surplus: bigint;
+  attacks: number;
   intervalsSettled: number;
   tradesChecked: number;
   stepsRun: number;
@@ -84,7 +109,7 @@ interface Model {
 
 interface Accepted {
   mm: MMember;
-  owner: string; // the participant: the meter's owner when the reading was accepted
+  owner: string; // the participant: the member key of the meter's owner
   importWh: bigint;
   exportWh: bigint;
 }
@@ -98,6 +123,38 @@ interface Real extends Core {
 
 const tariffAt = (m: Model, t: number) => [...m.tariffs].reverse().find((x) => x.from <= t)!;
 const live = (o: MOrder | null, t: number) => o !== null && o.first <= t && t <= o.last;
+/** The order version in force at the end of `t` (frozen inputs). */
+const orderAt = (mm: MMember, side: 0 | 1, t: number): MOrder | null => {
+  let hit: MOrder | null = null;
+  for (const v of mm.versions[side]) if (v.from <= t) hit = v.o;
+  return hit;
+};
+const writeOrder = (mm: MMember, side: 0 | 1, current: number, o: MOrder | null) => {
+  mm.orders[side] = o;
+  const list = mm.versions[side];
+  if (list.length && list[list.length - 1].from === current) list[list.length - 1].o = o;
+  else list.push({ from: current, o });
+};
+const addDeposit = (mm: MMember, current: number, amount: bigint) => {
+  mm.deposit += amount;
+  const list = mm.deposited;
+  const cum = (list.length ? list[list.length - 1].cum : 0n) + amount;
+  if (list.length && list[list.length - 1].from === current) list[list.length - 1].cum = cum;
+  else list.push({ from: current, cum });
+};
+/** What a bid may spend at the ended interval `t`: the deposit minus what was deposited after t. */
+const availableAt = (mm: MMember, t: number): bigint => {
+  let atT = 0n;
+  for (const x of mm.deposited) if (x.from <= t) atT = x.cum;
+  const later = (mm.deposited.length ? mm.deposited[mm.deposited.length - 1].cum : 0n) - atT;
+  return mm.deposit > later ? mm.deposit - later : 0n;
+};
+/** The deposit is locked while a buy order is live in an ended interval not settled yet. */
+const lockedUntil = (mm: MMember, next: number, current: number): number | null => {
+  for (let t = current - 1; t >= next; t--) if (live(orderAt(mm, 0, t), t)) return t;
+  return null;
+};
+const clock = async (real: Real) => Number(await real.readings.currentInterval());
 const errorName = (real: Real, e: unknown): string => {
   const data = (e as { data?: string })?.data;
   for (const c of [real.market, real.registry, real.credit, real.readings, real.energy]) {
@@ -162,7 +219,6 @@ async function checkInvariants(m: Model, real: Real) {
   await Promise.all(
     m.retired.map(async (a) => {
       expect(await real.credit.balanceOf(a), "migrated wallet credits").to.equal(0n);
-      expect(await real.market.depositOf(a), "migrated wallet deposit").to.equal(0n);
       expect(await real.energy.balanceOf(a), "migrated wallet energy").to.equal(0n);
     }),
   );
@@ -172,7 +228,9 @@ async function checkInvariants(m: Model, real: Real) {
     real.energy.totalSupply(),
     real.market.nextInterval(),
   ]);
-  expect(marketCredits, "market holds exactly the deposits").to.equal(deposits);
+  expect(marketCredits, "market holds exactly the deposits and the surplus").to.equal(deposits + m.surplus);
+  expect(await real.market.totalDeposits(), "total deposits").to.equal(deposits);
+  expect(await real.market.surplusCredits(), "surplus credits").to.equal(m.surplus);
   expect(creditSupply, "credit conservation").to.equal(m.creditMinted);
   let wallets = marketCredits;
   for (const mm of m.members) wallets += mm.credits;
@@ -205,22 +263,28 @@ class Join implements Cmd {
     const side = this.prosumer ? 1 : 0;
     const limit = this.prosumer ? this.limit / 2n + 40_000n : this.limit; // sellers ask less, mostly
     await (await real.market.connect(w).placeOrder(side, limit, 0n, m.next, m.next + 200)).wait();
-    const orders: [MOrder | null, MOrder | null] = [null, null];
-    orders[side] = { orderId: ++m.lastOrderId, limit, cap: 0n, first: m.next, last: m.next + 200 };
-    m.members.push({
+    const current = await clock(real);
+    const order = { orderId: ++m.lastOrderId, limit, cap: 0n, first: m.next, last: m.next + 200 };
+    const mm: MMember = {
       wallet: w,
       address: w.address,
+      key: w.address,
       status: "active",
       meter: id,
       trueImport: 50_000n,
       trueExport: 20_000n,
       chainImport: 50_000n, // the registers the meter was registered with
       chainExport: 20_000n,
-      orders,
-      deposit,
+      orders: [null, null],
+      versions: [[], []],
+      deposit: 0n,
+      deposited: [],
       credits: amount - deposit,
       energy: 0n,
-    });
+    };
+    if (deposit > 0n) addDeposit(mm, current, deposit);
+    writeOrder(mm, side, current, order);
+    m.members.push(mm);
   }
   toString = () => `Join(${this.prosumer ? "prosumer" : "consumer"}, ${this.credits}, ${this.limit})`;
 }
@@ -252,7 +316,8 @@ class Migrate implements Cmd {
     m.retired.push(mm.address);
     mm.wallet = w;
     mm.address = w.address;
-    // Credits, energy, deposit and orders follow the member (the tokens' and market's hooks).
+    // Credits and energy follow the member (the tokens' hooks); its market account and positions
+    // are keyed by its member key and do not move.
     await (await real.credit.connect(w).approve(real.marketAddress, MaxUint256)).wait();
   }
   toString = () => `Migrate(${this.who})`;
@@ -269,7 +334,7 @@ class Deposit implements Cmd {
     await expectOutcome(real, expected, () => real.market.connect(mm.wallet).deposit(amount));
     if (expected === null) {
       mm.credits -= amount;
-      mm.deposit += amount;
+      addDeposit(mm, await clock(real), amount);
     }
   }
   toString = () => `Deposit(${this.who}, ${this.amount})`;
@@ -281,13 +346,15 @@ class Withdraw implements Cmd {
   async run(m: Model, real: Real) {
     const mm = pick(m.members, this.who);
     const amount = this.amount < 0n ? mm.deposit : this.amount;
+    const locked = lockedUntil(mm, m.next, await clock(real));
+    // Suspended members withdraw too (the market, a system account, may pay them).
     const expected =
-      amount === 0n
-        ? "MarketZeroAmount"
-        : amount > mm.deposit
-          ? "MarketInsufficientDeposit"
-          : mm.status !== "active"
-            ? "ERC20InvalidReceiver" // credits are members-only: a suspended member waits for reinstatement
+      locked !== null
+        ? "MarketDepositLocked"
+        : amount === 0n
+          ? "MarketZeroAmount"
+          : amount > mm.deposit
+            ? "MarketInsufficientDeposit"
             : null;
     await expectOutcome(real, expected, () => real.market.connect(mm.wallet).withdraw(amount));
     if (expected === null) {
@@ -314,15 +381,16 @@ class SetOrder implements Cmd {
     const mm = pick(m.members, this.who);
     const first = Math.max(0, m.next + this.firstOffset);
     const last = Math.max(0, first + this.length);
+    const now = await clock(real);
     const current = mm.orders[this.side];
-    const isLive = current !== null && current.last >= m.next;
+    const isLive = current !== null && current.last >= now;
     let expected: string | null = null;
     if (this.action === 2) {
       if (current === null) expected = "MarketOrderNotFound";
     } else if (mm.status !== "active") expected = "MarketNotMember";
     else if (this.limit === 0n || this.limit > MAX_PRICE) expected = "MarketInvalidPrice";
     else if (first > last) expected = "MarketInvalidIntervalRange";
-    else if (last < m.next) expected = "MarketOrderExpired";
+    else if (last < now) expected = "MarketOrderExpired";
     else if (this.action === 1 && !isLive) expected = "MarketOrderNotFound";
     else if (this.action === 0 && isLive) expected = "MarketOrderExists";
 
@@ -355,8 +423,8 @@ class SetOrder implements Cmd {
       );
     }
     if (expected !== null) return;
-    if (this.action === 2) mm.orders[this.side] = null;
-    else mm.orders[this.side] = { orderId: ++m.lastOrderId, limit: this.limit, cap: this.cap, first, last };
+    if (this.action === 2) writeOrder(mm, this.side, now, null);
+    else writeOrder(mm, this.side, now, { orderId: ++m.lastOrderId, limit: this.limit, cap: this.cap, first, last });
   }
   toString = () =>
     `${["Place", "Update", "Cancel"][this.action]}${this.signed ? "Signed" : ""}(${this.who}, ${this.side ? "sell" : "buy"}, ${this.limit}, cap ${this.cap}, +${this.firstOffset}..${this.length})`;
@@ -424,7 +492,7 @@ class Read implements Cmd {
       }
       // At most one interval of max power is booked to the interval (the rest is settled with the grid).
       const booked = (delta: bigint) => (delta > METER_WH_PER_INTERVAL ? METER_WH_PER_INTERVAL : delta);
-      accepted.push({ mm, importWh: booked(mm.trueImport - mm.chainImport), exportWh: booked(mm.trueExport - mm.chainExport), owner: mm.address });
+      accepted.push({ mm, importWh: booked(mm.trueImport - mm.chainImport), exportWh: booked(mm.trueExport - mm.chainExport), owner: mm.key });
       mm.chainImport = mm.trueImport;
       mm.chainExport = mm.trueExport;
     }
@@ -443,12 +511,95 @@ class Read implements Cmd {
   toString = () => `Read(${JSON.stringify(this.meterage)})`;
 }
 
+// ------------------------------------------------------------------ the adversary (issue 14)
+
+/** A member sends credits to the market by plain transfer: surplus, never a deposit. */
+class Donate implements Cmd {
+  constructor(readonly who: number, readonly amount: bigint) {}
+  check = (m: Readonly<Model>) => m.members.length > 0;
+  async run(m: Model, real: Real) {
+    const mm = pick(m.members, this.who);
+    const amount = this.amount < 0n ? 1n : this.amount;
+    const expected = mm.status !== "active" ? "ERC20InvalidSender" : amount > mm.credits ? "ERC20InsufficientBalance" : null;
+    await expectOutcome(real, expected, () => real.credit.connect(mm.wallet).transfer(real.marketAddress, amount));
+    m.attacks++;
+    if (expected !== null) return;
+    mm.credits -= amount;
+    m.surplus += amount;
+  }
+  toString = () => `Donate(${this.who}, ${this.amount})`;
+}
+
+/** Governance recovers the surplus to a member; nothing else can move it. */
+class RecoverSurplus implements Cmd {
+  constructor(readonly who: number) {}
+  check = (m: Readonly<Model>) => m.members.length > 0;
+  async run(m: Model, real: Real) {
+    const mm = pick(m.members, this.who);
+    // The member itself cannot take it.
+    await expectOutcome(real, "AccessControlUnauthorizedAccount", () => real.market.connect(mm.wallet).recoverSurplus(mm.address));
+    const expected = m.surplus === 0n ? "MarketZeroAmount" : mm.status !== "active" ? "ERC20InvalidReceiver" : null;
+    await expectOutcome(real, expected, () => real.market.recoverSurplus(mm.address));
+    if (expected !== null) return;
+    mm.credits += m.surplus;
+    m.surplus = 0n;
+  }
+  toString = () => `RecoverSurplus(${this.who})`;
+}
+
+/** A deposit by ERC-2612 permit, the permit sometimes front-run by an outsider. */
+class PermitDeposit implements Cmd {
+  constructor(readonly who: number, readonly amount: bigint, readonly frontRun: boolean) {}
+  check = (m: Readonly<Model>) => m.members.length > 0;
+  async run(m: Model, real: Real) {
+    const mm = pick(m.members, this.who);
+    const amount = this.amount <= 0n ? 1n : this.amount;
+    const credit = await real.credit.getAddress();
+    const deadline = 2n ** 40n;
+    const permit = { owner: mm.address, spender: real.marketAddress, value: amount, nonce: await real.credit.nonces(mm.address), deadline };
+    const sig = ethers.Signature.from(
+      await mm.wallet.signTypedData(
+        { name: "GridLedger Community Credit", version: "1", chainId: real.chainId, verifyingContract: credit },
+        PERMIT_TYPES,
+        permit,
+      ),
+    );
+    if (this.frontRun) await (await real.credit.connect(real.mallory).permit(mm.address, real.marketAddress, amount, deadline, sig.v, sig.r, sig.s)).wait();
+    const expected = mm.status !== "active" ? "MarketNotMember" : amount > mm.credits ? "ERC20InsufficientBalance" : null;
+    await expectOutcome(real, expected, () => real.market.connect(mm.wallet).depositWithPermit(amount, deadline, sig.v, sig.r, sig.s));
+    await (await real.credit.connect(mm.wallet).approve(real.marketAddress, MaxUint256)).wait();
+    m.attacks++;
+    if (expected !== null) return;
+    mm.credits -= amount;
+    addDeposit(mm, await clock(real), amount);
+  }
+  toString = () => `PermitDeposit(${this.who}, ${this.amount}${this.frontRun ? ", front-run" : ""})`;
+}
+
+/** A late reading of the interval being cleared: refused, nothing changes. */
+class LateReading implements Cmd {
+  constructor(readonly who: number, readonly extraWh: number) {}
+  check = (m: Readonly<Model>) => m.members.length > 0;
+  async run(m: Model, real: Real) {
+    const mm = pick(m.members, this.who);
+    const r = { meterId: mm.meter, interval: m.next, importWhTotal: mm.chainImport + BigInt(this.extraWh), exportWhTotal: mm.chainExport + BigInt(this.extraWh) };
+    const signature = await real.signerKey.signTypedData(readingsDomain(real.chainId, await real.readings.getAddress()), READING_TYPES, r);
+    const receipt = await (await real.readings.submitReadings([{ ...r, signature }])).wait();
+    const names = receipt!.logs.map((l) => real.readings.interface.parseLog(l)?.name);
+    expect(names, "a late reading is refused").to.deep.equal(["ReadingRejected"]);
+    m.attacks++;
+  }
+  toString = () => `LateReading(${this.who}, +${this.extraWh})`;
+}
+
 /**
- * Clears and settles the read interval with the keeper in pages of `pageSize`. With
- * `interleave`, after the first collect page it tries what must wait (deposit, withdraw, order
- * changes: refused), and after the first settle page what must wait (withdraw) and what may go
- * on (a deposit). Between Read and Clear any other step may run (suspension, migration, orders,
- * deposits, tariffs): the clearing uses the state at collection, as the contract does.
+ * Clears and settles the read interval with the keeper in pages of `pageSize` (at least the
+ * market's minimum page, 2 here). With `interleave`, an outsider first tries a 1-entry page
+ * (refused), then between the collect pages the operator may suspend or migrate a member and the
+ * attacker runs `attacks` (deposits, withdrawals, order flips, donations, permits, late readings);
+ * after the first settle page it runs those that a settlement in progress cannot make the model
+ * mispredict. The reference is computed from the inputs frozen at the interval's end, BEFORE
+ * any of this: the chain's result must equal it.
  */
 class Clear implements Cmd {
   constructor(
@@ -456,6 +607,7 @@ class Clear implements Cmd {
     readonly interleave: boolean,
     readonly midChange: "none" | "suspend" | "migrate",
     readonly midWho: number,
+    readonly attacks: Cmd[] = [],
   ) {}
   check = (m: Readonly<Model>) => m.pending !== null;
   async run(m: Model, real: Real) {
@@ -463,17 +615,19 @@ class Clear implements Cmd {
     const pending = m.pending!;
     if (!(await real.readings.isReady(t))) await goToInterval(real.readings, t + 1, real.deadlineSeconds + 1);
 
-    // The model's book -> the reference clearing (independent of the keeper's chain loader).
+    // The model's frozen book -> the reference clearing (independent of the keeper's chain loader).
     const tariff = tariffAt(m, t);
     const byParticipant = new Map<string, Accepted>();
     for (const a of pending) byParticipant.set(a.owner.toLowerCase(), a);
+    const frozen = new Map(pending.map((a) => [a, { buy: orderAt(a.mm, 0, t), sell: orderAt(a.mm, 1, t), available: availableAt(a.mm, t) }]));
     // `activeAtCollection`: a member suspended between collect pages kept its place if collected before.
     const reference = (activeAtCollection: (a: Accepted) => boolean) => {
       const input: ClearingInput = { interval: t, retailTariffPerKWh: tariff.retail, feedInTariffPerKWh: tariff.feedIn, members: [], orders: [] };
       for (const a of pending) {
-        input.members.push({ member: a.owner, importWh: a.importWh, exportWh: a.exportWh, active: activeAtCollection(a), availableCredits: a.mm.deposit });
+        const f = frozen.get(a)!;
+        input.members.push({ member: a.owner, importWh: a.importWh, exportWh: a.exportWh, active: activeAtCollection(a), availableCredits: f.available });
         for (const side of [0, 1] as const) {
-          const o = a.mm.orders[side];
+          const o = side ? f.sell : f.buy;
           if (live(o, t)) {
             const co: ClearingOrder = { orderId: o!.orderId, member: a.owner, side: side ? "sell" : "buy", limitPricePerKWh: o!.limit, capWhPerInterval: o!.cap };
             input.orders.push(co);
@@ -485,46 +639,36 @@ class Clear implements Cmd {
     let expected = reference((a) => a.mm.status === "active");
     if (process.env.GRIDLEDGER_INVARIANT_DEBUG) console.log(t, expected.members.length, expected.asks.length, expected.bids.length, expected.matchedWh);
     const fromBlock = (await ethers.provider.getBlockNumber()) + 1;
+    const pageSize = Math.max(this.pageSize, MIN_PAGE);
 
-    let extraDeposit: { mm: MMember; amount: bigint } | null = null;
-    if (this.interleave && expected.members.length > this.pageSize) {
+    if (this.interleave && expected.members.length > pageSize) {
       const hint = walkHint(clearMarketInterval(await loadClearingInput(real.keeper, t)));
-      await (await real.market.collect(t, hint.slice(0, this.pageSize))).wait();
+      // An outsider cannot force one settle transaction per participant.
+      await expectOutcome(real, "MarketPageTooSmall", () => real.market.connect(real.mallory).collect(t, hint.slice(0, 1)));
+      await (await real.market.collect(t, hint.slice(0, pageSize))).wait();
       // The operator acts between pages: the collected entries stay, the rest see the new state.
       const target = pick(m.members, this.midWho);
       if (this.midChange === "suspend" && target.status === "active") {
-        const first = new Set(hint.slice(0, this.pageSize).map((x) => x.participant.toLowerCase()));
+        const first = new Set(hint.slice(0, pageSize).map((x) => x.participant.toLowerCase()));
         await (await real.registry.suspendMember(target.address)).wait();
         target.status = "suspended";
         expected = reference((a) => (a.mm === target ? first.has(a.owner.toLowerCase()) : a.mm.status === "active"));
       } else if (this.midChange === "migrate") {
         await new Migrate(this.midWho).run(m, real);
       }
-      const mm = m.members.find((x) => x.status === "active") ?? m.members[0];
-      const as = real.market.connect(mm.wallet);
-      const memberFirst = mm.status === "active" ? "MarketClearingInProgress" : "MarketNotMember";
-      await expectOutcome(real, memberFirst, () => as.deposit(1n));
-      await expectOutcome(real, "MarketClearingInProgress", () => as.withdraw(1n));
-      await expectOutcome(real, memberFirst, () => as.placeOrder(0, 1n, 0n, t + 1, t + 2));
-      await expectOutcome(real, "MarketClearingInProgress", () => as.cancelOrder(0));
+      // The attacker acts between pages: nothing it does changes what interval t clears.
+      for (const a of this.attacks) await a.run(m, real);
       await checkInvariants(m, real);
-      // Finish pass 1 with the keeper, settle one page, then: withdrawals wait, deposits do not.
-      await settleInterval(real.keeper, t, { pageSize: this.pageSize, collectOnly: true });
+      // Finish pass 1 with the keeper, settle one page, then attack again.
+      await settleInterval(real.keeper, t, { pageSize, collectOnly: true });
       const collected = await collectedPages(real.keeper, t);
       await (await real.market.settle(t, collected[0])).wait();
       if (collected.length > 1) {
-        await expectOutcome(real, "MarketClearingInProgress", () => as.withdraw(1n));
-        if (mm.status === "active" && mm.credits > 0n) {
-          await (await as.deposit(mm.credits)).wait();
-          extraDeposit = { mm, amount: mm.credits };
-        }
+        for (const a of this.attacks) if (!(a instanceof Withdraw)) await a.run(m, real);
       }
     }
-    const outcome = await settleInterval(real.keeper, t, { pageSize: this.pageSize });
-    if (extraDeposit) {
-      extraDeposit.mm.credits -= extraDeposit.amount;
-      extraDeposit.mm.deposit += extraDeposit.amount;
-    }
+    // Every ended interval is settleable by the keeper alone, whatever happened above.
+    const outcome = await settleInterval(real.keeper, t, { pageSize });
 
     // The chain's result == the reference, within the tariffs.
     expect(outcome.pricePerKWh, `interval ${t} price`).to.equal(expected.pricePerKWh);
@@ -538,13 +682,15 @@ class Clear implements Cmd {
     const cleared = parsed.filter((l) => l!.name === "IntervalCleared");
     expect(cleared.length).to.equal(1);
     expect([cleared[0]!.args.retailPerKWh, cleared[0]!.args.feedInPerKWh], "tariffs in force").to.deep.equal([tariff.retail, tariff.feedIn]);
-    const wallet = (participant: string) => byParticipant.get(participant.toLowerCase())!.mm.address;
+    // Market events name members by member key; a member never trades with itself.
+    const wallet = (participant: string) => byParticipant.get(participant.toLowerCase())!.mm.key;
     const traded = parsed.filter((l) => l!.name === "Traded");
     expect(
       traded.map((l) => [l!.args.seller, l!.args.buyer, l!.args.wh, l!.args.pricePerKWh, l!.args.credits]),
       `interval ${t} fills`,
     ).to.deep.equal(expected.fills.map((f) => [wallet(f.seller), wallet(f.buyer), f.wh, expected.pricePerKWh, f.costCredits]));
     for (const l of traded) {
+      expect(l!.args.seller, "no self-trade").to.not.equal(l!.args.buyer);
       expect(l!.args.pricePerKWh >= tariff.feedIn && l!.args.pricePerKWh <= tariff.retail, "trade within tariffs").to.equal(true);
     }
     m.tradesChecked += traded.length;
@@ -552,7 +698,7 @@ class Clear implements Cmd {
     expect(settled.size, "one settlement per participant").to.equal(expected.members.length);
     for (const o of expected.members) {
       const a = byParticipant.get(o.member.toLowerCase())!;
-      const s = settled.get(a.mm.address.toLowerCase());
+      const s = settled.get(a.mm.key.toLowerCase());
       expect(s, `settlement of ${o.member}`).to.not.equal(undefined);
       expect(
         [s!.selfSupplyWh, s!.soldWh, s!.boughtWh, s!.gridExportWh, s!.gridImportWh, s!.paidCredits, s!.receivedCredits],
@@ -566,7 +712,8 @@ class Clear implements Cmd {
     m.pending = null;
     m.intervalsSettled++;
   }
-  toString = () => `Clear(pages of ${this.pageSize}${this.interleave ? `, interleaved, ${this.midChange} ${this.midWho} between pages` : ""})`;
+  toString = () =>
+    `Clear(pages of ${this.pageSize}${this.interleave ? `, interleaved, ${this.midChange} ${this.midWho} between pages, attacks [${this.attacks.join(", ")}]` : ""})`;
 }
 
 
@@ -608,27 +755,45 @@ const meterage = fc.record({
   exportWh: fc.noBias(fc.integer({ min: 0, max: MAX_WH_PER_INTERVAL })),
 });
 
+const orderChange = fc
+  .tuple(
+    who,
+    fc.constantFrom<0 | 1 | 2>(0, 0, 1, 2),
+    fc.constantFrom<0 | 1>(0, 1),
+    price,
+    fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: 3000n })),
+    fc.integer({ min: -2, max: 2 }),
+    fc.oneof(fc.integer({ min: -1, max: 3 }), fc.integer({ min: 10, max: 60 })),
+    fc.boolean(),
+  )
+  .map((a) => new SetOrder(...a));
+/** What a member, a relayer or an outsider may do at any time (issue 14's adversary). */
+const standaloneAttack: fc.Arbitrary<Cmd> = fc.oneof(
+  fc.tuple(who, fc.bigInt({ min: -1n, max: 5n * CREDIT })).map(([i, a]) => new Donate(i, a) as Cmd),
+  fc.tuple(who, fc.bigInt({ min: 0n, max: 50n * CREDIT }), fc.boolean()).map(([i, a, f]) => new PermitDeposit(i, a, f) as Cmd),
+);
+/** Between pages, also late readings of the interval being cleared. */
+const attack: fc.Arbitrary<Cmd> = fc.oneof(
+  fc.tuple(who, amount).map(([i, a]) => new Deposit(i, a) as Cmd),
+  fc.tuple(who, amount).map(([i, a]) => new Withdraw(i, a) as Cmd),
+  orderChange as fc.Arbitrary<Cmd>,
+  fc.tuple(who, fc.bigInt({ min: -1n, max: 5n * CREDIT })).map(([i, a]) => new Donate(i, a) as Cmd),
+  fc.tuple(who, fc.bigInt({ min: 0n, max: 50n * CREDIT }), fc.boolean()).map(([i, a, f]) => new PermitDeposit(i, a, f) as Cmd),
+  fc.tuple(who, fc.nat({ max: 500 })).map(([i, x]) => new LateReading(i, x) as Cmd),
+);
 const join = fc.tuple(fc.boolean(), fc.noBias(fc.nat({ max: 2000 })), fc.noBias(fc.bigInt({ min: 50_000n, max: 350_000n }))).map(([p, c, l]) => new Checked(new Join(p, c, l)));
 const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
-const WEIGHTS = [1, 1, 1, 3, 2, 6, 1, 5]; // join, suspension, migration, deposit, withdraw, order, tariff, advance
+// join, suspension, migration, deposit, withdraw, order, tariff, advance, attack, surplus recovery
+// GRIDLEDGER_INVARIANT_ADVERSARY multiplies the adversary's weight (npm run harden:adversarial).
+const ADVERSARY = Number(process.env.GRIDLEDGER_INVARIANT_ADVERSARY ?? 1);
+const WEIGHTS = [1, 1, 1, 3, 2, 6, 1, 5, 3 * ADVERSARY, 1];
 const commandList = [
   join,
   who.map((i) => new Checked(new SetStatus(i))),
   who.map((i) => new Checked(new Migrate(i))),
   fc.tuple(who, amount).map(([i, a]) => new Checked(new Deposit(i, a))),
   fc.tuple(who, amount).map(([i, a]) => new Checked(new Withdraw(i, a))),
-  fc
-    .tuple(
-      who,
-      fc.constantFrom<0 | 1 | 2>(0, 0, 1, 2),
-      fc.constantFrom<0 | 1>(0, 1),
-      price,
-      fc.oneof(fc.constant(0n), fc.bigInt({ min: 1n, max: 3000n })),
-      fc.integer({ min: -2, max: 2 }),
-      fc.oneof(fc.integer({ min: -1, max: 3 }), fc.integer({ min: 10, max: 60 })),
-      fc.boolean(),
-    )
-    .map((a) => new Checked(new SetOrder(...a))),
+  orderChange.map((c) => new Checked(c)),
   fc
     .tuple(fc.bigInt({ min: 0n, max: 400_000n }), fc.bigInt({ min: 0n, max: 200_000n }), fc.integer({ min: 0, max: 4 }))
     .map(([r, f, o]) => new Checked(new SetTariff(r, f, o))),
@@ -640,8 +805,11 @@ const commandList = [
       fc.boolean(),
       fc.constantFrom<"none" | "suspend" | "migrate">("none", "none", "suspend", "migrate"),
       who,
+      fc.array(attack, { maxLength: 4 }),
     )
-    .map(([e, p, i, c, x]) => new Checked(new Advance(new Read(e), new Clear(p, i, c, x)))),
+    .map(([e, p, i, c, x, a]) => new Checked(new Advance(new Read(e), new Clear(p, i, c, x, a)))),
+  standaloneAttack.map((c) => new Checked(c)),
+  who.map((i) => new Checked(new RecoverSurplus(i))),
 ];
 const step = fc.oneof(...commandList.map((c, i) => weighted(WEIGHTS[i], c as fc.Arbitrary<Cmd>)));
 /** A run: three members join first, then RUN_STEPS random steps (all of which apply). */
@@ -653,7 +821,9 @@ describe("EnergyMarket invariants under random operation sequences (issue #10, c
   this.timeout(24 * 3600_000);
 
   it(`holds conservation, model == chain and contract == TypeScript clearing over ${RUNS * RUN_STEPS} steps`, async () => {
+    console.log(`      seed ${SEED} (GRIDLEDGER_INVARIANT_SEED=${SEED} replays it)`);
     const core = await deployCore();
+    await (await core.market.setMinCollectPage(MIN_PAGE)).wait();
     const deployment = await deployments.get("EnergyMarket");
     const real: Real = {
       ...core,
@@ -670,7 +840,7 @@ describe("EnergyMarket invariants under random operation sequences (issue #10, c
     ]);
     const base = await network.provider.send("evm_snapshot", []);
     let snap = base;
-    const totals = { steps: 0, intervals: 0, trades: 0 };
+    const totals = { steps: 0, intervals: 0, trades: 0, attacks: 0 };
     const started = Date.now();
 
     await fc.assert(
@@ -688,6 +858,8 @@ describe("EnergyMarket invariants under random operation sequences (issue #10, c
           creditMinted: creditSupply,
           energyMinted: 0n,
           energyRetired: 0n,
+          surplus: 0n,
+          attacks: 0,
           intervalsSettled: 0,
           tradesChecked: 0,
           stepsRun: 0,
@@ -704,6 +876,7 @@ describe("EnergyMarket invariants under random operation sequences (issue #10, c
         totals.steps += model.stepsRun;
         totals.intervals += model.intervalsSettled;
         totals.trades += model.tradesChecked;
+        totals.attacks += model.attacks;
         if (RUNS > 5) {
           const secs = ((Date.now() - started) / 1000).toFixed(0);
           console.log(`      ... ${totals.steps} steps, ${totals.intervals} intervals, ${totals.trades} trades, ${secs} s`);
@@ -715,7 +888,7 @@ describe("EnergyMarket invariants under random operation sequences (issue #10, c
     await anchorClock();
     console.log(
       `      invariants: ${totals.steps} steps in ${RUNS} runs, ${totals.intervals} intervals settled, ` +
-        `${totals.trades} trades checked, ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${SEED})`,
+        `${totals.trades} trades checked, ${totals.attacks} attacks, 0 freezes, 0 mismatches, ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${SEED})`,
     );
     expect(totals.steps).to.be.greaterThan(0);
   });

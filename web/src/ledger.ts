@@ -62,7 +62,9 @@ export interface IntervalRec {
   trades: Trade[];
   settlements: Settlement[];
   settled: boolean;
-  /** State when the first entry was collected. */
+  /** Member keys of migrated wallets (set by buildLedger). */
+  keyOf?: Map<string, string>;
+  /** Inputs of the clearing: orders frozen at the interval's end, what each bid could spend, status. */
   atCollect?: { orders: LiveOrder[]; deposits: Map<string, bigint>; status: Map<string, Status> };
 }
 
@@ -75,6 +77,8 @@ export interface Verdict {
 
 export interface Ledger {
   intervals: Map<number, IntervalRec>;
+  /** Member key (first wallet) of every wallet that migrated: market accounts and positions use it. */
+  keyOf: Map<string, string>;
   status: Map<string, Status>;
   deposits: Map<string, bigint>;
   orders: Map<string, LiveOrder>; // key member|side
@@ -84,7 +88,32 @@ export interface Ledger {
 const k = (a: string) => a.toLowerCase();
 
 export function buildLedger(events: Ev[]): Ledger {
-  const L: Ledger = { intervals: new Map(), status: new Map(), deposits: new Map(), orders: new Map(), meters: new Map() };
+  const L: Ledger = { intervals: new Map(), keyOf: new Map(), status: new Map(), deposits: new Map(), orders: new Map(), meters: new Map() };
+  // Order versions by member key and side, each in force from an interval on (null: cancelled):
+  // an interval clears with the versions in force at its end (frozen inputs).
+  const versions = new Map<string, { from: number; o: LiveOrder | null }[]>();
+  const walletOfKey = new Map<string, string>();
+  const write = (key: string, from: number, o: LiveOrder | null) => {
+    const list = versions.get(key) ?? [];
+    if (list.length && list[list.length - 1].from === from) list[list.length - 1].o = o;
+    else list.push({ from, o });
+    versions.set(key, list);
+  };
+  const frozen = (t: number) => {
+    const out: LiveOrder[] = [];
+    for (const list of versions.values()) {
+      let hit: LiveOrder | null = null;
+      for (const v of list) if (v.from <= t) hit = v.o;
+      if (hit) out.push(hit);
+    }
+    return out;
+  };
+  // Status per member key: the status of its current wallet.
+  const keyStatus = () => {
+    const out = new Map(L.status);
+    for (const [key, wallet] of walletOfKey) out.set(key, L.status.get(wallet) ?? "Active");
+    return out;
+  };
   const rec = (t: number) => {
     let r = L.intervals.get(t);
     if (!r) L.intervals.set(t, (r = { interval: t, readings: [], collected: false, trades: [], settlements: [], settled: false }));
@@ -100,10 +129,14 @@ export function buildLedger(events: Ev[]): Ledger {
       case "MemberRemoved":
         L.status.set(k(a.member), STATUS_BY_EVENT[e.name]);
         break;
-      case "MemberMigrated":
+      case "MemberMigrated": {
+        const key = L.keyOf.get(k(a.oldWallet)) ?? k(a.oldWallet);
+        L.keyOf.set(k(a.newWallet), key);
+        walletOfKey.set(key, k(a.newWallet));
+        L.status.set(k(a.newWallet), L.status.get(k(a.oldWallet)) ?? "Active");
         L.status.set(k(a.oldWallet), "Migrated");
-        L.status.set(k(a.newWallet), "Active");
         break;
+      }
       case "MeterRegistered":
         L.meters.set(a.meterId, { meterId: a.meterId, owner: a.owner, zone: Number(a.zone), maxPowerW: Number(a.maxPowerW) });
         break;
@@ -124,41 +157,42 @@ export function buildLedger(events: Ev[]): Ledger {
       case "Withdrawn":
         add(a.member, -(a.amount as bigint));
         break;
-      case "AccountMigrated": {
-        add(a.newWallet, L.deposits.get(k(a.oldWallet)) ?? 0n);
-        L.deposits.set(k(a.oldWallet), 0n);
-        for (const side of ["buy", "sell"]) {
-          const o = L.orders.get(`${k(a.oldWallet)}|${side}`);
-          L.orders.delete(`${k(a.oldWallet)}|${side}`);
-          if (o) L.orders.set(`${k(a.newWallet)}|${side}`, { ...o, member: a.newWallet });
-        }
+      case "AccountMigrated":
+        // The market keys accounts by member key (the first wallet): nothing moves.
         break;
-      }
       case "OrderPlaced": {
         const side = Number(a.side) === 0 ? "buy" : "sell";
-        L.orders.set(`${k(a.member)}|${side}`, {
+        const o: LiveOrder = {
           orderId: a.orderId, member: a.member, side, limitPricePerKWh: a.limitPricePerKWh,
           capWhPerInterval: a.capWhPerInterval, firstInterval: Number(a.firstInterval), lastInterval: Number(a.lastInterval),
-        });
+        };
+        L.orders.set(`${k(a.member)}|${side}`, o);
+        write(`${k(a.member)}|${side}`, Number(a.fromInterval), o);
         break;
       }
       case "OrderCancelled": {
         const key = `${k(a.member)}|${Number(a.side) === 0 ? "buy" : "sell"}`;
-        if (L.orders.get(key)?.orderId === a.orderId) L.orders.delete(key);
+        if (L.orders.get(key)?.orderId === a.orderId) {
+          L.orders.delete(key);
+          write(key, Number(a.fromInterval), null);
+        }
         break;
       }
       case "EntryCollected": {
         const r = rec(Number(a.interval));
         if (!r.collected) {
           r.collected = true;
-          r.atCollect = { orders: [...L.orders.values()], deposits: new Map(L.deposits), status: new Map(L.status) };
+          r.atCollect = { orders: frozen(r.interval), deposits: new Map(), status: keyStatus() };
         }
+        // What the bid could spend in this interval (the deposit minus what was deposited after
+        // the interval ended, computed by the contract; the auditor rebuilds it independently).
+        r.atCollect!.deposits.set(k(a.member), a.availableCredits);
         break;
       }
       case "IntervalCleared": {
         const r = rec(Number(a.interval));
         // An interval with no participant is cleared without any entry.
-        r.atCollect ??= { orders: [...L.orders.values()], deposits: new Map(L.deposits), status: new Map(L.status) };
+        r.atCollect ??= { orders: frozen(r.interval), deposits: new Map(), status: keyStatus() };
         r.cleared = {
           pricePerKWh: a.pricePerKWh, matchedWh: a.matchedWh, retailPerKWh: a.retailPerKWh,
           feedInPerKWh: a.feedInPerKWh, participants: Number(a.participants),
@@ -180,18 +214,23 @@ export function buildLedger(events: Ev[]): Ledger {
         break;
     }
   }
+  for (const r of L.intervals.values()) r.keyOf = L.keyOf;
   return L;
 }
 
-/** Energy per member in interval `t` (summed over meters), members with no energy left out. */
+/**
+ * Energy per member in interval `t` (summed over meters), members with no energy left out, keyed
+ * by member key (the first wallet: a migration between two readings leaves one position).
+ */
 export function positions(r: IntervalRec): Map<string, { member: string; importWh: bigint; exportWh: bigint }> {
   const out = new Map<string, { member: string; importWh: bigint; exportWh: bigint }>();
   for (const x of r.readings) {
     if (x.importWh === 0n && x.exportWh === 0n) continue;
-    const p = out.get(k(x.owner)) ?? { member: x.owner, importWh: 0n, exportWh: 0n };
+    const key = r.keyOf?.get(k(x.owner)) ?? k(x.owner);
+    const p = out.get(key) ?? { member: key === k(x.owner) ? x.owner : key, importWh: 0n, exportWh: 0n };
     p.importWh += x.importWh;
     p.exportWh += x.exportWh;
-    out.set(k(x.owner), p);
+    out.set(key, p);
   }
   return out;
 }

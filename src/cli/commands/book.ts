@@ -23,7 +23,8 @@ export function registerBook(program: Command, rt: CliRuntime): void {
       const c = ctx.contracts;
       const m = c.market;
       const from = c.record("EnergyMarket").blockNumber;
-      // Every (member, side) that ever placed an order; orderOf tells which are still standing.
+      // Every (member, side) that ever placed an order; orderAt tells which stands for t (the version
+      // in force at its end: an ended interval keeps the book it had).
       const placed = await ctx.read("EnergyMarket", () => queryAll(m, m.filters.OrderPlaced(), from));
       const keys = new Map<string, { member: string; side: number }>();
       for (const e of placed) keys.set(`${e.args.member}:${e.args.side}`, { member: e.args.member as string, side: Number(e.args.side) });
@@ -33,7 +34,7 @@ export function registerBook(program: Command, rt: CliRuntime): void {
       const asks = new Map<bigint, Level>();
       const bids = new Map<bigint, Level>();
       for (const { member, side } of keys.values()) {
-        const [ord, active] = await ctx.read("EnergyMarket", () => Promise.all([m.orderOf(member, side), c.registry.isActiveMember(member)]));
+        const [ord, active] = await ctx.read("EnergyMarket", () => Promise.all([m.orderAt(member, side, t), c.registry.walletOf(member).then((w) => c.registry.isActiveMember(w))]));
         if (!active || ord.orderId === 0n || Number(ord.firstInterval) > t || t > Number(ord.lastInterval)) continue;
         const limit = ord.limitPricePerKWh;
         const price = side === 1 ? (limit > feedIn ? limit : feedIn) : limit < retail ? limit : retail;
