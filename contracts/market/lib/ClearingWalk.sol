@@ -19,8 +19,10 @@ pragma solidity ^0.8.24;
 ///      ask)], where the remainder of a partly filled order counts as unmatched; the point taken
 ///      is the floor of the midpoint. Asks are admitted in ascending and bids in descending
 ///      order, and the walk matches a prefix of each list, so the first unmatched ask is the
-///      first admitted ask left with a remainder (recorded when it is replaced, or the current
-///      ask at the end), and the same for bids. The price is read only once every participant
+///      first admitted ask left with a remainder (seen when it is replaced, or the current ask
+///      at the end), and the same for bids; an order is replaced with a remainder only once
+///      matching is over (the walk stopped, or the other side is closed), so tightening the
+///      range there never meets a later fill. The price is read only once every participant
 ///      of the interval is admitted (the market counts them against the readings), so the
 ///      first unmatched order of each side is always in: leaving it out makes the page count
 ///      fall short and the price is never fixed; sending it too early closes the other side,
@@ -60,13 +62,10 @@ library ClearingWalk {
         bool asksClosed;
         bool bidsClosed;
         uint64 matchedWh;
-        uint64 marginalAskPrice;
-        uint64 marginalBidPrice;
-        // The first admitted ask (bid) replaced while it still had a remainder.
-        bool unmatchedAsk;
-        bool unmatchedBid;
-        uint64 firstUnmatchedAskPrice;
-        uint64 firstUnmatchedBidPrice;
+        // The equilibrium range so far: the marginal matched ask and bid, tightened by every
+        // order replaced with a remainder (which happens only once matching is over, see below).
+        uint64 priceLow;
+        uint64 priceHigh;
     }
 
     /// @notice Take `e` as the next ask. Returns false if it breaks the order; otherwise the
@@ -77,11 +76,10 @@ library ClearingWalk {
             return (false, previous);
         }
         if (s.ask.present && s.ask.rem != 0) {
+            // The walk stopped, or (closing rule) no bid is left: matching is over, and the
+            // replaced ask is unmatched; the first such ask is the cheapest.
             if (!s.stopped) s.bidsClosed = true;
-            if (!s.unmatchedAsk) {
-                s.unmatchedAsk = true;
-                s.firstUnmatchedAskPrice = s.ask.price;
-            }
+            if (s.ask.price < s.priceHigh) s.priceHigh = s.ask.price;
         }
         previous = s.ask;
         s.ask = e;
@@ -99,10 +97,7 @@ library ClearingWalk {
         }
         if (s.bid.present && s.bid.rem != 0) {
             if (!s.stopped) s.asksClosed = true;
-            if (!s.unmatchedBid) {
-                s.unmatchedBid = true;
-                s.firstUnmatchedBidPrice = s.bid.price;
-            }
+            if (s.bid.price > s.priceLow) s.priceLow = s.bid.price;
         }
         previous = s.bid;
         s.bid = e;
@@ -129,8 +124,8 @@ library ClearingWalk {
             s.bid.rem -= wh;
         }
         s.matchedWh += wh;
-        s.marginalAskPrice = s.ask.price;
-        s.marginalBidPrice = s.bid.price;
+        s.priceLow = s.ask.price;
+        s.priceHigh = s.bid.price;
     }
 
     /// @notice The uniform price once every entry is admitted: the floor of the midpoint of the
@@ -142,12 +137,11 @@ library ClearingWalk {
     ///         (bid < ask), and the lists are sorted.
     function clearingPrice(State memory s) internal pure returns (uint64) {
         if (s.matchedWh == 0) return 0;
-        uint64 lo = s.marginalAskPrice;
-        uint64 hi = s.marginalBidPrice;
-        (bool anyAsk, uint64 ask) = _firstUnmatched(s.unmatchedAsk, s.firstUnmatchedAskPrice, s.ask);
-        if (anyAsk && ask < hi) hi = ask;
-        (bool anyBid, uint64 bid) = _firstUnmatched(s.unmatchedBid, s.firstUnmatchedBidPrice, s.bid);
-        if (anyBid && bid > lo) lo = bid;
+        uint64 lo = s.priceLow;
+        uint64 hi = s.priceHigh;
+        // The current orders' remainders are unmatched too.
+        if (s.ask.rem != 0 && s.ask.price < hi) hi = s.ask.price;
+        if (s.bid.rem != 0 && s.bid.price > lo) lo = s.bid.price;
         return uint64((uint256(lo) + uint256(hi)) / 2);
     }
 
@@ -157,11 +151,5 @@ library ClearingWalk {
     function fillCredits(uint64 matchedBeforeWh, uint64 wh, uint64 price) internal pure returns (uint256) {
         // Products of uint64 values in uint256: no overflow; the first floor is >= the second.
         return ((uint256(matchedBeforeWh) + wh) * price) / 1000 - (uint256(matchedBeforeWh) * price) / 1000;
-    }
-
-    function _firstUnmatched(bool recorded, uint64 recordedPrice, Cur memory current) private pure returns (bool, uint64) {
-        if (recorded) return (true, recordedPrice);
-        if (current.present && current.rem != 0) return (true, current.price);
-        return (false, 0);
     }
 }
