@@ -370,7 +370,12 @@ export function renderGains(report: DemoReport): string {
     credits(x.retailValueCredits),
     credits(x.buyerGainCredits),
   ];
-  const rows = g.members.map((m) => row(names.get(m.member.toLowerCase()) ?? m.member.slice(0, 8), m));
+  // In the member table's order.
+  const order = new Map(report.members.map((m, i) => [m.address.toLowerCase(), i]));
+  const at = (a: string) => order.get(a.toLowerCase()) ?? order.size;
+  const rows = [...g.members]
+    .sort((a, b) => at(a.member) - at(b.member))
+    .map((m) => row(names.get(m.member.toLowerCase()) ?? m.member.slice(0, 8), m));
   rows.push(row(TOTAL_ROW, c));
   const lines = table(header, rows, new Set([0])).split("\n");
   lines.splice(lines.length - 1, 0, lines[1]);
