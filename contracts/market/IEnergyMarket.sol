@@ -163,7 +163,9 @@ interface IEnergyMarket {
         uint64 feedInPerKWh,
         uint32 participants
     );
-    /// @notice A fill: `wh` of the seller's local production consumed by the buyer.
+    /// @notice A fill: `wh` of the seller's local production consumed by the buyer, for
+    ///         `credits` = floor(C_k * price / 1000) - floor(C_(k-1) * price / 1000), C_k the
+    ///         interval's cumulative matched Wh after this fill (docs/market-rule.md, section 6).
     event Traded(
         uint32 indexed interval,
         address indexed seller,
