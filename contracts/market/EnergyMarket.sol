@@ -26,8 +26,9 @@ import {Roles} from "../lib/Roles.sol";
 ///      - accounts are keyed by member key; an ended interval's orders and deposits are frozen;
 ///      - intervals are cleared strictly in order: `_next` only grows, by one per settled
 ///        interval; an interval's pass 2 replays exactly the entries hashed in its pass 1;
-///      - every trade price is the floor of the mean of an ask price >= feed-in and a bid price
-///        <= retail with bid >= ask, hence within [feed-in, retail].
+///      - every trade price is the floor of the midpoint of the competitive equilibrium range,
+///        which lies between a matched ask >= feed-in and a matched bid <= retail
+///        (ClearingWalk.clearingPrice), hence within [feed-in, retail].
 contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable {
     using SafeERC20 for IERC20;
     using ClearingWalk for ClearingWalk.State;
@@ -516,18 +517,21 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     /// @dev Matches what can be matched now, paying each fill at the uniform price.
     function _fills(uint32 interval, ClearingWalk.State memory walk, uint64 price) private {
         uint64 wh;
+        uint64 before = walk.matchedWh;
         while ((wh = walk.nextFill()) != 0) {
-            uint256 credits = _fillCredits(wh, price);
+            uint256 credits = _fillCredits(before, wh, price);
+            before = walk.matchedWh;
             walk.ask.credits += credits;
             walk.bid.credits += credits;
             emit Traded(interval, walk.ask.member, walk.bid.member, wh, price, credits);
         }
     }
 
-    /// @dev What a fill of `wh` at `price` per kWh costs: floor(wh * price / 1000). Virtual only
-    ///      so that the auditor's tests can deploy a deliberately wrong market (contracts/mocks).
-    function _fillCredits(uint64 wh, uint64 price) internal pure virtual returns (uint256) {
-        return (uint256(wh) * price) / 1000;
+    /// @dev What a fill costs: `ClearingWalk.fillCredits` (cumulative rounding, docs/market-rule.md).
+    ///      Virtual only so that the auditor's tests can deploy a deliberately wrong market
+    ///      (contracts/mocks).
+    function _fillCredits(uint64 matchedBeforeWh, uint64 wh, uint64 price) internal pure virtual returns (uint256) {
+        return ClearingWalk.fillCredits(matchedBeforeWh, wh, price);
     }
 
     /// @dev A member's whole result for an interval.

@@ -10,9 +10,12 @@ pragma solidity ^0.8.24;
 ///         enter a uniform-price double auction — asks at `max(limit, feedIn)` for
 ///         `min(netExport, cap)`, bids at `min(limit, retail)` for
 ///         `min(netImport, cap, affordable)` — sorted by price (ties: lower order id first) and
-///         walked while bid >= ask; every matched Wh trades at
-///         `floor((marginal ask + marginal bid) / 2)`. The rest goes to and comes from the grid
-///         at the tariffs.
+///         walked while bid >= ask; every matched Wh trades at one price, the floor of the
+///         midpoint of the competitive equilibrium range [max(marginal matched ask, first
+///         unmatched bid), min(marginal matched bid, first unmatched ask)]; the k-th fill, ending
+///         at cumulative matched volume C_k, moves floor(C_k * p / 1000) -
+///         floor(C_(k-1) * p / 1000) credits. The rest goes to and comes from the grid at the
+///         tariffs. The whole rule with its integer arithmetic: docs/market-rule.md.
 ///
 ///         Clearing an interval takes two passes, each split into pages (transactions) that
 ///         anyone may send:
@@ -173,7 +176,9 @@ interface IEnergyMarket {
         uint64 feedInPerKWh,
         uint32 participants
     );
-    /// @notice A fill: `wh` of the seller's local production consumed by the buyer.
+    /// @notice A fill: `wh` of the seller's local production consumed by the buyer, for
+    ///         `credits` = floor(C_k * price / 1000) - floor(C_(k-1) * price / 1000), C_k the
+    ///         interval's cumulative matched Wh after this fill (docs/market-rule.md, section 6).
     event Traded(
         uint32 indexed interval,
         address indexed seller,

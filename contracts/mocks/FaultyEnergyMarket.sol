@@ -23,7 +23,7 @@ contract FaultyEnergyMarket is EnergyMarket {
     ) EnergyMarket(registry_, readings_, energy_, credit_, retailPerKWh, feedInPerKWh, firstInterval) {}
 
     /// @dev FAULT: 1.5x the uniform price.
-    function _fillCredits(uint64 wh, uint64 price) internal pure override returns (uint256) {
-        return (uint256(wh) * price * 3) / 2000;
+    function _fillCredits(uint64 matchedBeforeWh, uint64 wh, uint64 price) internal pure override returns (uint256) {
+        return (super._fillCredits(matchedBeforeWh, wh, price) * 3) / 2;
     }
 }

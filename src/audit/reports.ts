@@ -3,8 +3,10 @@
  * anomalies, and the interval and meter views behind `audit interval` and `audit meter`.
  *
  * Units: energy in Wh, money in credit base units (6 decimals), prices per kWh in credit base
- * units; integers throughout so that totals are exact. Grid money uses the contract's rounding:
- * `floor(Wh * tariff / 1000)`.
+ * units; integers throughout so that totals are exact. Grid money is rounded in the grid's
+ * favour, per member and interval: `gridImportCost` (ceil) and `gridExportRevenue` (floor) from
+ * src/sdk/clearing.ts. The gains of trading split (`gainsOfTrade`) comes from `surplusSplit`
+ * (src/sdk/surplus.ts), the function the demo prints too.
  *
  * "Grid-only" is what the member's metered energy would have cost with the grid alone: every
  * imported Wh bought at the retail tariff and every exported Wh sold at the feed-in tariff,
@@ -12,6 +14,8 @@
  * minus the actual cost (P2P paid - P2P received + grid import cost - grid export revenue).
  */
 import { getAddress } from "ethers";
+import { gridExportRevenue, gridImportCost } from "../sdk/clearing";
+import { surplusSplit, SurplusSplit } from "../sdk/surplus";
 import {
   AuditState,
   intervalStart,
@@ -108,10 +112,10 @@ export function memberStatement(s: AuditState, member: string, range: { from?: n
       if (!mine.has(st.member)) continue;
       const importWh = st.selfSupplyWh + st.boughtWh + st.gridImportWh;
       const exportWh = st.selfSupplyWh + st.soldWh + st.gridExportWh;
-      const gridImportCost = (st.gridImportWh * c.retailPerKWh) / 1000n;
-      const gridExportRevenue = (st.gridExportWh * c.feedInPerKWh) / 1000n;
-      const netCost = st.paidCredits - st.receivedCredits + gridImportCost - gridExportRevenue;
-      const gridOnly = (importWh * c.retailPerKWh) / 1000n - (exportWh * c.feedInPerKWh) / 1000n;
+      const gridImport = gridImportCost(st.gridImportWh, c.retailPerKWh);
+      const gridExport = gridExportRevenue(st.gridExportWh, c.feedInPerKWh);
+      const netCost = st.paidCredits - st.receivedCredits + gridImport - gridExport;
+      const gridOnly = gridImportCost(importWh, c.retailPerKWh) - gridExportRevenue(exportWh, c.feedInPerKWh);
       const parties: string[] = [];
       for (const tr of rec.trades) {
         if (mine.has(tr.buyer)) {
@@ -138,8 +142,8 @@ export function memberStatement(s: AuditState, member: string, range: { from?: n
         feedInPerKWh: c.feedInPerKWh,
         p2pPaidCredits: st.paidCredits,
         p2pReceivedCredits: st.receivedCredits,
-        gridImportCostCredits: gridImportCost,
-        gridExportRevenueCredits: gridExportRevenue,
+        gridImportCostCredits: gridImport,
+        gridExportRevenueCredits: gridExport,
         netCostCredits: netCost,
         gridOnlyCostCredits: gridOnly,
         savingCredits: gridOnly - netCost,
@@ -242,6 +246,8 @@ export interface CommunitySummary {
   selfSufficiencyPpm: bigint;
   /** Sum of every member's saving against grid-only. */
   savingCredits: bigint;
+  /** Sellers' and buyers' gains of trading against the tariffs, community and per member. */
+  gainsOfTrade: SurplusSplit;
   perInterval: IntervalSummary[];
 }
 
@@ -276,8 +282,8 @@ export function communitySummary(s: AuditState, range: { from?: number; to?: num
       row.gridImportWh += st.gridImportWh;
       row.gridExportWh += st.gridExportWh;
       const net =
-        st.paidCredits - st.receivedCredits + (st.gridImportWh * c.retailPerKWh) / 1000n - (st.gridExportWh * c.feedInPerKWh) / 1000n;
-      const gridOnly = (imp * c.retailPerKWh) / 1000n - (exp * c.feedInPerKWh) / 1000n;
+        st.paidCredits - st.receivedCredits + gridImportCost(st.gridImportWh, c.retailPerKWh) - gridExportRevenue(st.gridExportWh, c.feedInPerKWh);
+      const gridOnly = gridImportCost(imp, c.retailPerKWh) - gridExportRevenue(exp, c.feedInPerKWh);
       saving += gridOnly - net;
       p2pCredits += st.paidCredits;
     }
@@ -308,6 +314,10 @@ export function communitySummary(s: AuditState, range: { from?: number; to?: num
     averagePricePerKWh: sum.p2pWh === 0n ? 0n : sum.weighted / sum.p2pWh,
     selfSufficiencyPpm: sum.importWh === 0n ? 0n : ((sum.selfSupplyWh + sum.p2pWh) * 1_000_000n) / sum.importWh,
     savingCredits: saving,
+    gainsOfTrade: surplusSplit(
+      intervals.map((r) => ({ interval: r.interval, ...r.cleared! })),
+      intervals.flatMap((r) => r.settlements.map((st) => ({ ...st, interval: r.interval }))),
+    ),
     perInterval,
   };
 }

@@ -5,7 +5,8 @@
  * - energy: minted == retired + held, per account and in total; per interval, retired == the
  *   sum of accepted exports; no burn outside a settlement;
  * - credits: the market's credit balance == deposits - withdrawals == sum of rebuilt deposits;
- *   per interval, credits paid == credits received == sum of fills; no deposit below zero;
+ *   per interval, credits paid == credits received == sum of fills == floor(matched Wh * price
+ *   / 1000) (the rule's cumulative rounding); no deposit below zero;
  * - readings: every accepted reading's EIP-712 signature (from the submission calldata)
  *   recovers to the meter's signer registered at that block; no (meter, interval) twice;
  *   intervals increasing and registers monotonic per meter; deltas == differences of totals;
@@ -275,6 +276,12 @@ function checkCredits(s: AuditState, out: Violation[]): void {
     for (const tr of rec.trades) fills += tr.credits;
     numeric(out, "credits", { interval: rec.interval }, "credits paid", paid, received, "credits received are");
     numeric(out, "credits", { interval: rec.interval }, "credits paid", paid, fills, "the fills add up to");
+    // Cumulative rounding: buyers together pay floor(matched Wh * price / 1000); the sub-unit
+    // rest (roundingMilliCredits, in the summary's gainsOfTrade) stays with the buyers.
+    if (rec.settled && rec.cleared) {
+      const owed = (rec.cleared.matchedWh * rec.cleared.pricePerKWh) / 1000n;
+      numeric(out, "credits", { interval: rec.interval }, "credits paid", paid, owed, "floor(matched Wh * price / 1000) is");
+    }
   }
 }
 

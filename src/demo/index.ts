@@ -3,7 +3,7 @@ export type { DemoResult, DemoStats, DemoIo } from "./runner";
 export { resolveOptions, DEFAULT_OPTIONS, DEMO_ENV } from "./options";
 export type { DemoOptions } from "./options";
 export { planCommunity } from "./community";
-export { buildReport, renderReport, renderChart, renderMembers, renderTotals, kWh, credits, price } from "./report";
+export { buildReport, renderReport, renderChart, renderMembers, renderGains, renderTotals, kWh, credits, price } from "./report";
 export type { DemoReport } from "./report";
 export { runAuditIfAvailable } from "./audit";
 export type { DemoAuditInput, DemoAuditVerdict } from "./audit";

@@ -5,11 +5,15 @@
  * community totals.
  *
  * Money: the market moves credits for P2P trades only; grid import and export are billed off
- * chain at the interval's tariffs (`IntervalCleared`), each interval rounded down like the
- * contract does: `floor(Wh * pricePerKWh / 1000)`. Grid-only is what the same meter readings
- * would cost with no market: all import at retail, all export at feed-in.
+ * chain at the interval's tariffs (`IntervalCleared`), per interval, rounded in the grid's favour
+ * (`gridImportCost` rounds up, `gridExportRevenue` down; docs/market-rule.md). Grid-only is what
+ * the same meter readings would cost with no market: all import at retail, all export at feed-in.
+ * The gains of trading (sellers' and buyers' surplus against the tariffs) come from
+ * `surplusSplit` (src/sdk/surplus.ts), the function the auditor's summary uses too.
  */
+import { gridExportRevenue, gridImportCost } from "../sdk/clearing";
 import type { MemberSettlement } from "../sdk/settlement";
+import { gainSharePermille, surplusSplit, SurplusSplit } from "../sdk/surplus";
 
 export interface ClearedEvent {
   interval: number;
@@ -97,6 +101,8 @@ export interface DemoReport {
   intervals: IntervalRow[];
   members: MemberRow[];
   totals: Flows & { tradedWh: bigint; tradedCredits: bigint; trades: number; intervalsSettled: number };
+  /** How the gains of trading split between sellers and buyers (`surplusSplit`). */
+  gains: SurplusSplit;
 }
 
 const zeroFlows = (): Flows => ({
@@ -123,7 +129,6 @@ export function timeLabel(run: RunInfo, index: number): string {
   return `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
 }
 
-const cost = (wh: bigint, pricePerKWh: bigint) => (wh * pricePerKWh) / 1000n;
 
 /** The report of a run from its chain events and the members' names. */
 export function buildReport(run: RunInfo, events: ChainEvents, members: MemberInfo[]): DemoReport {
@@ -157,9 +162,9 @@ export function buildReport(run: RunInfo, events: ChainEvents, members: MemberIn
     }
     const importWh = e.selfSupplyWh + e.boughtWh + e.gridImportWh;
     const exportWh = e.selfSupplyWh + e.soldWh + e.gridExportWh;
-    const gridCredits = cost(e.gridImportWh, tariff.retailPerKWh) - cost(e.gridExportWh, tariff.feedInPerKWh);
+    const gridCredits = gridImportCost(e.gridImportWh, tariff.retailPerKWh) - gridExportRevenue(e.gridExportWh, tariff.feedInPerKWh);
     const costCredits = e.paidCredits - e.receivedCredits + gridCredits;
-    const gridOnlyCredits = cost(importWh, tariff.retailPerKWh) - cost(exportWh, tariff.feedInPerKWh);
+    const gridOnlyCredits = gridImportCost(importWh, tariff.retailPerKWh) - gridExportRevenue(exportWh, tariff.feedInPerKWh);
     const add: Flows = {
       importWh,
       exportWh,
@@ -195,6 +200,10 @@ export function buildReport(run: RunInfo, events: ChainEvents, members: MemberIn
     intervals,
     members: rows,
     totals,
+    gains: surplusSplit(
+      [...cleared.values()],
+      events.settled.filter((e) => inRun(e.interval)),
+    ),
   };
 }
 
@@ -339,6 +348,45 @@ export function renderTotals(report: DemoReport): string {
   return lines.join("\n");
 }
 
+/**
+ * The gains of trading against the grid tariffs: what sellers received above the feed-in value of
+ * the Wh they sold, and what buyers paid below the retail value of the Wh they bought, for the
+ * community and per member (`surplusSplit`).
+ */
+export function renderGains(report: DemoReport): string {
+  const g = report.gains;
+  const c = g.community;
+  const share = (part: bigint) => `${(Number(gainSharePermille(part, c)) / 10).toFixed(1)} %`;
+  const names = new Map(report.members.map((m) => [m.address.toLowerCase(), m.name]));
+  const header = ["Member", "Sold", "Received", "Feed-in value", "Seller gain", "Bought", "Paid", "Retail value", "Buyer gain"];
+  const row = (name: string, x: typeof c) => [
+    name,
+    kWh(x.soldWh),
+    credits(x.receivedCredits),
+    credits(x.feedInValueCredits),
+    credits(x.sellerGainCredits),
+    kWh(x.boughtWh),
+    credits(x.paidCredits),
+    credits(x.retailValueCredits),
+    credits(x.buyerGainCredits),
+  ];
+  // In the member table's order.
+  const order = new Map(report.members.map((m, i) => [m.address.toLowerCase(), i]));
+  const at = (a: string) => order.get(a.toLowerCase()) ?? order.size;
+  const rows = [...g.members]
+    .sort((a, b) => at(a.member) - at(b.member))
+    .map((m) => row(names.get(m.member.toLowerCase()) ?? m.member.slice(0, 8), m));
+  rows.push(row(TOTAL_ROW, c));
+  const lines = table(header, rows, new Set([0])).split("\n");
+  lines.splice(lines.length - 1, 0, lines[1]);
+  return [
+    "Gains of trading against the grid tariffs (kWh; credits)",
+    `  Sellers ${credits(c.sellerGainCredits)} credits (${share(c.sellerGainCredits)}) above feed-in, buyers ${credits(c.buyerGainCredits)} credits (${share(c.buyerGainCredits)}) below retail` +
+      `; rounding left with the buyers: ${g.roundingMilliCredits} thousandths of a base unit`,
+    ...lines,
+  ].join("\n");
+}
+
 /** The whole report as printed by `npm run demo`. */
 export function renderReport(report: DemoReport, auditLine: string, extra: string[] = []): string {
   const { run } = report;
@@ -349,5 +397,5 @@ export function renderReport(report: DemoReport, auditLine: string, extra: strin
     `Tariffs: retail ${price(report.tariffs.retailPerKWh)}, feed-in ${price(report.tariffs.feedInPerKWh)} credits/kWh`,
     ...extra,
   ];
-  return [head.join("\n"), renderChart(report), renderMembers(report), renderTotals(report), auditLine].join("\n\n") + "\n";
+  return [head.join("\n"), renderChart(report), renderMembers(report), renderGains(report), renderTotals(report), auditLine].join("\n\n") + "\n";
 }

@@ -16,15 +16,33 @@
  *    did not report for the interval) takes no part.
  * 3. Asks by price ascending, bids by price descending, ties by order id ascending.
  * 4. Walk both lists while `bid.price >= ask.price`, filling `min(remaining ask, remaining bid)`
- *    and advancing the exhausted side(s). The clearing price is
- *    `floor((marginalAsk.price + marginalBid.price) / 2)` of the last matched pair; 0 with no match.
- * 5. Every fill trades at that price: `costCredits = floor(wh * price / 1000)` per fill. The rest
- *    of each net position goes to the grid at the tariffs (`floor(wh * tariff / 1000)`, for bills).
+ *    and advancing the exhausted side(s). The matched volume is the largest any uniform price
+ *    can trade.
+ * 5. The clearing price lies in the competitive equilibrium range `[lo, hi]`:
+ *    `lo = max(marginal matched ask, first unmatched bid)`, `hi = min(marginal matched bid,
+ *    first unmatched ask)`, where the remainder of a partly filled order counts as unmatched
+ *    (a side with no unmatched order imposes no bound). The point taken is
+ *    `floor((lo + hi) / 2)` (k = 1/2); 0 with no match. At that price no order priced better
+ *    than it is left unfilled. The range lies in [feedIn, retail] by construction (every ask is
+ *    >= feedIn, every bid <= retail), so the clamp to the tariffs never binds.
+ * 6. Money by cumulative rounding: the k-th fill in walk order, ending at cumulative matched
+ *    volume `C_k`, costs `floor(C_k * price / 1000) - floor(C_(k-1) * price / 1000)`. Each
+ *    member's fills are consecutive in the walk, so its credits are computed once from its
+ *    total Wh: a seller receives at least `floor(soldWh * price / 1000)` >= `gridExportRevenue`
+ *    of the same Wh, a buyer pays at most `ceil(boughtWh * price / 1000)` <= `gridImportCost`
+ *    of the same Wh; buyers together pay exactly what sellers together receive,
+ *    `floor(matchedWh * price / 1000)`. The sub-unit rest of the exact value
+ *    (`matchedWh * price mod 1000` thousandths of a base unit, `roundingMilliCredits`) is paid
+ *    by nobody: the buyers keep it.
+ * 7. The rest of each net position goes to the grid at the tariffs; the grid rounds in its own
+ *    favour: it pays `floor(wh * feedIn / 1000)` and charges `ceil(wh * retail / 1000)`.
  *
  * Invariants (checked by the property tests): credits paid == credits received; per member
  * `selfSupply + sold + gridExport == exportWh` and `selfSupply + bought + gridImport == importWh`;
- * the price lies in [feedIn, retail], at or above every matched ask and at or below every matched
- * bid; no buyer pays more than its available credits; the matched volume is the largest possible.
+ * the price lies in the equilibrium range and in [feedIn, retail]; no seller receives less than the
+ * feed-in tariff and no buyer pays more than the retail tariff for the same Wh; no buyer pays more
+ * than its available credits; the matched volume is the largest possible.
+ * The whole rule, for re-implementers: docs/market-rule.md.
  */
 import { ValidationError } from "./errors";
 
@@ -77,7 +95,10 @@ export interface Fill {
   seller: string;
   buyer: string;
   wh: bigint;
-  /** `floor(wh * pricePerKWh / 1000)`, paid by the buyer to the seller. */
+  /**
+   * Paid by the buyer to the seller: `floor(after * price / 1000) - floor(before * price / 1000)`,
+   * with `before`/`after` the cumulative matched Wh before and after this fill (`fillCredits`).
+   */
   costCredits: bigint;
 }
 
@@ -99,9 +120,9 @@ export interface MemberOutcome {
   paidCredits: bigint;
   /** Sum of the member's fill costs as seller. */
   receivedCredits: bigint;
-  /** `floor(gridExportWh * feedInTariffPerKWh / 1000)` (for bills). */
+  /** `gridExportRevenue(gridExportWh, feedIn)`: floor (for bills). */
   gridExportCredits: bigint;
-  /** `floor(gridImportWh * retailTariffPerKWh / 1000)` (for bills). */
+  /** `gridImportCost(gridImportWh, retail)`: ceil (for bills). */
   gridImportCredits: bigint;
 }
 
@@ -109,7 +130,14 @@ export interface ClearingResult {
   interval: number;
   /** Uniform clearing price; 0n when nothing matched. */
   pricePerKWh: bigint;
+  /** The competitive equilibrium range the price is the midpoint of; both 0n when nothing matched. */
+  priceRange: { lowPerKWh: bigint; highPerKWh: bigint };
   matchedWh: bigint;
+  /**
+   * `matchedWh * pricePerKWh mod 1000`: thousandths of a base unit of the exact trade value that
+   * the cumulative rounding leaves unpaid (kept by the buyers); < 1 base unit per interval.
+   */
+  roundingMilliCredits: bigint;
   /** In walk order. */
   fills: Fill[];
   /** Sorted by price ascending, then order id ascending. */
@@ -233,13 +261,20 @@ export function clearInterval(input: ClearingInput): ClearingResult {
     if (askLeft === 0n && ++i < asks.length) askLeft = asks[i].qtyWh;
     if (bidLeft === 0n && ++j < bids.length) bidLeft = bids[j].qtyWh;
   }
-  const pricePerKWh =
-    marginalAsk && marginalBid ? (marginalAsk.pricePerKWh + marginalBid.pricePerKWh) / 2n : 0n;
+  // 5. The price. The walk matched a prefix of each sorted list, so the first unmatched order of
+  // a side is the entry the walk stopped on (with its remainder), if any.
+  const firstUnmatchedAsk = i < asks.length ? asks[i] : undefined;
+  const firstUnmatchedBid = j < bids.length ? bids[j] : undefined;
+  const { lowPerKWh, highPerKWh } =
+    marginalAsk && marginalBid
+      ? equilibriumRange(marginalAsk.pricePerKWh, marginalBid.pricePerKWh, firstUnmatchedAsk?.pricePerKWh, firstUnmatchedBid?.pricePerKWh)
+      : { lowPerKWh: 0n, highPerKWh: 0n };
+  const pricePerKWh = (lowPerKWh + highPerKWh) / 2n;
 
-  // 5. Fills at the one price, per-member totals and grid flows.
+  // 6. Fills at the one price (cumulative rounding), per-member totals and grid flows.
   let matchedWh = 0n;
   const fills: Fill[] = walk.map(({ ask, bid, wh }) => {
-    const costCredits = (wh * pricePerKWh) / 1000n;
+    const costCredits = fillCredits(matchedWh, wh, pricePerKWh);
     matchedWh += wh;
     const seller = byAddress.get(ask.member.toLowerCase())!.o;
     const buyer = byAddress.get(bid.member.toLowerCase())!.o;
@@ -252,11 +287,58 @@ export function clearInterval(input: ClearingInput): ClearingResult {
   for (const o of outcomes) {
     o.gridExportWh = o.netExportWh - o.soldWh;
     o.gridImportWh = o.netImportWh - o.boughtWh;
-    o.gridExportCredits = (o.gridExportWh * feedIn) / 1000n;
-    o.gridImportCredits = (o.gridImportWh * retail) / 1000n;
+    o.gridExportCredits = gridExportRevenue(o.gridExportWh, feedIn);
+    o.gridImportCredits = gridImportCost(o.gridImportWh, retail);
   }
 
-  return { interval: input.interval, pricePerKWh, matchedWh, fills, asks, bids, members: outcomes };
+  return {
+    interval: input.interval,
+    pricePerKWh,
+    priceRange: { lowPerKWh, highPerKWh },
+    matchedWh,
+    roundingMilliCredits: (matchedWh * pricePerKWh) % 1000n,
+    fills,
+    asks,
+    bids,
+    members: outcomes,
+  };
+}
+
+/**
+ * The competitive equilibrium range of a walk that matched something: `[max(marginalAsk,
+ * firstUnmatchedBid), min(marginalBid, firstUnmatchedAsk)]`; an absent unmatched order imposes
+ * no bound.
+ */
+export function equilibriumRange(
+  marginalAskPerKWh: bigint,
+  marginalBidPerKWh: bigint,
+  firstUnmatchedAskPerKWh: bigint | undefined,
+  firstUnmatchedBidPerKWh: bigint | undefined,
+): { lowPerKWh: bigint; highPerKWh: bigint } {
+  let lowPerKWh = marginalAskPerKWh;
+  let highPerKWh = marginalBidPerKWh;
+  if (firstUnmatchedBidPerKWh !== undefined && firstUnmatchedBidPerKWh > lowPerKWh) lowPerKWh = firstUnmatchedBidPerKWh;
+  if (firstUnmatchedAskPerKWh !== undefined && firstUnmatchedAskPerKWh < highPerKWh) highPerKWh = firstUnmatchedAskPerKWh;
+  return { lowPerKWh, highPerKWh };
+}
+
+/**
+ * Credits of the fill that takes the cumulative matched volume from `matchedBeforeWh` to
+ * `matchedBeforeWh + wh`: `floor((before + wh) * price / 1000) - floor(before * price / 1000)`
+ * (`ClearingWalk.fillCredits`).
+ */
+export function fillCredits(matchedBeforeWh: bigint, wh: bigint, pricePerKWh: bigint): bigint {
+  return ((matchedBeforeWh + wh) * pricePerKWh) / 1000n - (matchedBeforeWh * pricePerKWh) / 1000n;
+}
+
+/** What the grid pays for `wh` exported at the feed-in tariff: `floor(wh * feedIn / 1000)`. */
+export function gridExportRevenue(wh: bigint, feedInPerKWh: bigint): bigint {
+  return (wh * feedInPerKWh) / 1000n;
+}
+
+/** What the grid charges for `wh` imported at the retail tariff: `ceil(wh * retail / 1000)`. */
+export function gridImportCost(wh: bigint, retailPerKWh: bigint): bigint {
+  return (wh * retailPerKWh + 999n) / 1000n;
 }
 
 /** The sorted ask and bid order ids of a result, as the contract's clearing hint. */

@@ -3,6 +3,12 @@
  * Ask, Bid or None, with asks and bids in *walk order*. The contract accepts a new ask only when
  * the current one is used up (or the walk has stopped), and the same for bids; this function
  * produces exactly that interleaving from the reference clearing, so the contract only checks.
+ *
+ * The price depends on the first unmatched ask and bid (docs/market-rule.md, section 5); nothing
+ * here can hide them. The contract fixes the price only after every participant is collected, so
+ * each of them is admitted; an ask sent while the current ask still has a remainder (before the
+ * walk stopped) tells the contract that no bid is left, and any bid after it reverts; the same
+ * for bids. After the walk stops, the rest of each side only has to be sorted.
  */
 import type { ClearingResult } from "./clearing";
 import { ValidationError } from "./errors";

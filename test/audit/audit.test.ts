@@ -6,6 +6,7 @@ import { runAudit, AuditRun } from "../../src/audit";
 import { formatViolations, verifyState } from "../../src/audit/verify";
 import { anomalies, communitySummary, memberStatement, statementCsv } from "../../src/audit/reports";
 import { buildState, memberKeyOf } from "../../src/audit/state";
+import { surplusSplit } from "../../src/sdk/surplus";
 import { CREDIT, deployMarketWorld, MarketWorld, revertTo, runInterval, snapshot, submitReadings } from "../helpers/market";
 import { goToInterval, signReading } from "../helpers/readings";
 import { auditTarget, parseCsv, tmpDb } from "./helpers";
@@ -142,6 +143,27 @@ describe("audit", () => {
       expect(c.selfSufficiencyPpm).to.equal(((c.selfSupplyWh + c.p2pWh) * 1_000_000n) / c.consumptionWh);
       expect(c.averagePricePerKWh >= 80_000n && c.averagePricePerKWh <= 320_000n).to.equal(true);
       expect(c.savingCredits > 0n).to.equal(true);
+    });
+
+    it("splits the gains of trading between sellers and buyers with the SDK's surplusSplit, from the chain's events", async () => {
+      const c = communitySummary(run.state);
+      const cleared = await w.market.queryFilter(w.market.filters.IntervalCleared());
+      const settled = await w.market.queryFilter(w.market.filters.MemberSettled());
+      const expected = surplusSplit(
+        cleared
+          .filter((l) => l.args.interval > 0n)
+          .map((l) => ({ interval: Number(l.args.interval), pricePerKWh: l.args.pricePerKWh, matchedWh: l.args.matchedWh, retailPerKWh: l.args.retailPerKWh, feedInPerKWh: l.args.feedInPerKWh })),
+        settled
+          .filter((l) => l.args.interval > 0n)
+          .map((l) => ({ interval: Number(l.args.interval), member: l.args.member, soldWh: l.args.soldWh, boughtWh: l.args.boughtWh, receivedCredits: l.args.receivedCredits, paidCredits: l.args.paidCredits })),
+      );
+      expect(c.gainsOfTrade).to.deep.equal(expected);
+      const g = c.gainsOfTrade.community;
+      expect(g.soldWh).to.equal(c.p2pWh);
+      expect(g.receivedCredits).to.equal(g.paidCredits);
+      // Both sides beat the grid: P2P prices lie between feed-in and retail.
+      expect(g.sellerGainCredits > 0n && g.buyerGainCredits > 0n).to.equal(true);
+      for (const m of c.gainsOfTrade.members) expect(m.sellerGainCredits >= 0n && m.buyerGainCredits >= 0n, m.member).to.equal(true);
     });
   });
 

@@ -80,13 +80,15 @@ describe("audit of a tampered market", () => {
   it("names the interval, the member and the difference", async () => {
     const run = await runAudit({ provider: ethers.provider, ...target, dbPath });
     const messages = run.violations.map((v) => v.message);
-    // 1,500 Wh at 0.15 = 225,000; the faulty market moved 337,500.
-    expect(messages).to.include(`interval ${t}: member ${buyer}: paid 337500 but the rule says 225000 (difference +112500)`);
-    expect(messages).to.include(`interval ${t}: member ${seller}: received 337500 but the rule says 225000 (difference +112500)`);
+    // 1,500 Wh at 0.10 (the seller's 500 unmatched Wh at 0.10 set the price) = 150,000; the
+    // faulty market moved 225,000.
+    expect(messages).to.include(`interval ${t}: member ${buyer}: paid 225000 but the rule says 150000 (difference +75000)`);
+    expect(messages).to.include(`interval ${t}: member ${seller}: received 225000 but the rule says 150000 (difference +75000)`);
     const fill = run.violations.find((v) => v.check === "fill")!;
-    expect(fill).to.include({ interval: t, member: buyer, actual: "337500", expected: "225000", difference: "+112500" });
-    // Nothing else is wrong: energy and the credit ledger still add up.
-    expect(new Set(run.violations.map((v) => v.check))).to.deep.equal(new Set(["fill", "settlement"]));
+    expect(fill).to.include({ interval: t, member: buyer, actual: "225000", expected: "150000", difference: "+75000" });
+    // The interval's total breaks the rounding rule too; energy and the deposits still add up.
+    expect(messages).to.include(`interval ${t}: credits paid 225000 but floor(matched Wh * price / 1000) is 150000 (difference +75000)`);
+    expect(new Set(run.violations.map((v) => v.check))).to.deep.equal(new Set(["fill", "settlement", "credits"]));
     run.close();
   });
 
@@ -103,7 +105,7 @@ describe("audit of a tampered market", () => {
     }
     const text = lines.join("\n");
     expect(text).to.match(/audit verify: \d+ violation\(s\)/);
-    expect(text).to.include(`[settlement] interval ${t}: member ${buyer}: paid 337500 but the rule says 225000 (difference +112500)`);
+    expect(text).to.include(`[settlement] interval ${t}: member ${buyer}: paid 225000 but the rule says 150000 (difference +75000)`);
   });
 
   it("`audit member --csv -` prints the statement of the overcharged buyer", async () => {

@@ -7,6 +7,8 @@ import { credits, kWh, renderReport, resolveOptions, runAuditIfAvailable, runDem
 import type { DemoResult } from "../../src/demo";
 import type { EnergyMarket, MeterReadings } from "../../typechain-types";
 import { Phase } from "../../src/keeper/interval";
+import { gridExportRevenue, gridImportCost } from "../../src/sdk/clearing";
+import { surplusSplit } from "../../src/sdk/surplus";
 
 describe("demo / a short community run on the embedded chain", function () {
   this.timeout(120_000);
@@ -56,7 +58,7 @@ describe("demo / a short community run on the embedded chain", function () {
 
     const cost = (e: (typeof run)[number]) => {
       const t = tariff.get(Number(e.args.interval))!;
-      return e.args.paidCredits - e.args.receivedCredits + (e.args.gridImportWh * t.retailPerKWh) / 1000n - (e.args.gridExportWh * t.feedInPerKWh) / 1000n;
+      return e.args.paidCredits - e.args.receivedCredits + gridImportCost(e.args.gridImportWh, t.retailPerKWh) - gridExportRevenue(e.args.gridExportWh, t.feedInPerKWh);
     };
     const totals = result.report.totals;
     expect(totals.tradedWh).to.equal(tradedWh);
@@ -84,6 +86,25 @@ describe("demo / a short community run on the embedded chain", function () {
       expect(cells.slice(3, 5), m.name).to.deep.equal([kWh(sum((e) => e.args.boughtWh, mine)), kWh(sum((e) => e.args.soldWh, mine))]);
       expect(m.costCredits, m.name).to.equal(sum(cost, mine));
     }
+  });
+
+  it("prints how the gains of trading split between sellers and buyers, from surplusSplit over the chain's events", async () => {
+    const [cleared, settled] = await Promise.all([market.queryFilter(market.filters.IntervalCleared()), market.queryFilter(market.filters.MemberSettled())]);
+    const expected = surplusSplit(
+      cleared.filter((e) => inRun(e.args.interval)).map((e) => ({ interval: Number(e.args.interval), pricePerKWh: e.args.pricePerKWh, matchedWh: e.args.matchedWh, retailPerKWh: e.args.retailPerKWh, feedInPerKWh: e.args.feedInPerKWh })),
+      settled.filter((e) => inRun(e.args.interval)).map((e) => ({ interval: Number(e.args.interval), member: e.args.member, soldWh: e.args.soldWh, boughtWh: e.args.boughtWh, receivedCredits: e.args.receivedCredits, paidCredits: e.args.paidCredits })),
+    );
+    expect(result.report.gains).to.deep.equal(expected);
+    const g = expected.community;
+    expect(g.sellerGainCredits >= 0n && g.buyerGainCredits >= 0n).to.equal(true);
+    expect(text).to.contain("Gains of trading against the grid tariffs");
+    expect(text).to.contain(`Sellers ${credits(g.sellerGainCredits)} credits`);
+    expect(text).to.contain(`buyers ${credits(g.buyerGainCredits)} credits`);
+    const row = text.split("\n").filter((l) => l.startsWith("Community "))[1]!.trim().split(/\s+/);
+    expect(row.slice(1)).to.deep.equal([
+      kWh(g.soldWh), credits(g.receivedCredits), credits(g.feedInValueCredits), credits(g.sellerGainCredits),
+      kWh(g.boughtWh), credits(g.paidCredits), credits(g.retailValueCredits), credits(g.buyerGainCredits),
+    ]);
   });
 
   it("lands every reading through the oracle daemon's submitter, and refuses the suspended member's", async () => {

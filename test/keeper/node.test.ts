@@ -132,12 +132,13 @@ describe("keeper + oracle daemons against a hardhat node (real time)", function 
     const traded = await market.queryFilter(market.filters.Traded(), 0);
     const intervals = new Set(traded.map((l) => Number((l as unknown as { args: { interval: bigint } }).args.interval)));
     expect([...intervals].sort((a, b) => a - b)).to.deep.equal([first + 1, first + 2, first + 3]);
-    // 30 Wh offered each interval, 25 Wh bid: 25 Wh traded at (0.10 + 0.25) / 2.
+    // 30 Wh offered each interval, 25 Wh bid: 25 Wh traded at 0.10, the ask of the seller whose
+    // 5 unmatched Wh bound the equilibrium range.
     const settled = await market.queryFilter(market.filters.IntervalCleared(), 0);
     const cleared = settled
       .map((l) => (l as unknown as { args: { interval: bigint; pricePerKWh: bigint; matchedWh: bigint } }).args)
       .filter((a) => Number(a.interval) > first && Number(a.interval) <= last);
-    expect(cleared.map((a) => [a.pricePerKWh, a.matchedWh])).to.deep.equal(Array(3).fill([175_000n, 25n]));
+    expect(cleared.map((a) => [a.pricePerKWh, a.matchedWh])).to.deep.equal(Array(3).fill([100_000n, 25n]));
     oracle.signal("SIGTERM");
     keeper.signal("SIGTERM");
   });

@@ -179,7 +179,7 @@ describe("EnergyMarket", () => {
   });
 
   describe("clearing and settlement", () => {
-    it("trades between a seller and a buyer at the mid price, the rest with the grid", async () => {
+    it("trades between a seller and a buyer at the partly filled seller's ask, the rest with the grid", async () => {
       // h0 sells 2,000 Wh net at >= 0.10; h1 buys 1,500 Wh net at <= 0.20; tariffs 0.30 / 0.08.
       await as(0).placeOrder(Side.Sell, 100_000, 0, 1, 10);
       await as(1).deposit(10n * CREDIT);
@@ -194,24 +194,71 @@ describe("EnergyMarket", () => {
       const receipts: string[] = [];
       const out = await settleInterval(w.keeper, 1, { onTx: (k) => receipts.push(k) });
       expect(receipts).to.deep.equal(["collect", "settle"]);
-      expect(out.pricePerKWh).to.equal(150_000n);
+      // The seller's 500 unmatched Wh at 100000 cap the equilibrium range: [100000, 100000].
+      expect(out.pricePerKWh).to.equal(100_000n);
       expect(out.matchedWh).to.equal(1500n);
       const traded = await w.market.queryFilter(w.market.filters.Traded(1));
       expect(traded.map((l) => [l.args.seller, l.args.buyer, l.args.wh, l.args.pricePerKWh, l.args.credits])).to.deep.equal([
-        [h(0).address, h(1).address, 1500n, 150_000n, 225_000n],
+        [h(0).address, h(1).address, 1500n, 100_000n, 150_000n],
       ]);
       const settled = await w.market.queryFilter(w.market.filters.MemberSettled(1));
       const byMember = new Map(settled.map((l) => [l.args.member, l.args]));
       const s0 = byMember.get(h(0).address)!;
-      expect([s0.selfSupplyWh, s0.soldWh, s0.gridExportWh, s0.receivedCredits]).to.deep.equal([500n, 1500n, 500n, 225_000n]);
+      expect([s0.selfSupplyWh, s0.soldWh, s0.gridExportWh, s0.receivedCredits]).to.deep.equal([500n, 1500n, 500n, 150_000n]);
       const s1 = byMember.get(h(1).address)!;
-      expect([s1.boughtWh, s1.gridImportWh, s1.paidCredits]).to.deep.equal([1500n, 0n, 225_000n]);
-      expect(await w.market.depositOf(h(1).address)).to.equal(10n * CREDIT - 225_000n);
-      expect(await w.market.depositOf(h(0).address)).to.equal(225_000n);
+      expect([s1.boughtWh, s1.gridImportWh, s1.paidCredits]).to.deep.equal([1500n, 0n, 150_000n]);
+      expect(await w.market.depositOf(h(1).address)).to.equal(10n * CREDIT - 150_000n);
+      expect(await w.market.depositOf(h(0).address)).to.equal(150_000n);
       expect(await w.credit.balanceOf(await w.market.getAddress())).to.equal(before);
       expect(await w.energy.totalSupply()).to.equal(0n);
       expect(await w.market.nextInterval()).to.equal(2n);
       expect((await w.market.intervalState(1)).phase).to.equal(3n);
+    });
+
+    it("clears the issue's minimal case inside [10, 12]: asks 100 Wh at 10 and 12, one bid 100 Wh at 30", async () => {
+      // Feed-in 0 and retail 100 from interval 2 on (tariffs change only for future intervals).
+      await w.market.setTariffs(100, 0, 2);
+      await goToInterval(w.readings, 2);
+      await submitReadings(w, w.households, 1, new Map());
+      await settleInterval(w.keeper, 1);
+      await as(0).placeOrder(Side.Sell, 10, 0, 2, 2);
+      await as(1).placeOrder(Side.Sell, 12, 0, 2, 2);
+      await as(2).deposit(CREDIT);
+      await as(2).placeOrder(Side.Buy, 30, 0, 2, 2);
+      await goToInterval(w.readings, 3);
+      await submitReadings(w, w.households, 2, new Map([[h(0).address, e(0n, 100n)], [h(1).address, e(0n, 100n)], [h(2).address, e(100n, 0n)]]));
+      const out = await settleInterval(w.keeper, 2);
+      expect(out.pricePerKWh).to.equal(11n);
+      expect(out.matchedWh).to.equal(100n);
+      const traded = await w.market.queryFilter(w.market.filters.Traded(2));
+      expect(traded.map((l) => [l.args.seller, l.args.buyer, l.args.wh, l.args.pricePerKWh, l.args.credits])).to.deep.equal([
+        [h(0).address, h(2).address, 100n, 11n, 1n],
+      ]);
+      const settled = new Map((await w.market.queryFilter(w.market.filters.MemberSettled(2))).map((l) => [l.args.member, l.args]));
+      expect(settled.get(h(1).address)!.gridExportWh).to.equal(100n);
+    });
+
+    it("pays a seller with several fills at least the feed-in value of its Wh (cumulative rounding)", async () => {
+      // Feed-in = price = 1500 per kWh: one seller of 2 Wh, two buyers of 1 Wh. Flooring each
+      // fill would pay 1 + 1 = 2, below floor(2 * 1.5) = 3 that the grid pays for the same Wh.
+      await w.market.setTariffs(3000, 1500, 2);
+      await goToInterval(w.readings, 2);
+      await submitReadings(w, w.households, 1, new Map());
+      await settleInterval(w.keeper, 1);
+      await as(0).placeOrder(Side.Sell, 1500, 0, 2, 2);
+      for (const i of [1, 2]) {
+        await as(i).deposit(CREDIT);
+        await as(i).placeOrder(Side.Buy, 1500, 0, 2, 2);
+      }
+      await goToInterval(w.readings, 3);
+      await submitReadings(w, w.households, 2, new Map([[h(0).address, e(0n, 2n)], [h(1).address, e(1n, 0n)], [h(2).address, e(1n, 0n)]]));
+      const out = await settleInterval(w.keeper, 2);
+      expect(out.pricePerKWh).to.equal(1500n);
+      const traded = await w.market.queryFilter(w.market.filters.Traded(2));
+      expect(traded.map((l) => l.args.credits)).to.deep.equal([1n, 2n]);
+      const settled = new Map((await w.market.queryFilter(w.market.filters.MemberSettled(2))).map((l) => [l.args.member, l.args]));
+      expect(settled.get(h(0).address)!.receivedCredits).to.equal(3n);
+      expect(await w.market.depositOf(h(0).address)).to.equal(3n);
     });
 
     it("refuses to clear an interval that is not ready, not next, or already settled", async () => {
@@ -329,9 +376,10 @@ describe("EnergyMarket", () => {
       await expect(w.market.settle(1, pagesOf[1])).to.be.revertedWithCustomError(w.market, "MarketSettleMismatch");
       const out = await settleInterval(w.keeper, 1);
       expect(out.settleTxs).to.equal(3);
-      // 2,000 Wh offered at 0.09 / 0.10; 2,200 Wh bid at 0.25 / 0.20: all 2,000 sell.
+      // 2,000 Wh offered at 0.09 / 0.10; 2,200 Wh bid at 0.25 / 0.20: all 2,000 sell, and the
+      // 200 Wh left of the bid at 0.20 set the price (range [0.20, 0.20]).
       expect((await w.market.intervalState(1)).matchedWh).to.equal(2000n);
-      expect((await w.market.intervalState(1)).pricePerKWh).to.equal(150_000n);
+      expect((await w.market.intervalState(1)).pricePerKWh).to.equal(200_000n);
       await expect(w.market.settle(1, pagesOf[0]))
         .to.be.revertedWithCustomError(w.market, "MarketWrongInterval")
         .withArgs(1, 2);

@@ -74,9 +74,10 @@ describe("EnergyMarket when paused", () => {
     await w.market.unpause();
     const out = await settleInterval(w.keeper, 1);
     expect(out.matchedWh).to.equal(1000n);
-    expect(out.pricePerKWh).to.equal(150_000n);
-    // 1,000 Wh at 0.15 credits/kWh moved from the buyer's deposit to the seller's.
-    expect(await w.market.depositOf(h(0).address)).to.equal(10n * CREDIT - 150_000n);
-    expect(await w.market.depositOf(h(1).address)).to.equal(150_000n);
+    // The buyer's 500 unmatched Wh at 0.20 set the price (equilibrium range [0.20, 0.20]).
+    expect(out.pricePerKWh).to.equal(200_000n);
+    // 1,000 Wh at 0.20 credits/kWh moved from the buyer's deposit to the seller's.
+    expect(await w.market.depositOf(h(0).address)).to.equal(10n * CREDIT - 200_000n);
+    expect(await w.market.depositOf(h(1).address)).to.equal(200_000n);
   });
 });

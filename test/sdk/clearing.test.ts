@@ -8,6 +8,8 @@ import {
   ClearingOrder,
   ClearingResult,
   Entry,
+  gridExportRevenue,
+  gridImportCost,
   sortedHint,
 } from "../../src/sdk/clearing";
 import { ValidationError } from "../../src/sdk/errors";
@@ -103,23 +105,25 @@ describe("clearInterval", () => {
   });
 
   describe("with one seller and one buyer that cross", () => {
-    it("trades the smaller quantity at the mid price and sends the rest to the grid", () => {
+    it("trades the smaller quantity at the ask of the partly filled seller and sends the rest to the grid", () => {
       const r = clearInterval(
         input([member(0, 0n, 1500n), member(1, 1000n, 0n)], [sell(1n, 0, 100_000n), buy(2n, 1, 200_000n)]),
       );
-      expect(r.pricePerKWh).to.equal(150_000n);
+      // The seller's unmatched 500 Wh at 100000 bound the range from above: [100000, 100000].
+      expect(r.priceRange).to.deep.equal({ lowPerKWh: 100_000n, highPerKWh: 100_000n });
+      expect(r.pricePerKWh).to.equal(100_000n);
       expect(r.matchedWh).to.equal(1000n);
-      expect(r.fills).to.deep.equal([fill(1n, 2n, 0, 1, 1000n, 150_000n)]);
+      expect(r.fills).to.deep.equal([fill(1n, 2n, 0, 1, 1000n, 100_000n)]);
       expect(outcomeOf(r, 0)).to.deep.include({
         soldWh: 1000n,
         gridExportWh: 500n,
-        receivedCredits: 150_000n,
+        receivedCredits: 100_000n,
         gridExportCredits: 40_000n,
       });
       expect(outcomeOf(r, 1)).to.deep.include({
         boughtWh: 1000n,
         gridImportWh: 0n,
-        paidCredits: 150_000n,
+        paidCredits: 100_000n,
         gridImportCredits: 0n,
       });
     });
@@ -132,11 +136,12 @@ describe("clearInterval", () => {
       const orders = [sell(7n, 0, 100_000n), sell(3n, 1, 100_000n), buy(9n, 2, 200_000n), buy(4n, 3, 200_000n)];
       const r = clearInterval(input(members, orders));
       expect(sortedHint(r)).to.deep.equal({ askOrderIds: [3n, 7n], bidOrderIds: [4n, 9n] });
-      expect(r.pricePerKWh).to.equal(150_000n);
+      // Ask 7 keeps 200 Wh unmatched at 100000: the price is 100000.
+      expect(r.pricePerKWh).to.equal(100_000n);
       expect(r.fills).to.deep.equal([
-        fill(3n, 4n, 1, 3, 500n, 75_000n),
-        fill(3n, 9n, 1, 2, 100n, 15_000n),
-        fill(7n, 9n, 0, 2, 400n, 60_000n),
+        fill(3n, 4n, 1, 3, 500n, 50_000n),
+        fill(3n, 9n, 1, 2, 100n, 10_000n),
+        fill(7n, 9n, 0, 2, 400n, 40_000n),
       ]);
       expect(outcomeOf(r, 0).gridExportWh).to.equal(200n);
       expect(outcomeOf(r, 1).gridExportWh).to.equal(0n);
@@ -153,12 +158,13 @@ describe("clearInterval", () => {
         { orderId: 3n, member: addr(2), qtyWh: 700n, pricePerKWh: 150_000n },
       ]);
       expect(r.bids).to.deep.equal([{ orderId: 2n, member: addr(1), qtyWh: 2000n, pricePerKWh: 200_000n }]);
-      // Marginal pair: ask 3 (150000) and bid 2 (200000).
-      expect(r.pricePerKWh).to.equal(175_000n);
-      expect(r.fills).to.deep.equal([fill(1n, 2n, 0, 1, 1200n, 210_000n), fill(3n, 2n, 2, 1, 700n, 122_500n)]);
+      // Marginal pair: ask 3 (150000) and bid 2 (200000); bid 2 keeps 100 Wh unmatched at 200000,
+      // so the range is [200000, 200000].
+      expect(r.pricePerKWh).to.equal(200_000n);
+      expect(r.fills).to.deep.equal([fill(1n, 2n, 0, 1, 1200n, 240_000n), fill(3n, 2n, 2, 1, 700n, 140_000n)]);
       expect(outcomeOf(r, 0).gridExportWh).to.equal(3800n);
       expect(outcomeOf(r, 1).gridImportWh).to.equal(1100n);
-      expect(outcomeOf(r, 1).paidCredits).to.equal(332_500n);
+      expect(outcomeOf(r, 1).paidCredits).to.equal(380_000n);
     });
   });
 
@@ -168,9 +174,9 @@ describe("clearInterval", () => {
       const r = clearInterval(input(members, [sell(1n, 0, 100_000n), buy(2n, 1, 200_000n)]));
       // floor(300001 * 1000 / 200000) = 1500 Wh
       expect(r.bids[0].qtyWh).to.equal(1500n);
-      expect(r.pricePerKWh).to.equal(150_000n);
-      expect(r.fills).to.deep.equal([fill(1n, 2n, 0, 1, 1500n, 225_000n)]);
-      expect(outcomeOf(r, 1)).to.deep.include({ boughtWh: 1500n, gridImportWh: 3500n, paidCredits: 225_000n });
+      expect(r.pricePerKWh).to.equal(100_000n);
+      expect(r.fills).to.deep.equal([fill(1n, 2n, 0, 1, 1500n, 150_000n)]);
+      expect(outcomeOf(r, 1)).to.deep.include({ boughtWh: 1500n, gridImportWh: 3500n, paidCredits: 150_000n });
     });
 
     it("drops the bid of a buyer with no credits", () => {
@@ -205,7 +211,9 @@ describe("clearInterval", () => {
       const r = clearInterval(input(members, [sell(1n, 0, 0n), buy(2n, 1, 10n ** 9n)]));
       // floor(150000 * 1000 / 300000) = 500 Wh
       expect(r.bids[0]).to.deep.equal({ orderId: 2n, member: addr(1), qtyWh: 500n, pricePerKWh: RETAIL });
-      expect(r.fills).to.deep.equal([fill(1n, 2n, 0, 1, 500n, 95_000n)]);
+      // The seller's 500 unmatched Wh at the feed-in tariff set the price.
+      expect(r.pricePerKWh).to.equal(FEED_IN);
+      expect(r.fills).to.deep.equal([fill(1n, 2n, 0, 1, 500n, 40_000n)]);
     });
   });
 
@@ -270,7 +278,7 @@ describe("clearInterval", () => {
   });
 
   describe("when the margin falls inside an order", () => {
-    it("fills the marginal bid partially and prices at the last matched pair", () => {
+    it("fills the marginal bid partially and prices at its bid", () => {
       const members = [
         member(0, 0n, 500n),
         member(1, 0n, 500n),
@@ -288,12 +296,14 @@ describe("clearInterval", () => {
         buy(6n, 5, 100_000n),
       ];
       const r = clearInterval(input(members, orders));
-      expect(r.pricePerKWh).to.equal(125_000n);
+      // Bid 5 keeps 200 Wh unmatched at 130000: range [max(120000, 130000), min(130000, 200000)].
+      expect(r.priceRange).to.deep.equal({ lowPerKWh: 130_000n, highPerKWh: 130_000n });
+      expect(r.pricePerKWh).to.equal(130_000n);
       expect(r.matchedWh).to.equal(1000n);
       expect(r.fills).to.deep.equal([
-        fill(1n, 4n, 0, 3, 500n, 62_500n),
-        fill(2n, 4n, 1, 3, 100n, 12_500n),
-        fill(2n, 5n, 1, 4, 400n, 50_000n),
+        fill(1n, 4n, 0, 3, 500n, 65_000n),
+        fill(2n, 4n, 1, 3, 100n, 13_000n),
+        fill(2n, 5n, 1, 4, 400n, 52_000n),
       ]);
       expect(outcomeOf(r, 4)).to.deep.include({ boughtWh: 400n, gridImportWh: 200n, gridImportCredits: 60_000n });
       expect(outcomeOf(r, 5)).to.deep.include({ boughtWh: 0n, gridImportWh: 600n });
@@ -301,21 +311,73 @@ describe("clearInterval", () => {
     });
   });
 
+  describe("the price in the competitive equilibrium range", () => {
+    it("clears the issue's minimal case inside [10, 12]: the unmatched ask at 12 caps the price", () => {
+      // Asks 100 Wh at 10 and 100 Wh at 12, one bid of 100 Wh at 30, feed-in 0, retail 100.
+      const members = [member(0, 0n, 100n), member(1, 0n, 100n), member(2, 100n, 0n)];
+      const orders = [sell(1n, 0, 10n), sell(2n, 1, 12n), buy(3n, 2, 30n)];
+      const r = clearInterval(input(members, orders, { feedInTariffPerKWh: 0n, retailTariffPerKWh: 100n }));
+      expect(r.priceRange).to.deep.equal({ lowPerKWh: 10n, highPerKWh: 12n });
+      expect(r.pricePerKWh).to.equal(11n);
+      expect(r.matchedWh).to.equal(100n);
+      expect(outcomeOf(r, 1)).to.deep.include({ soldWh: 0n, gridExportWh: 100n });
+    });
+
+    it("raises the price to the first unmatched bid when it is above the marginal ask", () => {
+      // Ask 100 Wh at 100000; bids 100 Wh at 250000 (matched) and 100 Wh at 180000 (unmatched).
+      const members = [member(0, 0n, 100n), member(1, 100n, 0n), member(2, 100n, 0n)];
+      const orders = [sell(1n, 0, 100_000n), buy(2n, 1, 250_000n), buy(3n, 2, 180_000n)];
+      const r = clearInterval(input(members, orders));
+      expect(r.priceRange).to.deep.equal({ lowPerKWh: 180_000n, highPerKWh: 250_000n });
+      expect(r.pricePerKWh).to.equal(215_000n);
+      expect(outcomeOf(r, 2)).to.deep.include({ boughtWh: 0n, gridImportWh: 100n });
+    });
+
+    it("takes the midpoint of the last matched pair when both sides are used up", () => {
+      const r = clearInterval(input([member(0, 0n, 100n), member(1, 100n, 0n)], [sell(1n, 0, 100_000n), buy(2n, 1, 201_000n)]));
+      expect(r.priceRange).to.deep.equal({ lowPerKWh: 100_000n, highPerKWh: 201_000n });
+      expect(r.pricePerKWh).to.equal(150_500n);
+    });
+
+    it("bounds the price by unmatched orders of both sides when the walk stops on them", () => {
+      // Matched: ask 100 at 100000 with bid 100 at 250000; then ask 200000 > bid 150000 stops it.
+      const members = [member(0, 0n, 100n), member(1, 0n, 100n), member(2, 100n, 0n), member(3, 100n, 0n)];
+      const orders = [sell(1n, 0, 100_000n), sell(2n, 1, 200_000n), buy(3n, 2, 250_000n), buy(4n, 3, 150_000n)];
+      const r = clearInterval(input(members, orders));
+      expect(r.priceRange).to.deep.equal({ lowPerKWh: 150_000n, highPerKWh: 200_000n });
+      expect(r.pricePerKWh).to.equal(175_000n);
+    });
+  });
+
   describe("rounding", () => {
-    it("floors the mid price and each fill's cost on its own", () => {
+    it("floors the midpoint and rounds fill costs cumulatively, so the buyer pays floor of its total", () => {
       const members = [member(0, 0n, 1n), member(1, 0n, 1n), member(2, 2n, 0n)];
       const orders = [sell(1n, 0, 1000n), sell(2n, 1, 1000n), buy(3n, 2, 2001n)];
       const r = clearInterval(input(members, orders, { feedInTariffPerKWh: 1000n, retailTariffPerKWh: 3000n }));
       expect(r.pricePerKWh).to.equal(1500n); // floor(3001 / 2)
-      // Each 1 Wh fill costs floor(1.5) = 1; the buyer pays 2, not floor(2 * 1.5) = 3.
-      expect(r.fills.map((f) => f.costCredits)).to.deep.equal([1n, 1n]);
-      expect(outcomeOf(r, 2).paidCredits).to.equal(2n);
-      expect(outcomeOf(r, 0).receivedCredits + outcomeOf(r, 1).receivedCredits).to.equal(2n);
+      // Cumulative: floor(1 * 1.5) - 0 = 1, then floor(2 * 1.5) - 1 = 2.
+      expect(r.fills.map((f) => f.costCredits)).to.deep.equal([1n, 2n]);
+      expect(outcomeOf(r, 2).paidCredits).to.equal(3n);
+      expect(outcomeOf(r, 0).receivedCredits + outcomeOf(r, 1).receivedCredits).to.equal(3n);
+      expect(r.roundingMilliCredits).to.equal(0n);
     });
 
-    it("floors grid credits", () => {
+    it("never pays a seller less than the feed-in tariff for the same Wh, whatever the fills", () => {
+      // One seller of 2 Wh at the feed-in tariff 1500, two buyers of 1 Wh: flooring each fill
+      // would pay 1 + 1 = 2 < floor(2 * 1.5) = 3, the grid's payment for the same Wh.
+      const members = [member(0, 0n, 2n), member(1, 1n, 0n), member(2, 1n, 0n)];
+      const orders = [sell(1n, 0, 0n), buy(2n, 1, 1500n), buy(3n, 2, 1500n)];
+      const r = clearInterval(input(members, orders, { feedInTariffPerKWh: 1500n, retailTariffPerKWh: 3000n }));
+      expect(r.pricePerKWh).to.equal(1500n);
+      expect(outcomeOf(r, 0).receivedCredits).to.equal(3n);
+      expect(outcomeOf(r, 0).receivedCredits).to.be.gte(gridExportRevenue(2n, 1500n));
+      expect([outcomeOf(r, 1).paidCredits, outcomeOf(r, 2).paidCredits]).to.deep.equal([1n, 2n]);
+      for (const b of [1, 2]) expect(outcomeOf(r, b).paidCredits).to.be.lte(gridImportCost(1n, 1500n));
+    });
+
+    it("charges grid import rounded up and pays grid export rounded down", () => {
       const r = clearInterval(input([member(0, 3n, 0n), member(1, 0n, 7n)], [], { feedInTariffPerKWh: 999n, retailTariffPerKWh: 1001n }));
-      expect(outcomeOf(r, 0).gridImportCredits).to.equal(3n); // floor(3.003)
+      expect(outcomeOf(r, 0).gridImportCredits).to.equal(4n); // ceil(3.003)
       expect(outcomeOf(r, 1).gridExportCredits).to.equal(6n); // floor(6.993)
     });
   });
@@ -563,6 +625,8 @@ describe("clearInterval properties", () => {
         const paid = r.members.reduce((s, m) => s + m.paidCredits, 0n);
         const received = r.members.reduce((s, m) => s + m.receivedCredits, 0n);
         assert.strictEqual(paid, received);
+        assert.strictEqual(paid, (r.matchedWh * r.pricePerKWh) / 1000n);
+        assert.strictEqual(paid * 1000n + r.roundingMilliCredits, r.matchedWh * r.pricePerKWh);
         assert.strictEqual(paid, r.fills.reduce((s, f) => s + f.costCredits, 0n));
         assert.strictEqual(r.matchedWh, r.fills.reduce((s, f) => s + f.wh, 0n));
         inp.members.forEach((m, k) => {
@@ -572,7 +636,7 @@ describe("clearInterval properties", () => {
           assert.strictEqual(o.selfSupplyWh + o.soldWh + o.gridExportWh, m.exportWh);
           assert.strictEqual(o.selfSupplyWh + o.boughtWh + o.gridImportWh, m.importWh);
           assert.strictEqual(o.gridExportCredits, (o.gridExportWh * inp.feedInTariffPerKWh) / 1000n);
-          assert.strictEqual(o.gridImportCredits, (o.gridImportWh * inp.retailTariffPerKWh) / 1000n);
+          assert.strictEqual(o.gridImportCredits, (o.gridImportWh * inp.retailTariffPerKWh + 999n) / 1000n); // ceil
           if (!m.active) assert.strictEqual(o.soldWh + o.boughtWh, 0n);
         });
       }),
@@ -612,12 +676,64 @@ describe("clearInterval properties", () => {
           assert.ok(r.pricePerKWh <= b.pricePerKWh, "price above bid");
           assert.strictEqual(f.seller, a.member);
           assert.strictEqual(f.buyer, b.member);
-          assert.strictEqual(f.costCredits, (f.wh * r.pricePerKWh) / 1000n);
+          // Cumulative rounding: each fill within one base unit of its exact value.
+          assert.ok(f.costCredits * 1000n > f.wh * r.pricePerKWh - 1000n && f.costCredits * 1000n < f.wh * r.pricePerKWh + 1000n);
           filledAsk.set(a.orderId, (filledAsk.get(a.orderId) ?? 0n) + f.wh);
           filledBid.set(b.orderId, (filledBid.get(b.orderId) ?? 0n) + f.wh);
         }
         for (const [id, wh] of filledAsk) assert.ok(wh <= ask.get(id)!.qtyWh);
         for (const [id, wh] of filledBid) assert.ok(wh <= bid.get(id)!.qtyWh);
+      }),
+      params,
+    );
+  });
+
+  it("prices inside the competitive equilibrium range, at its midpoint, leaving no better-priced order unfilled", () => {
+    fc.assert(
+      fc.property(inputArb, (inp) => {
+        const r = clearInterval(inp);
+        if (r.fills.length === 0) return;
+        const p = r.pricePerKWh;
+        // The range, re-derived from the fills alone: filled and unfilled Wh per entry.
+        const filled = new Map<bigint, bigint>();
+        for (const f of r.fills) {
+          filled.set(f.sellOrderId, (filled.get(f.sellOrderId) ?? 0n) + f.wh);
+          filled.set(f.buyOrderId, (filled.get(f.buyOrderId) ?? 0n) + f.wh);
+        }
+        const max = (xs: bigint[]) => xs.reduce((a, b) => (a > b ? a : b));
+        const min = (xs: bigint[]) => xs.reduce((a, b) => (a < b ? a : b));
+        const matched = (e: Entry) => (filled.get(e.orderId) ?? 0n) > 0n;
+        const unmatched = (e: Entry) => (filled.get(e.orderId) ?? 0n) < e.qtyWh;
+        const lo = max([...r.asks.filter(matched), ...r.bids.filter(unmatched)].map((e) => e.pricePerKWh));
+        const hi = min([...r.bids.filter(matched), ...r.asks.filter(unmatched)].map((e) => e.pricePerKWh));
+        assert.ok(lo <= hi, `empty range [${lo}, ${hi}]`);
+        assert.strictEqual(p, (lo + hi) / 2n);
+        assert.deepStrictEqual(r.priceRange, { lowPerKWh: lo, highPerKWh: hi });
+        assert.ok(p >= inp.feedInTariffPerKWh && p <= inp.retailTariffPerKWh);
+        // At p, nobody priced strictly better than p is left with an unfilled remainder.
+        for (const a of r.asks) if (a.pricePerKWh < p) assert.ok(!unmatched(a), `ask ${a.orderId} at ${a.pricePerKWh} < ${p} unfilled`);
+        for (const b of r.bids) if (b.pricePerKWh > p) assert.ok(!unmatched(b), `bid ${b.orderId} at ${b.pricePerKWh} > ${p} unfilled`);
+      }),
+      params,
+    );
+  });
+
+  it("pays every seller at least the feed-in tariff and charges every buyer at most the retail tariff for the same Wh", () => {
+    fc.assert(
+      fc.property(inputArb, (inp) => {
+        const r = clearInterval(inp);
+        const f = inp.feedInTariffPerKWh;
+        const t = inp.retailTariffPerKWh;
+        for (const o of r.members) {
+          // What the grid pays (floor) and charges (ceil), written out independently.
+          assert.ok(o.receivedCredits >= (o.soldWh * f) / 1000n, `seller ${o.member} below feed-in`);
+          assert.ok(o.paidCredits <= (o.boughtWh * t + 999n) / 1000n, `buyer ${o.member} above retail`);
+          // Each member's credits are within one base unit of the exact value of its Wh.
+          for (const [c, wh] of [[o.receivedCredits, o.soldWh], [o.paidCredits, o.boughtWh]]) {
+            const exact = wh * r.pricePerKWh;
+            assert.ok(c * 1000n > exact - 1000n && c * 1000n < exact + 1000n, `${o.member}: ${c} for ${wh} Wh at ${r.pricePerKWh}`);
+          }
+        }
       }),
       params,
     );

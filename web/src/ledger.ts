@@ -5,7 +5,7 @@
  * Wallet migrations are followed for deposits and orders; the CLI auditor (`gridledger audit`)
  * remains the complete check (invariants, tampering, reading signatures).
  */
-import { clearInterval, type ClearingInput, type ClearingOrder, type ClearingResult } from "@sdk/clearing";
+import { clearInterval, gridExportRevenue, gridImportCost, type ClearingInput, type ClearingOrder, type ClearingResult } from "@sdk/clearing";
 import type { MemberSettlement } from "@sdk/settlement";
 import type { Ev } from "./chain";
 
@@ -316,10 +316,10 @@ export function billOf(L: Ledger, member: string): BillLine[] {
     if (!s || !r.cleared) continue;
     const p = positions(r).get(k(member)) ?? { importWh: 0n, exportWh: 0n };
     const { retailPerKWh: retail, feedInPerKWh: feedIn } = r.cleared;
-    const gi = (s.gridImportWh * retail) / 1000n;
-    const ge = (s.gridExportWh * feedIn) / 1000n;
+    const gi = gridImportCost(s.gridImportWh, retail);
+    const ge = gridExportRevenue(s.gridExportWh, feedIn);
     const net = s.paidCredits + gi - s.receivedCredits - ge;
-    const gridOnly = (p.importWh * retail) / 1000n - (p.exportWh * feedIn) / 1000n;
+    const gridOnly = gridImportCost(p.importWh, retail) - gridExportRevenue(p.exportWh, feedIn);
     out.push({
       interval: r.interval, pricePerKWh: r.cleared.pricePerKWh, importWh: p.importWh, exportWh: p.exportWh,
       selfSupplyWh: s.selfSupplyWh, soldWh: s.soldWh, boughtWh: s.boughtWh, gridImportWh: s.gridImportWh, gridExportWh: s.gridExportWh,

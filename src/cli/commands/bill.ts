@@ -1,7 +1,8 @@
 /**
  * `gridledger bill --from T --to T [ADDR]`: a member's bill from `MemberSettled` events, with the
  * tariffs of each interval from `IntervalCleared`. Grid flows are priced at the tariffs the
- * way the clearing function does it (`floor(Wh * tariff / 1000)` per interval); the grid-only
+ * way the clearing function does it (`gridImportCost` rounds up, `gridExportRevenue` down, per
+ * interval); the grid-only
  * comparison prices the same net import and export at retail and feed-in.
  */
 import type { Command } from "commander";
@@ -10,6 +11,7 @@ import { queryAll } from "../events";
 import { parseAddress } from "../parse";
 import { formatCredits, formatEnergy } from "../../sdk/units";
 import { ValidationError } from "../../sdk/errors";
+import { gridExportRevenue, gridImportCost } from "../../sdk/clearing";
 
 export function registerBill(program: Command, rt: CliRuntime): void {
   program
@@ -58,9 +60,9 @@ export function registerBill(program: Command, rt: CliRuntime): void {
         t.gridExportWh += a.gridExportWh;
         t.paidCredits += a.paidCredits;
         t.receivedCredits += a.receivedCredits;
-        t.gridImportCredits += (a.gridImportWh * tar.retail) / 1000n;
-        t.gridExportCredits += (a.gridExportWh * tar.feedIn) / 1000n;
-        t.gridOnlyCredits += ((a.boughtWh + a.gridImportWh) * tar.retail) / 1000n - ((a.soldWh + a.gridExportWh) * tar.feedIn) / 1000n;
+        t.gridImportCredits += gridImportCost(a.gridImportWh, tar.retail);
+        t.gridExportCredits += gridExportRevenue(a.gridExportWh, tar.feedIn);
+        t.gridOnlyCredits += gridImportCost(a.boughtWh + a.gridImportWh, tar.retail) - gridExportRevenue(a.soldWh + a.gridExportWh, tar.feedIn);
       }
       const total = t.paidCredits + t.gridImportCredits - t.receivedCredits - t.gridExportCredits;
       const saving = t.gridOnlyCredits - total;
