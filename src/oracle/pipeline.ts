@@ -1,11 +1,13 @@
 import { TypedDataDomain, Wallet, HDNodeWallet } from "ethers";
-import { ReadingMessage, readingDigester } from "../sdk/eip712";
+import { ReadingMessage } from "../sdk/eip712";
+import { fastReadingDigester } from "./digest";
 import type { Logger } from "../sdk/logger";
 import { TransientError } from "../sdk/errors";
 import type { Outbox, MeterCursor } from "./outbox";
 import type { IngestResult, RawSample, Refusal, SampleSink } from "./types";
 import { UINT64_MAX } from "./types";
 import type { OracleMetrics } from "./metrics";
+import { DigestSigner, digestSigner } from "./signer";
 
 /** What the pipeline knows about one meter: from the config mapping and the registry. */
 export interface MeterInfo {
@@ -71,9 +73,11 @@ export class Pipeline implements SampleSink {
   private readonly digester: (m: ReadingMessage) => string;
   /** The last outbox write failure (disk full, I/O error), cleared by the next successful write. */
   outboxError: string | undefined;
+  /** Native (libsecp256k1) signers by wallet address, the pure-JavaScript one where it cannot load. */
+  private readonly signers = new Map<string, DigestSigner>();
 
   constructor(private readonly o: PipelineOptions) {
-    this.digester = readingDigester(o.domain);
+    this.digester = fastReadingDigester(o.domain);
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
     this.skew = o.maxClockSkewSeconds ?? 30;
     this.maxAge = o.maxSampleAgeSeconds ?? o.timing.intervalSeconds;
@@ -168,8 +172,9 @@ export class Pipeline implements SampleSink {
       for (const [field, v] of [["importWhTotal", s.importWhTotal], ["exportWhTotal", s.exportWhTotal]] as const) {
         if (v < 0n || v > UINT64_MAX) throw new Refused(field, `${v} is outside 0..2^64-1 Wh`);
       }
-      // In a batch this is a savepoint inside the batch's transaction (better-sqlite3 nests them).
-      const result = this.o.outbox.transaction(() => this.accept(meter, s));
+      // Alone: its own transaction. In a batch: inside the batch's transaction, without a savepoint
+      // each (a refusal is decided before `accept` writes anything, so there is nothing to undo).
+      const result = inBatch ? this.accept(meter, s) : this.o.outbox.transaction(() => this.accept(meter, s));
       if (!inBatch) {
         this.outboxError = undefined;
         this.o.metrics?.accepted.inc({ source: String(s.source) });
@@ -201,26 +206,27 @@ export class Pipeline implements SampleSink {
       }
       this.checkForward(meter, c, s);
     }
-    let readings = 0;
+    // Decide everything first, write afterwards: a refusal never leaves half a sample behind.
     let emittedThrough = c?.emittedThrough ?? -1;
+    const due: { t: number; v: { importWhTotal: bigint; exportWhTotal: bigint }; ts: number }[] = [];
     if (c) {
       // Boundaries in [c.timestamp, s.timestamp): the cursor is the last sample at or before them.
       for (let t = Math.max(this.firstIntervalEndingAtOrAfter(c.timestamp), emittedThrough + 1, 0); this.boundary(t) < s.timestamp; t++) {
         if (this.boundary(t) - c.timestamp >= this.maxAge) break;
-        this.emit(meter, t, c, c.timestamp);
+        due.push({ t, v: c, ts: c.timestamp });
         emittedThrough = t;
-        readings++;
       }
     }
     // A sample exactly on a boundary is that interval's reading.
     const tOn = this.firstIntervalEndingAtOrAfter(s.timestamp);
     if (tOn >= 0 && this.boundary(tOn) === s.timestamp && tOn > emittedThrough) {
-      this.emit(meter, tOn, s, s.timestamp);
+      due.push({ t: tOn, v: s, ts: s.timestamp });
       emittedThrough = tOn;
-      readings++;
     }
+    if (due.length && due[due.length - 1].t > 0xffffffff) throw new Refused("timestamp", `interval ${due[due.length - 1].t} does not fit uint32`);
+    for (const d of due) this.emit(meter, d.t, d.v, d.ts);
     this.o.outbox.setCursor({ meterId: meter.meterId, timestamp: s.timestamp, importWhTotal: s.importWhTotal, exportWhTotal: s.exportWhTotal, emittedThrough, receivedAtMs: Date.now() });
-    return { status: "accepted", readings };
+    return { status: "accepted", readings: due.length };
   }
 
   /** Registers never go backwards; the energy between two samples fits max power. */
@@ -257,7 +263,9 @@ export class Pipeline implements SampleSink {
       return;
     }
     const message = { meterId: meter.meterId, interval: t, importWhTotal: v.importWhTotal, exportWhTotal: v.exportWhTotal };
-    const signature = wallet.signingKey.sign(this.digest(message)).serialized;
+    let sign = this.signers.get(wallet.address);
+    if (!sign) this.signers.set(wallet.address, (sign = digestSigner(wallet)));
+    const signature = sign(this.digest(message));
     if (this.o.outbox.insertReading({ ...message, meterKey: meter.meterKey, sampleTimestamp, signer: wallet.address, signature })) {
       this.o.metrics?.readings.inc();
       this.log?.debug({ meterId: meter.meterId, interval: t, importWhTotal: v.importWhTotal.toString(), exportWhTotal: v.exportWhTotal.toString() }, "reading queued");
