@@ -251,7 +251,7 @@ function deepMerge(a: Record<string, unknown>, b: Record<string, unknown>): Reco
 /** Validates a config object (flags over env); throws one ConfigError listing every problem. */
 export function parseConfig(input: Record<string, unknown>, envProblems: string[] = []): OracleConfig {
   const r = configSchema.safeParse(input);
-  const problems = [...envProblems];
+  const problems = [...envProblems, ...intakeProblems(input)];
   if (!r.success) {
     for (const issue of r.error.issues) {
       const p = issue.path.join(".");
@@ -277,10 +277,6 @@ export function parseConfig(input: Record<string, unknown>, envProblems: string[
       tokens.add(m.token);
     }
   }
-  // Intake authentication (issue 14): nothing listens beyond loopback without it.
-  if (cfg.http.enabled && cfg.http.ingest && !isLoopback(cfg.http.host) && tokens.size === 0) {
-    problems.push(`http.host (${ENV["http.host"]}): ${cfg.http.host} is beyond loopback and HTTP ingest has no authentication; set ${ENV["http.tokens"]} (or a token per meter in ${ENV.meters}), or bind 127.0.0.1`);
-  }
   if (cfg.mqtt) {
     if ((cfg.mqtt.cert === undefined) !== (cfg.mqtt.key === undefined)) problems.push(`mqtt.cert / mqtt.key (${ENV["mqtt.cert"]}, ${ENV["mqtt.key"]}): a client certificate needs both the certificate and its key`);
     for (const f of ["ca", "cert", "key"] as const) {
@@ -296,6 +292,20 @@ export function parseConfig(input: Record<string, unknown>, envProblems: string[
   if (input.confirmations === undefined && cfg.network === "poa") cfg.confirmations = 2;
   PARSED.add(cfg);
   return cfg;
+}
+
+/**
+ * Intake authentication (issue 14): the HTTP server never listens beyond loopback with ingest on
+ * and no token. Judged on the raw input, so that it is reported together with every other problem.
+ */
+function intakeProblems(input: Record<string, unknown>): string[] {
+  const http = (input.http ?? {}) as { enabled?: unknown; ingest?: unknown; host?: unknown; tokens?: unknown };
+  const host = typeof http.host === "string" ? http.host : "127.0.0.1";
+  if (http.enabled === false || http.ingest === false || isLoopback(host)) return [];
+  const gatewayTokens = Array.isArray(http.tokens) ? http.tokens.length : 0;
+  const meterTokens = Array.isArray(input.meters) ? input.meters.filter((m) => m && typeof m === "object" && (m as { token?: unknown }).token).length : 0;
+  if (gatewayTokens + meterTokens > 0) return [];
+  return [`http.host (${ENV["http.host"]}): ${host} is beyond loopback and HTTP ingest has no authentication; set ${ENV["http.tokens"]} (or a token per meter in ${ENV.meters}), or bind 127.0.0.1`];
 }
 
 const PARSED = new WeakSet<object>();
