@@ -88,6 +88,8 @@ export function dsmrTimestamp(text: string, options: DsmrParseOptions = {}): num
     throw new ValidationError(field, `"${text}" is not a valid date and time (a meter whose clock is not set sends zeros)`);
   }
   const year = 2000 + Number(yy);
+  // A meter that has never synchronised its clock counts from 2000-01-01 (a "zero clock"): no real time.
+  if (year < 2010) throw new ValidationError(field, `"${text}" is before 2010: the meter's clock is not set (a zero clock), so the reading has no time`);
   if (options.timeZone) {
     const zone = options.timeZone;
     const summer = flag === "S";
@@ -246,7 +248,7 @@ export class TelegramSplitter {
   end(): { telegrams: string[]; rest: string } {
     const r = this.rest();
     const start = r.indexOf("/");
-    if (start >= 0 && /![0-9A-Fa-f]{4}\s*$/.test(r)) return { telegrams: [r.slice(start)], rest: "" };
+    if (start >= 0 && /!([0-9A-Fa-f]{4})?\s*$/.test(r)) return { telegrams: [r.slice(start)], rest: "" };
     return { telegrams: [], rest: r };
   }
 }
