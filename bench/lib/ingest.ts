@@ -18,6 +18,7 @@ import type { IngestResult, RawSample } from "../../src/oracle/types";
 import { readingsDomain } from "../../src/sdk/eip712";
 import { GroupCommit } from "../../src/oracle/groupcommit";
 import { signerKind } from "../../src/oracle/signer";
+import { SignerPool } from "../../src/oracle/signpool";
 
 export interface IngestFigure {
   readings: number;
@@ -135,6 +136,8 @@ export interface RateFigure {
   perSecond: number;
   commits: number;
   signer: "native" | "javascript";
+  /** Signer threads beside the main thread. */
+  threads: number;
   medium: Medium;
   /** CPU seconds the process used (user + system): on a shared machine, wall time / CPU time shows the contention. */
   cpuSeconds: number;
@@ -152,17 +155,20 @@ function meterRig(meters: number, file: string, now: () => number) {
   for (let m = 0; m < meters; m++) {
     infos.set(`m${m}`, { meterKey: `m${m}`, meterId: id(`bench-meter:${m}`).toLowerCase(), signer: gateway.address, maxPowerW: 50_000, usable: true });
   }
+  const keys = new Map([[gateway.address.toLowerCase(), gateway]]);
+  const signerPool = new SignerPool(keys);
   const pipeline = new Pipeline({
     outbox,
     meters: () => infos,
     timing: { marketStart: MARKET_START, intervalSeconds: INTERVAL },
     domain: readingsDomain(31337n, "0x" + "11".repeat(20)),
-    keys: new Map([[gateway.address.toLowerCase(), gateway]]),
+    keys,
     gatewayAddress: gateway.address,
     now,
     maxClockSkewSeconds: 5,
+    signerPool,
   });
-  return { outbox, pipeline };
+  return { outbox, pipeline, signerPool };
 }
 
 /** Registers of meter m at unix second ts: increasing, about 1-2 kW. */
@@ -180,8 +186,9 @@ const sampleOf = (m: number, ts: number): RawSample => ({ source: "bench", meter
 export async function rawSamplesDurable(meters: number, seconds: number, medium: Medium = "disk"): Promise<RateFigure> {
   const { dir, file } = tmpDb(medium);
   const t0s = MARKET_START + 100 * INTERVAL + 10; // 10 s into interval 100: no boundary for `seconds` < 890
-  const { outbox, pipeline } = meterRig(meters, file, () => t0s + seconds + 1);
+  const { outbox, pipeline, signerPool } = meterRig(meters, file, () => t0s + seconds + 1);
   const group = new GroupCommit(pipeline, { maxDelayMs: 5, maxSamples: 2000 });
+  await signerPool.ready;
   const cpu0 = cpuNow();
   const start = process.hrtime.bigint();
   let accepted = 0;
@@ -191,18 +198,19 @@ export async function rawSamplesDurable(meters: number, seconds: number, medium:
       pending.push(group.push([sampleOf(m, t0s + s)]).then((r) => void (accepted += r[0].status === "accepted" ? 1 : 0)));
     }
     // Let commits resolve between seconds of data, as a real stream would.
-    group.flush();
+    await group.flush();
     await Promise.all(pending);
     pending = [];
   }
   const secondsTaken = Number(process.hrtime.bigint() - start) / 1e9;
+  await signerPool.close();
   const readings = outbox.counts().pending;
   const cursors = outbox.allCursors().filter((c) => c.timestamp === t0s + seconds - 1).length;
   outbox.close();
   fs.rmSync(dir, { recursive: true, force: true });
   if (accepted !== meters * seconds) throw new Error(`${accepted} of ${meters * seconds} samples accepted`);
   if (cursors !== meters) throw new Error(`${cursors} of ${meters} cursors at the last sample`);
-  return { samples: accepted, readings, meters, seconds: secondsTaken, perSecond: accepted / secondsTaken, commits: group.commits, signer: signerKind(), medium, cpuSeconds: cpuNow() - cpu0 };
+  return { samples: accepted, readings, meters, seconds: secondsTaken, perSecond: accepted / secondsTaken, commits: group.commits, signer: signerKind(), threads: signerPool.size, medium, cpuSeconds: cpuNow() - cpu0 };
 }
 
 /**
@@ -213,8 +221,9 @@ export async function rawSamplesDurable(meters: number, seconds: number, medium:
  */
 export async function signedReadings(meters: number, intervals: number, medium: Medium = "disk"): Promise<RateFigure> {
   const { dir, file } = tmpDb(medium);
-  const { outbox, pipeline } = meterRig(meters, file, () => MARKET_START + (intervals + 2) * INTERVAL);
+  const { outbox, pipeline, signerPool } = meterRig(meters, file, () => MARKET_START + (intervals + 2) * INTERVAL);
   const group = new GroupCommit(pipeline, { maxDelayMs: 5, maxSamples: 2000 });
+  await signerPool.ready;
   const cpu0 = cpuNow();
   const start = process.hrtime.bigint();
   let readings = 0;
@@ -222,15 +231,16 @@ export async function signedReadings(meters: number, intervals: number, medium: 
     const ts = MARKET_START + (t + 1) * INTERVAL;
     const pending: Promise<void>[] = [];
     for (let m = 0; m < meters; m++) pending.push(group.push([sampleOf(m, ts)]).then((r) => void (readings += r[0].status === "accepted" ? r[0].readings : 0)));
-    group.flush();
+    await group.flush();
     await Promise.all(pending);
   }
   const secondsTaken = Number(process.hrtime.bigint() - start) / 1e9;
+  await signerPool.close();
   const stored = outbox.counts().pending;
   outbox.close();
   fs.rmSync(dir, { recursive: true, force: true });
   if (stored !== meters * intervals || readings !== stored) throw new Error(`outbox holds ${stored} readings (${readings} reported), expected ${meters * intervals}`);
-  return { samples: meters * intervals, readings: stored, meters, seconds: secondsTaken, perSecond: stored / secondsTaken, commits: group.commits, signer: signerKind(), medium, cpuSeconds: cpuNow() - cpu0 };
+  return { samples: meters * intervals, readings: stored, meters, seconds: secondsTaken, perSecond: stored / secondsTaken, commits: group.commits, signer: signerKind(), threads: signerPool.size, medium, cpuSeconds: cpuNow() - cpu0 };
 }
 
 export interface BoundaryFigure {
@@ -255,9 +265,11 @@ export interface BoundaryFigure {
 export async function boundaryToOutbox(meters: number, medium: Medium = "disk", leadSeconds = 3): Promise<BoundaryFigure> {
   const { dir, file } = tmpDb(medium);
   const boundaryTs = MARKET_START + 200 * INTERVAL; // end of interval 199
-  const wall0 = performance.now() + 50; // wall time (ms) of meter second boundaryTs - leadSeconds
+  let wall0 = Infinity; // wall time (ms) of meter second boundaryTs - leadSeconds, set once the rig is ready
   const meterNow = () => boundaryTs - leadSeconds + Math.floor((performance.now() - wall0) / 1000);
-  const { outbox, pipeline } = meterRig(meters, file, () => meterNow() + 1);
+  const { outbox, pipeline, signerPool } = meterRig(meters, file, () => meterNow() + 1);
+  await signerPool.ready;
+  wall0 = performance.now() + 50;
   const group = new GroupCommit(pipeline, { maxDelayMs: 5, maxSamples: 2000 });
   const boundaryWall = wall0 + leadSeconds * 1000;
   const total = (leadSeconds + 3) * meters;
@@ -288,8 +300,9 @@ export async function boundaryToOutbox(meters: number, medium: Medium = "disk", 
     };
     setTimeout(tick, Math.max(0, wall0 - performance.now()));
   });
-  group.flush();
+  await group.flush();
   await Promise.all(pending);
+  await signerPool.close();
   const inOutbox = outbox.counts().pending;
   outbox.close();
   fs.rmSync(dir, { recursive: true, force: true });

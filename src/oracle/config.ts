@@ -76,6 +76,8 @@ export const configSchema = z.object({
   boundaryGraceSeconds: int(0).default(30),
   maxSampleAgeSeconds: int(1).optional(),
   plausibilitySlackWh: int(0).default(10),
+  /** Worker threads that sign readings in parallel for MQTT group commits (0: sign on the main thread). */
+  signerThreads: int(0, 64).default(2),
   retry: z.object({ retries: int(0, 100).default(5), baseMs: int(1).default(250), maxMs: int(1).default(15_000) }).default({}),
   http: z
     .object({
@@ -146,6 +148,7 @@ export const ENV: Record<string, string> = {
   boundaryGraceSeconds: "GRIDLEDGER_ORACLE_BOUNDARY_GRACE_SECONDS",
   maxSampleAgeSeconds: "GRIDLEDGER_ORACLE_MAX_SAMPLE_AGE_SECONDS",
   plausibilitySlackWh: "GRIDLEDGER_ORACLE_PLAUSIBILITY_SLACK_WH",
+  signerThreads: "GRIDLEDGER_ORACLE_SIGNER_THREADS",
   "retry.retries": "GRIDLEDGER_ORACLE_RETRIES",
   "retry.baseMs": "GRIDLEDGER_ORACLE_RETRY_BASE_MS",
   "retry.maxMs": "GRIDLEDGER_ORACLE_RETRY_MAX_MS",

@@ -18,6 +18,8 @@ import { HttpServerHandle, startHttpServer } from "./sources/http";
 import { mqttSource, tasmotaTopic } from "./sources/mqtt";
 import { isLoopback } from "./config";
 import { Submitter } from "./submitter";
+import { SignerPool } from "./signpool";
+import { signerKind } from "./signer";
 import type { Source } from "./types";
 
 export interface OracleDeps {
@@ -134,6 +136,8 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
   let lastRefresh = Date.now();
 
   const outbox = new Outbox(cfg.dbPath, now);
+  const signerPool = cfg.signerThreads > 0 && cfg.mqtt ? new SignerPool(keys, { threads: cfg.signerThreads }) : undefined;
+  log.info({ signer: signerKind(), signerThreads: signerPool?.size ?? 0 }, "reading signer");
   const pipeline = new Pipeline({
     outbox,
     meters: () => meters,
@@ -148,6 +152,7 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
     plausibilitySlackWh: BigInt(cfg.plausibilitySlackWh),
     logger: log.child({ component: "pipeline" }),
     metrics,
+    signerPool,
   });
   const submitter = new Submitter({
     outbox, provider, wallet: submitterWallet!, readingsAddress: readingsAddress!, chainId,
@@ -276,6 +281,7 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
     await loop;
     await current;
     await http?.close();
+    await signerPool?.close();
     // Only a provider the daemon made itself; one passed in belongs to the caller (the demo keeps using it).
     if (!deps.provider && (provider instanceof JsonRpcProvider || provider instanceof FallbackProvider)) provider.destroy();
     outbox.close();

@@ -16,6 +16,7 @@ export class GroupCommit {
   private queue: { samples: RawSample[]; resolve: (r: IngestResult[]) => void; reject: (e: unknown) => void }[] = [];
   private waiting = 0;
   private timer: NodeJS.Timeout | undefined;
+  private chain: Promise<void> = Promise.resolve();
   /** Batches committed and samples in them (for metrics and the bench). */
   commits = 0;
   committedSamples = 0;
@@ -27,23 +28,28 @@ export class GroupCommit {
     return new Promise((resolve, reject) => {
       this.queue.push({ samples, resolve, reject });
       this.waiting += samples.length;
-      if (this.waiting >= (this.o.maxSamples ?? 2000)) this.flush();
-      else this.timer ??= setTimeout(() => this.flush(), this.o.maxDelayMs ?? 5);
+      if (this.waiting >= (this.o.maxSamples ?? 2000)) void this.flush();
+      else this.timer ??= setTimeout(() => void this.flush(), this.o.maxDelayMs ?? 5);
     });
   }
 
-  /** Commits everything waiting now. */
-  flush(): void {
+  /** Commits everything waiting now (after any commit still running: one at a time, in order). */
+  flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const queue = this.queue;
     this.queue = [];
     this.waiting = 0;
-    if (queue.length === 0) return;
+    if (queue.length === 0) return this.chain;
+    this.chain = this.chain.then(() => this.commit(queue));
+    return this.chain;
+  }
+
+  private async commit(queue: { samples: RawSample[]; resolve: (r: IngestResult[]) => void; reject: (e: unknown) => void }[]): Promise<void> {
     const all = queue.flatMap((q) => q.samples);
     let results: IngestResult[];
     try {
-      results = this.sink.sampleBatch ? this.sink.sampleBatch(all) : all.map((s) => this.sink.sample(s));
+      results = this.sink.sampleBatchAsync ? await this.sink.sampleBatchAsync(all) : this.sink.sampleBatch ? this.sink.sampleBatch(all) : all.map((s) => this.sink.sample(s));
     } catch (e) {
       for (const q of queue) q.reject(e);
       return;
@@ -57,8 +63,8 @@ export class GroupCommit {
     }
   }
 
-  /** Commits what is waiting and stops the timer (on shutdown). */
-  close(): void {
-    this.flush();
+  /** Commits what is waiting and stops the timer (on shutdown); resolves when everything is committed. */
+  close(): Promise<void> {
+    return this.flush();
   }
 }

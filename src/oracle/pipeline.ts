@@ -8,6 +8,7 @@ import type { IngestResult, RawSample, Refusal, SampleSink } from "./types";
 import { UINT64_MAX } from "./types";
 import type { OracleMetrics } from "./metrics";
 import { DigestSigner, digestSigner } from "./signer";
+import type { SignerPool } from "./signpool";
 
 /** What the pipeline knows about one meter: from the config mapping and the registry. */
 export interface MeterInfo {
@@ -47,6 +48,8 @@ export interface PipelineOptions {
   plausibilitySlackWh?: bigint;
   logger?: Logger;
   metrics?: OracleMetrics;
+  /** Worker threads that sign a batch's readings in parallel before its transaction (`sampleBatchAsync`). */
+  signerPool?: SignerPool;
 }
 
 class Refused extends Error {
@@ -75,6 +78,8 @@ export class Pipeline implements SampleSink {
   outboxError: string | undefined;
   /** Native (libsecp256k1) signers by wallet address, the pure-JavaScript one where it cannot load. */
   private readonly signers = new Map<string, DigestSigner>();
+  /** Signatures made ahead by the signer pool, by `<signer>:<digest>` (used once, by `emit`). */
+  private readonly presigned = new Map<string, string>();
 
   constructor(private readonly o: PipelineOptions) {
     this.digester = fastReadingDigester(o.domain);
@@ -156,6 +161,58 @@ export class Pipeline implements SampleSink {
     this.outboxError = undefined;
     for (const source of accepted) this.o.metrics?.accepted.inc({ source });
     return results;
+  }
+
+  /**
+   * `sampleBatch` with the readings the batch will derive signed first, in parallel on the signer
+   * pool's threads (without a pool: exactly `sampleBatch`). The samples are judged, and the samples
+   * and readings written, in one transaction as `sampleBatch` does; only the signing moved out of it.
+   */
+  async sampleBatchAsync(samples: RawSample[]): Promise<IngestResult[]> {
+    if (this.o.signerPool && samples.length > 1) await this.presign(samples);
+    try {
+      return this.sampleBatch(samples);
+    } finally {
+      this.presigned.clear();
+    }
+  }
+
+  /** Works out (without writing) the readings `samples` would derive and has the pool sign them. */
+  private async presign(samples: RawSample[]): Promise<void> {
+    const byMeter = new Map<string, { ts: number; importWhTotal: bigint; exportWhTotal: bigint; emittedThrough: number }>();
+    const want = new Map<string, string[]>(); // signer -> digests
+    for (const s of samples) {
+      const meter = this.o.meters().get(s.meterKey);
+      if (!meter || !meter.usable) continue;
+      const signerAddr = (meter.signer ?? this.o.gatewayAddress)?.toLowerCase();
+      if (!signerAddr || !this.o.keys.has(signerAddr)) continue;
+      const c0 = byMeter.get(meter.meterId) ?? (() => {
+        const c = this.o.outbox.getCursor(meter.meterId);
+        return c ? { ts: c.timestamp, importWhTotal: c.importWhTotal, exportWhTotal: c.exportWhTotal, emittedThrough: c.emittedThrough } : undefined;
+      })();
+      if (c0 && s.timestamp <= c0.ts) continue;
+      let through = c0?.emittedThrough ?? -1;
+      const add = (t: number, v: { importWhTotal: bigint; exportWhTotal: bigint }) => {
+        if (t < 0 || t > 0xffffffff) return;
+        const list = want.get(signerAddr) ?? [];
+        list.push(this.digest({ meterId: meter.meterId, interval: t, importWhTotal: v.importWhTotal, exportWhTotal: v.exportWhTotal }));
+        want.set(signerAddr, list);
+      };
+      if (c0) {
+        for (let t = Math.max(this.firstIntervalEndingAtOrAfter(c0.ts), through + 1, 0); this.boundary(t) < s.timestamp; t++) {
+          if (this.boundary(t) - c0.ts >= this.maxAge) break;
+          add(t, c0);
+          through = t;
+        }
+      }
+      const tOn = this.firstIntervalEndingAtOrAfter(s.timestamp);
+      if (tOn >= 0 && this.boundary(tOn) === s.timestamp && tOn > through) (add(tOn, s), (through = tOn));
+      byMeter.set(meter.meterId, { ts: s.timestamp, importWhTotal: s.importWhTotal, exportWhTotal: s.exportWhTotal, emittedThrough: through });
+    }
+    for (const [addr, digests] of want) {
+      const sigs = await this.o.signerPool!.sign(addr, digests);
+      digests.forEach((d, i) => this.presigned.set(`${addr}:${d}`, sigs[i]));
+    }
   }
 
   private sampleIn(s: RawSample, inBatch: boolean): IngestResult {
@@ -263,9 +320,15 @@ export class Pipeline implements SampleSink {
       return;
     }
     const message = { meterId: meter.meterId, interval: t, importWhTotal: v.importWhTotal, exportWhTotal: v.exportWhTotal };
-    let sign = this.signers.get(wallet.address);
-    if (!sign) this.signers.set(wallet.address, (sign = digestSigner(wallet)));
-    const signature = sign(this.digest(message));
+    const digest = this.digest(message);
+    const key = `${wallet.address.toLowerCase()}:${digest}`;
+    let signature = this.presigned.get(key);
+    if (signature !== undefined) this.presigned.delete(key);
+    else {
+      let sign = this.signers.get(wallet.address);
+      if (!sign) this.signers.set(wallet.address, (sign = digestSigner(wallet)));
+      signature = sign(digest);
+    }
     if (this.o.outbox.insertReading({ ...message, meterKey: meter.meterKey, sampleTimestamp, signer: wallet.address, signature })) {
       this.o.metrics?.readings.inc();
       this.log?.debug({ meterId: meter.meterId, interval: t, importWhTotal: v.importWhTotal.toString(), exportWhTotal: v.exportWhTotal.toString() }, "reading queued");

@@ -322,7 +322,7 @@ export function mqttSource(options: MqttSourceOptions): Source {
     },
     async stop() {
       if (client) await client.endAsync(true);
-      group?.close();
+      await group?.close();
     },
   };
 }
