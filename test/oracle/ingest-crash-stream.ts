@@ -3,7 +3,7 @@ export const MARKET_START = 1_700_000_000 - (1_700_000_000 % 10);
 export const INTERVAL = 10;
 export const BASE = MARKET_START + 3; // the stream's first second, inside interval 0
 export const METERS = 40;
-export const SECONDS = 60;
+export const SECONDS = 40;
 
 export function registers(m: number, ts: number): { imp: bigint; exp: bigint } {
   const k = BigInt(ts - MARKET_START);
