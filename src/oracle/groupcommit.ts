@@ -17,6 +17,7 @@ export class GroupCommit {
   private waiting = 0;
   private timer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
+  private scheduled = false;
   /** Batches committed and samples in them (for metrics and the bench). */
   commits = 0;
   committedSamples = 0;
@@ -29,19 +30,29 @@ export class GroupCommit {
       this.queue.push({ samples, resolve, reject });
       this.waiting += samples.length;
       if (this.waiting >= (this.o.maxSamples ?? 2000)) void this.flush();
-      else this.timer ??= setTimeout(() => void this.flush(), this.o.maxDelayMs ?? 5);
+      else if (!this.scheduled) this.timer ??= setTimeout(() => void this.flush(), this.o.maxDelayMs ?? 5);
     });
   }
 
-  /** Commits everything waiting now (after any commit still running: one at a time, in order). */
+  /**
+   * Commits everything waiting, after any commit still running (one at a time, in order). The
+   * batch is taken when its commit starts, not when it is scheduled: while a commit runs (an fsync,
+   * the signer threads), everything that arrives meanwhile goes into the next one, so batches grow
+   * with the load instead of queueing up behind each other.
+   */
   flush(): Promise<void> {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const queue = this.queue;
-    this.queue = [];
-    this.waiting = 0;
-    if (queue.length === 0) return this.chain;
-    this.chain = this.chain.then(() => this.commit(queue));
+    if (!this.scheduled) {
+      this.scheduled = true;
+      this.chain = this.chain.then(() => {
+        this.scheduled = false;
+        const queue = this.queue;
+        this.queue = [];
+        this.waiting = 0;
+        return queue.length ? this.commit(queue) : undefined;
+      });
+    }
     return this.chain;
   }
 

@@ -78,8 +78,8 @@ export class Pipeline implements SampleSink {
   outboxError: string | undefined;
   /** Native (libsecp256k1) signers by wallet address, the pure-JavaScript one where it cannot load. */
   private readonly signers = new Map<string, DigestSigner>();
-  /** Signatures made ahead by the signer pool, by `<signer>:<digest>` (used once, by `emit`). */
-  private readonly presigned = new Map<string, string>();
+  /** Digests and signatures made ahead by the signer pool, by signer, meter, interval and registers (used once, by `emit`). */
+  private readonly presigned = new Map<string, { digest: string; signature: string }>();
 
   constructor(private readonly o: PipelineOptions) {
     this.digester = fastReadingDigester(o.domain);
@@ -180,7 +180,7 @@ export class Pipeline implements SampleSink {
   /** Works out (without writing) the readings `samples` would derive and has the pool sign them. */
   private async presign(samples: RawSample[]): Promise<void> {
     const byMeter = new Map<string, { ts: number; importWhTotal: bigint; exportWhTotal: bigint; emittedThrough: number }>();
-    const want = new Map<string, string[]>(); // signer -> digests
+    const want = new Map<string, { keys: string[]; digests: string[] }>(); // by signer
     for (const s of samples) {
       const meter = this.o.meters().get(s.meterKey);
       if (!meter || !meter.usable) continue;
@@ -194,9 +194,10 @@ export class Pipeline implements SampleSink {
       let through = c0?.emittedThrough ?? -1;
       const add = (t: number, v: { importWhTotal: bigint; exportWhTotal: bigint }) => {
         if (t < 0 || t > 0xffffffff) return;
-        const list = want.get(signerAddr) ?? [];
-        list.push(this.digest({ meterId: meter.meterId, interval: t, importWhTotal: v.importWhTotal, exportWhTotal: v.exportWhTotal }));
-        want.set(signerAddr, list);
+        const w = want.get(signerAddr) ?? { keys: [], digests: [] };
+        w.keys.push(presignKey(signerAddr, meter.meterId, t, v));
+        w.digests.push(this.digest({ meterId: meter.meterId, interval: t, importWhTotal: v.importWhTotal, exportWhTotal: v.exportWhTotal }));
+        want.set(signerAddr, w);
       };
       if (c0) {
         for (let t = Math.max(this.firstIntervalEndingAtOrAfter(c0.ts), through + 1, 0); this.boundary(t) < s.timestamp; t++) {
@@ -209,9 +210,9 @@ export class Pipeline implements SampleSink {
       if (tOn >= 0 && this.boundary(tOn) === s.timestamp && tOn > through) (add(tOn, s), (through = tOn));
       byMeter.set(meter.meterId, { ts: s.timestamp, importWhTotal: s.importWhTotal, exportWhTotal: s.exportWhTotal, emittedThrough: through });
     }
-    for (const [addr, digests] of want) {
-      const sigs = await this.o.signerPool!.sign(addr, digests);
-      digests.forEach((d, i) => this.presigned.set(`${addr}:${d}`, sigs[i]));
+    for (const [addr, w] of want) {
+      const sigs = await this.o.signerPool!.sign(addr, w.digests);
+      w.keys.forEach((k, i) => this.presigned.set(k, { digest: w.digests[i], signature: sigs[i] }));
     }
   }
 
@@ -304,9 +305,10 @@ export class Pipeline implements SampleSink {
   /** Signs the reading of interval t and writes it to the outbox (INSERT OR IGNORE). */
   private emit(meter: MeterInfo, t: number, v: { importWhTotal: bigint; exportWhTotal: bigint }, sampleTimestamp: number): void {
     if (t > 0xffffffff) throw new Refused("timestamp", `interval ${t} does not fit uint32`);
-    const existing = this.o.outbox.getReading(meter.meterId, t);
-    if (existing) return; // idempotent: a restart or replay never duplicates
     const last = this.o.outbox.lastReading(meter.meterId);
+    // Idempotent: a restart or replay never duplicates. A reading at t can only exist when the
+    // meter's last one is at t or later (or is quarantined, and INSERT OR IGNORE keeps it then).
+    if (last && last.interval >= t && this.o.outbox.getReading(meter.meterId, t)) return;
     const problem = last ? this.readingProblem(meter, last, t, v) : undefined;
     if (problem) {
       // The sample itself was fine; the interval reading cannot be sent. Quarantine the reading.
@@ -320,14 +322,16 @@ export class Pipeline implements SampleSink {
       return;
     }
     const message = { meterId: meter.meterId, interval: t, importWhTotal: v.importWhTotal, exportWhTotal: v.exportWhTotal };
-    const digest = this.digest(message);
-    const key = `${wallet.address.toLowerCase()}:${digest}`;
-    let signature = this.presigned.get(key);
-    if (signature !== undefined) this.presigned.delete(key);
-    else {
+    const key = presignKey(wallet.address.toLowerCase(), meter.meterId, t, v);
+    const ahead = this.presigned.get(key);
+    let signature: string;
+    if (ahead) {
+      this.presigned.delete(key);
+      signature = ahead.signature;
+    } else {
       let sign = this.signers.get(wallet.address);
       if (!sign) this.signers.set(wallet.address, (sign = digestSigner(wallet)));
-      signature = sign(digest);
+      signature = sign(this.digest(message));
     }
     if (this.o.outbox.insertReading({ ...message, meterKey: meter.meterKey, sampleTimestamp, signer: wallet.address, signature })) {
       this.o.metrics?.readings.inc();
@@ -382,6 +386,10 @@ export class Pipeline implements SampleSink {
     }
     return n;
   }
+}
+
+function presignKey(signer: string, meterId: string, t: number, v: { importWhTotal: bigint; exportWhTotal: bigint }): string {
+  return `${signer}:${meterId}:${t}:${v.importWhTotal}:${v.exportWhTotal}`;
 }
 
 function sampleJson(s: RawSample): string {
