@@ -40,7 +40,7 @@ export function tasmotaTopic(template: string, telePrefix = "tele"): TasmotaTopi
   let sub = "";
   for (const p of parts) {
     if (p === "%prefix%") (re += telePrefix.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), sub += telePrefix);
-    else if (p === keyGroup) (re += "([^/]+)", sub += "+");
+    else if (p === keyGroup) (re += "(.+)", sub += "+"); // as before: a topic with levels still parses
     else if (p === "%topic%" || p === "%hostname%" || p === "%id%") (re += "[^/]+", sub += "+");
     else (re += p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), sub += p);
   }
