@@ -15,7 +15,7 @@ import { deployCore, Core } from "../test/helpers/fixtures";
 import { goToInterval } from "../test/helpers/readings";
 import { buildCommunity, Community, readInterval, wallet } from "./lib/community";
 import { timeClearing } from "./lib/clearing";
-import { outboxInsert, pipelineIngest } from "./lib/ingest";
+import { boundaryToOutbox, outboxInsert, pipelineIngest, rawSamplesDurable, signedReadings } from "./lib/ingest";
 import { gasBreakdown, GasBreakdown, renderBreakdown } from "./lib/trace";
 import { settleInterval, KeeperContracts } from "../src/keeper/interval";
 import { marketDomain, ORDER_INTENT_TYPES, Side } from "../src/sdk/eip712";
@@ -36,6 +36,9 @@ export const EXPECTED_FIGURES: [Scenario, string][] = [
   ["ingest", "pipeline (validate + sign + outbox), disk"],
   ["ingest", "outbox insert path, group commit, tmpfs"],
   ["ingest", "pipeline, group commit (validate + sign + outbox), disk"],
+  ["ingest", "raw samples accepted per second, durable (disk)"],
+  ["ingest", "interval readings signed per second"],
+  ["ingest", "boundary to all readings in the outbox, 5,000 meters at 1 Hz"],
   ["readings", "gas per reading"],
   ["readings", "gas per batch transaction"],
   ["orders", "gas per order placed by transaction"],
@@ -92,6 +95,8 @@ export interface Results {
   breakdown: { title: string; per: number; unit: string; gas: GasBreakdown }[];
   /** Wall time of each stage of the run, in seconds (where a run's time goes; not a figure). */
   stageSeconds?: Record<string, number>;
+  /** When `--only` runs replaced some scenarios' figures: each such scenario's run (the top-level date and git are the full run's). */
+  scenarioRuns?: Record<string, { date: string; commit: string; dirty: boolean; mode: string; runtimeSeconds: number }>;
 }
 
 const NOON = 52; // simulator interval 13:00-13:15, PV at its peak
@@ -106,8 +111,8 @@ const INGEST_BATCH = 100; // samples arriving together (an MQTT message or HTTP 
 
 export function sizesFor(quick: boolean) {
   return quick
-    ? { community: 100, households: [10, 50, 100], batches: [1, 20, 50], ingestOutbox: 2_000, ingestPipelineTmpfs: 1_000, ingestPipelineDisk: 200, oracleMeters: 100, keeper: [1_000, 5_000], keeperRuns: 5 }
-    : { community: 5_000, households: [50, 100, 500, 1_000, 5_000], batches: [1, 100, 500], ingestOutbox: 100_000, ingestPipelineTmpfs: 10_000, ingestPipelineDisk: 2_000, oracleMeters: 1_000, keeper: [1_000, 5_000], keeperRuns: 15 };
+    ? { community: 100, households: [10, 50, 100], batches: [1, 20, 50], ingestOutbox: 2_000, ingestPipelineTmpfs: 1_000, ingestPipelineDisk: 200, rawMeters: 1_000, rawSeconds: 5, signedIntervals: 1, oracleMeters: 100, keeper: [1_000, 5_000], keeperRuns: 5 }
+    : { community: 5_000, households: [50, 100, 500, 1_000, 5_000], batches: [1, 100, 500], ingestOutbox: 100_000, ingestPipelineTmpfs: 10_000, ingestPipelineDisk: 2_000, rawMeters: 5_000, rawSeconds: 40, signedIntervals: 4, oracleMeters: 1_000, keeper: [1_000, 5_000], keeperRuns: 15 };
 }
 
 function sh(cmd: string): string {
@@ -194,6 +199,17 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
     log(`ingest: ${S.ingestPipelineTmpfs} samples through Pipeline.sampleBatch, ${INGEST_BATCH} at a time (disk)`);
     const e = pipelineIngest(S.ingestPipelineTmpfs, "disk", 1000, INGEST_BATCH);
     fig("ingest", "pipeline, group commit (validate + sign + outbox), disk", Math.round(e.perSecond), "readings/s", { readings: e.readings, meters: e.meters, batch: INGEST_BATCH }, `Pipeline.sampleBatch: one fsync to ${os.tmpdir()} per batch`);
+    // Issue 19: meters at their real rate (one message per meter and second, group commit of the daemon).
+    const load = () => os.loadavg()[0].toFixed(1);
+    log(`ingest: ${S.rawMeters} meters x ${S.rawSeconds} s of 1 Hz samples through GroupCommit (disk)`);
+    const f = await rawSamplesDurable(S.rawMeters, S.rawSeconds, "disk");
+    fig("ingest", "raw samples accepted per second, durable (disk)", Math.round(f.perSecond), "samples/s", { samples: f.samples, meters: f.meters, commits: f.commits }, `each sample its own message, GroupCommit (5 ms / 2,000 samples) -> one fsync to ${os.tmpdir()} per batch; ${f.cpuSeconds.toFixed(1)} CPU s in ${f.seconds.toFixed(1)} s, load ${load()}`);
+    log(`ingest: ${S.rawMeters} meters x ${S.signedIntervals} boundaries, one signed reading per sample (disk)`);
+    const g = await signedReadings(S.rawMeters, S.signedIntervals, "disk");
+    fig("ingest", "interval readings signed per second", Math.round(g.perSecond), "readings/s", { readings: g.readings, meters: g.meters, commits: g.commits, signer: g.signer }, `EIP-712 digest + secp256k1 (${g.signer}) per reading, durable on disk; ${g.cpuSeconds.toFixed(1)} CPU s in ${g.seconds.toFixed(1)} s, load ${load()}`);
+    log(`ingest: 5,000 meters at 1 Hz in real time across an interval boundary (disk)`);
+    const h = await boundaryToOutbox(5_000, "disk");
+    fig("ingest", "boundary to all readings in the outbox, 5,000 meters at 1 Hz", round(h.seconds, 2), "s", { meters: h.meters, readings: h.readings, commits: h.commits, signer: h.signer }, `real time; the last meter's boundary sample was handed in ${h.lastArrivalSeconds.toFixed(2)} s after the boundary; load ${load()}`);
   }
 
   // ------------------------------------------------------------ on-chain scenarios
@@ -444,8 +460,36 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
     stageSeconds,
   };
   fs.mkdirSync(path.dirname(options.out), { recursive: true });
-  fs.writeFileSync(options.out, JSON.stringify(results, null, 2) + "\n");
+  const written = options.only ? mergeResults(options.out, results, options.only, S) : results;
+  fs.writeFileSync(options.out, JSON.stringify(written, null, 2) + "\n");
   return results;
+}
+
+/**
+ * A run of some scenarios (`--only`) replaces only their figures in an existing results file: the
+ * other scenarios' figures, breakdowns and stage times stay, each scenario's run is recorded in
+ * `scenarioRuns`, and the targets are evaluated on the merged figures.
+ */
+export function mergeResults(file: string, run: Results, only: Scenario[], S: ReturnType<typeof sizesFor>): Results {
+  let prev: Results | undefined;
+  try {
+    prev = JSON.parse(fs.readFileSync(file, "utf8")) as Results;
+  } catch {
+    return run;
+  }
+  const kept = prev.figures.filter((f) => !only.includes(f.scenario));
+  const figures = [...kept, ...run.figures].sort((a, b) => SCENARIOS.indexOf(a.scenario) - SCENARIOS.indexOf(b.scenario));
+  const onChain = only.some((s) => s === "readings" || s === "orders" || s === "intervals");
+  const scenarioRuns = { ...(prev.scenarioRuns ?? {}) };
+  for (const s of only) scenarioRuns[s] = { date: run.date, commit: run.git.commit, dirty: run.git.dirty, mode: run.mode, runtimeSeconds: run.runtimeSeconds };
+  return {
+    ...prev,
+    figures,
+    targets: evaluateTargets(figures, S),
+    breakdown: onChain ? run.breakdown : prev.breakdown,
+    stageSeconds: { ...(prev.stageSeconds ?? {}), ...(run.stageSeconds ?? {}) },
+    scenarioRuns,
+  };
 }
 
 /** A provider for set-up transactions: a fixed gas limit instead of an estimate (no extra run). */
@@ -486,6 +530,9 @@ export function evaluateTargets(figures: Figure[], S: ReturnType<typeof sizesFor
   const ingest = figures.find((f) => f.name === "pipeline (validate + sign + outbox), disk")?.value;
   const ingestOutbox = figures.find((f) => f.name === "outbox insert path, pre-signed readings, tmpfs")?.value;
   const ingestGroup = figures.find((f) => f.name === "pipeline, group commit (validate + sign + outbox), disk")?.value;
+  const rawDurable = figures.find((f) => f.name === "raw samples accepted per second, durable (disk)")?.value;
+  const signedRate = figures.find((f) => f.name === "interval readings signed per second")?.value;
+  const boundary = figures.find((f) => f.name === "boundary to all readings in the outbox, 5,000 meters at 1 Hz")?.value;
   const keeper5000 = find(figures, "off-chain clearing time (median)", "households", 5_000)?.value;
   void S;
   return [
@@ -497,6 +544,9 @@ export function evaluateTargets(figures: Figure[], S: ReturnType<typeof sizesFor
     target("oracle ingest, outbox insert path alone (tmpfs)", ">= 20,000", ingestOutbox, 20_000, "readings/s", (m) => m >= 20_000),
     target("oracle ingest, full pipeline, group commit of 100 (disk)", ">= 20,000", ingestGroup, 20_000, "readings/s", (m) => m >= 20_000),
     target("keeper off-chain clearing, 5,000 households (median)", "< 100", keeper5000, 100, "ms", (m) => m < 100),
+    target("raw samples accepted per second, durable (disk)", ">= 20,000", rawDurable, 20_000, "samples/s", (m) => m >= 20_000),
+    target("interval readings signed per second", ">= 5,000", signedRate, 5_000, "readings/s", (m) => m >= 5_000),
+    target("boundary to all readings in the outbox, 5,000 meters at 1 Hz", "<= 2", boundary, 2, "s", (m) => m <= 2),
   ];
 }
 

@@ -16,6 +16,9 @@ import { Outbox } from "../../src/oracle/outbox";
 import { MeterInfo, Pipeline } from "../../src/oracle/pipeline";
 import type { IngestResult, RawSample } from "../../src/oracle/types";
 import { readingsDomain } from "../../src/sdk/eip712";
+import { GroupCommit } from "../../src/oracle/groupcommit";
+import { signerKind } from "../../src/oracle/signer";
+import { SignerPool } from "../../src/oracle/signpool";
 
 export interface IngestFigure {
   readings: number;
@@ -121,4 +124,188 @@ function finish(outbox: Outbox, dir: string, t0: bigint, run: { readings: number
   fs.rmSync(dir, { recursive: true, force: true });
   if (stored !== run.readings) throw new Error(`outbox holds ${stored} readings, expected ${run.readings}`);
   return { ...run, seconds, perSecond: run.readings / seconds };
+}
+
+// ------------------------------------------------------------------ issue 19: meters at their real rate
+
+export interface RateFigure {
+  samples: number;
+  readings: number;
+  meters: number;
+  seconds: number;
+  perSecond: number;
+  commits: number;
+  signer: "native" | "javascript";
+  /** Signer threads beside the main thread. */
+  threads: number;
+  medium: Medium;
+  /** CPU seconds the process used (user + system): on a shared machine, wall time / CPU time shows the contention. */
+  cpuSeconds: number;
+}
+
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
+
+function meterRig(meters: number, file: string, now: () => number) {
+  const gateway = new Wallet(id("gridledger:bench-gateway"));
+  const outbox = new Outbox(file, now);
+  const infos = new Map<string, MeterInfo>();
+  for (let m = 0; m < meters; m++) {
+    infos.set(`m${m}`, { meterKey: `m${m}`, meterId: id(`bench-meter:${m}`).toLowerCase(), signer: gateway.address, maxPowerW: 50_000, usable: true });
+  }
+  const keys = new Map([[gateway.address.toLowerCase(), gateway]]);
+  const signerPool = new SignerPool(keys);
+  const pipeline = new Pipeline({
+    outbox,
+    meters: () => infos,
+    timing: { marketStart: MARKET_START, intervalSeconds: INTERVAL },
+    domain: readingsDomain(31337n, "0x" + "11".repeat(20)),
+    keys,
+    gatewayAddress: gateway.address,
+    now,
+    maxClockSkewSeconds: 5,
+    signerPool,
+  });
+  return { outbox, pipeline, signerPool };
+}
+
+/** Registers of meter m at unix second ts: increasing, about 1-2 kW. */
+const importAt = (m: number, ts: number) => BigInt(1_000_000 + m * 7 + Math.floor(((ts - MARKET_START) * (1000 + (m % 1000))) / 3600));
+const exportAt = (m: number, ts: number) => BigInt(500_000 + Math.floor(((ts - MARKET_START) * (m % 3 === 0 ? 800 : 0)) / 3600));
+const sampleOf = (m: number, ts: number): RawSample => ({ source: "bench", meterKey: `m${m}`, timestamp: ts, importWhTotal: importAt(m, ts), exportWhTotal: exportAt(m, ts) });
+
+/**
+ * `raw samples accepted per second, durable (disk)`: `meters` meters at 1 Hz for `seconds` seconds
+ * inside one interval (no boundary: no reading, every sample only moves its meter's durable cursor),
+ * each sample its own message (one MQTT message per meter and second) through the daemon's
+ * `GroupCommit` into `Pipeline.sampleBatch`: each batch one SQLite transaction (synchronous=FULL,
+ * WAL) on disk, the samples durable before `push` resolves. The figure counts resolved samples.
+ */
+export async function rawSamplesDurable(meters: number, seconds: number, medium: Medium = "disk"): Promise<RateFigure> {
+  const { dir, file } = tmpDb(medium);
+  const t0s = MARKET_START + 100 * INTERVAL + 10; // 10 s into interval 100: no boundary for `seconds` < 890
+  const { outbox, pipeline, signerPool } = meterRig(meters, file, () => t0s + seconds + 1);
+  const group = new GroupCommit(pipeline, { maxDelayMs: 5, maxSamples: 2000 });
+  await signerPool.ready;
+  const cpu0 = cpuNow();
+  const start = process.hrtime.bigint();
+  let accepted = 0;
+  let pending: Promise<void>[] = [];
+  for (let s = 0; s < seconds; s++) {
+    for (let m = 0; m < meters; m++) {
+      pending.push(group.push([sampleOf(m, t0s + s)]).then((r) => void (accepted += r[0].status === "accepted" ? 1 : 0)));
+    }
+    // Let commits resolve between seconds of data, as a real stream would.
+    await group.flush();
+    await Promise.all(pending);
+    pending = [];
+  }
+  const secondsTaken = Number(process.hrtime.bigint() - start) / 1e9;
+  await signerPool.close();
+  const readings = outbox.counts().pending;
+  const cursors = outbox.allCursors().filter((c) => c.timestamp === t0s + seconds - 1).length;
+  outbox.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (accepted !== meters * seconds) throw new Error(`${accepted} of ${meters * seconds} samples accepted`);
+  if (cursors !== meters) throw new Error(`${cursors} of ${meters} cursors at the last sample`);
+  return { samples: accepted, readings, meters, seconds: secondsTaken, perSecond: accepted / secondsTaken, commits: group.commits, signer: signerKind(), threads: signerPool.size, medium, cpuSeconds: cpuNow() - cpu0 };
+}
+
+/**
+ * `interval readings signed per second`: `meters` meters each sending the sample that lands on an
+ * interval boundary, for `intervals` boundaries in a row: every sample is durable and derives one
+ * signed reading (EIP-712 digest + secp256k1 signature with the gateway key) into the outbox on
+ * disk, through `GroupCommit` like the raw figure. The figure counts readings in the outbox.
+ */
+export async function signedReadings(meters: number, intervals: number, medium: Medium = "disk"): Promise<RateFigure> {
+  const { dir, file } = tmpDb(medium);
+  const { outbox, pipeline, signerPool } = meterRig(meters, file, () => MARKET_START + (intervals + 2) * INTERVAL);
+  const group = new GroupCommit(pipeline, { maxDelayMs: 5, maxSamples: 2000 });
+  await signerPool.ready;
+  const cpu0 = cpuNow();
+  const start = process.hrtime.bigint();
+  let readings = 0;
+  for (let t = 0; t < intervals; t++) {
+    const ts = MARKET_START + (t + 1) * INTERVAL;
+    const pending: Promise<void>[] = [];
+    for (let m = 0; m < meters; m++) pending.push(group.push([sampleOf(m, ts)]).then((r) => void (readings += r[0].status === "accepted" ? r[0].readings : 0)));
+    await group.flush();
+    await Promise.all(pending);
+  }
+  const secondsTaken = Number(process.hrtime.bigint() - start) / 1e9;
+  await signerPool.close();
+  const stored = outbox.counts().pending;
+  outbox.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (stored !== meters * intervals || readings !== stored) throw new Error(`outbox holds ${stored} readings (${readings} reported), expected ${meters * intervals}`);
+  return { samples: meters * intervals, readings: stored, meters, seconds: secondsTaken, perSecond: stored / secondsTaken, commits: group.commits, signer: signerKind(), threads: signerPool.size, medium, cpuSeconds: cpuNow() - cpu0 };
+}
+
+export interface BoundaryFigure {
+  meters: number;
+  /** Wall seconds from the boundary until the last reading of the interval was durable in the outbox. */
+  seconds: number;
+  /** Wall seconds from the boundary until the last meter's boundary sample was handed in (the arrival spread). */
+  lastArrivalSeconds: number;
+  readings: number;
+  commits: number;
+  signer: "native" | "javascript";
+  medium: Medium;
+}
+
+/**
+ * `boundary to all readings in the outbox, 5,000 meters at 1 Hz`: in real time, `meters` meters
+ * send one sample a second each (meter m at m/meters of every second, so arrivals are spread
+ * evenly), each its own message through `GroupCommit` (5 ms window) into the pipeline on disk, for
+ * `leadSeconds` before an interval boundary and until every meter's reading of the ended interval
+ * is in the outbox. Meter time runs with the wall clock, the boundary at a whole second.
+ */
+export async function boundaryToOutbox(meters: number, medium: Medium = "disk", leadSeconds = 3): Promise<BoundaryFigure> {
+  const { dir, file } = tmpDb(medium);
+  const boundaryTs = MARKET_START + 200 * INTERVAL; // end of interval 199
+  let wall0 = Infinity; // wall time (ms) of meter second boundaryTs - leadSeconds, set once the rig is ready
+  const meterNow = () => boundaryTs - leadSeconds + Math.floor((performance.now() - wall0) / 1000);
+  const { outbox, pipeline, signerPool } = meterRig(meters, file, () => meterNow() + 1);
+  await signerPool.ready;
+  wall0 = performance.now() + 50;
+  const group = new GroupCommit(pipeline, { maxDelayMs: 5, maxSamples: 2000 });
+  const boundaryWall = wall0 + leadSeconds * 1000;
+  const total = (leadSeconds + 3) * meters;
+  let sent = 0;
+  let readings = 0;
+  let doneAt: number | undefined;
+  let lastArrival = 0;
+  const pending: Promise<void>[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const tick = () => {
+      const nowMs = performance.now();
+      // Every sample due by now: meter m's sample of second k is due at wall0 + k*1000 + m*1000/meters.
+      while (sent < total) {
+        const k = Math.floor(sent / meters);
+        const m = sent % meters;
+        if (wall0 + k * 1000 + (m * 1000) / meters > nowMs) break;
+        const ts = boundaryTs - leadSeconds + k;
+        if (ts === boundaryTs) lastArrival = nowMs;
+        pending.push(group.push([sampleOf(m, ts)]).then((r) => {
+          if (r[0].status !== "accepted") throw new Error(`sample ${m}@${ts} ${JSON.stringify(r[0])}`);
+          readings += r[0].readings;
+          if (readings >= meters && doneAt === undefined) doneAt = performance.now();
+        }, reject));
+        sent++;
+      }
+      if (doneAt !== undefined || sent >= total) return resolve();
+      setTimeout(tick, 2);
+    };
+    setTimeout(tick, Math.max(0, wall0 - performance.now()));
+  });
+  await group.flush();
+  await Promise.all(pending);
+  await signerPool.close();
+  const inOutbox = outbox.counts().pending;
+  outbox.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  if (doneAt === undefined || inOutbox < meters) throw new Error(`only ${inOutbox} of ${meters} readings reached the outbox`);
+  return { meters, seconds: (doneAt - boundaryWall) / 1000, lastArrivalSeconds: (lastArrival - boundaryWall) / 1000, readings: inOutbox, commits: group.commits, signer: signerKind(), medium };
 }

@@ -15,8 +15,11 @@ import { MeterInfo, Pipeline } from "./pipeline";
 import { csvSource } from "./sources/csv";
 import { dsmrSource } from "./sources/dsmr";
 import { HttpServerHandle, startHttpServer } from "./sources/http";
-import { mqttSource } from "./sources/mqtt";
+import { mqttSource, tasmotaTopic } from "./sources/mqtt";
+import { isLoopback } from "./config";
 import { Submitter } from "./submitter";
+import { SignerPool } from "./signpool";
+import { signerKind } from "./signer";
 import type { Source } from "./types";
 
 export interface OracleDeps {
@@ -133,6 +136,8 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
   let lastRefresh = Date.now();
 
   const outbox = new Outbox(cfg.dbPath, now);
+  const signerPool = cfg.signerThreads > 0 && cfg.mqtt ? new SignerPool(keys, { threads: cfg.signerThreads }) : undefined;
+  log.info({ signer: signerKind(), signerThreads: signerPool?.size ?? 0 }, "reading signer");
   const pipeline = new Pipeline({
     outbox,
     meters: () => meters,
@@ -147,6 +152,7 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
     plausibilitySlackWh: BigInt(cfg.plausibilitySlackWh),
     logger: log.child({ component: "pipeline" }),
     metrics,
+    signerPool,
   });
   const submitter = new Submitter({
     outbox, provider, wallet: submitterWallet!, readingsAddress: readingsAddress!, chainId,
@@ -195,15 +201,29 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
 
   // ---- sources
   const sources: Source[] = [...(deps.sources ?? [])];
-  if (cfg.mqtt) sources.push(mqttSource({ ...cfg.mqtt, now, logger: log.child({ component: "mqtt" }) }));
-  for (const d of cfg.dsmr) sources.push(dsmrSource({ ...d, summerOffsetMinutes: cfg.dsmrSummerOffsetMinutes, winterOffsetMinutes: cfg.dsmrWinterOffsetMinutes, logger: log.child({ component: "dsmr" }) }));
+  const meterCfg = new Map(cfg.meters.map((m) => [m.meterKey, m]));
+  const meterTime = (meterKey: string) => {
+    const m = meterCfg.get(meterKey);
+    return m ? { timeZone: m.timeZone, dstFlag: m.dstFlag } : undefined;
+  };
+  if (cfg.mqtt) {
+    const topicMeters = new Map(cfg.meters.filter((m) => m.topic).map((m) => [m.topic!, m.meterKey]));
+    const tasmotaFullTopics = cfg.mqtt.tasmotaFullTopics.map((t) => tasmotaTopic(t, cfg.mqtt!.tasmotaPrefix));
+    sources.push(mqttSource({ ...cfg.mqtt, tasmotaFullTopics, topicMeters, meterTime, now, logger: log.child({ component: "mqtt" }) }));
+  }
+  for (const d of cfg.dsmr) sources.push(dsmrSource({ ...d, timeZone: d.timeZone ?? cfg.timeZone, meterTime, logger: log.child({ component: "dsmr" }) }));
   for (const f of cfg.csv) sources.push(csvSource(f));
 
   let http: HttpServerHandle | undefined;
   if (cfg.http.enabled) {
+    const meterTokens = new Map(cfg.meters.filter((m) => m.token).map((m) => [m.token!, m.meterKey]));
+    if (cfg.http.ingest && cfg.http.tokens.length === 0 && meterTokens.size === 0) {
+      // The config refuses this beyond loopback; on loopback every local process can push.
+      log.warn({ host: cfg.http.host, loopback: isLoopback(cfg.http.host) }, "HTTP ingest has no bearer token: any local process can push samples; set GRIDLEDGER_ORACLE_HTTP_TOKENS");
+    }
     http = await startHttpServer({
       host: cfg.http.host, port: cfg.http.port, maxBodyBytes: cfg.http.maxBodyBytes, ingest: cfg.http.ingest,
-      sink: pipeline, health,
+      sink: pipeline, auth: { gatewayTokens: cfg.http.tokens, meterTokens }, health,
       metrics: async () => (updateGauges(), { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() }),
       logger: log.child({ component: "http" }),
     });
@@ -261,6 +281,7 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
     await loop;
     await current;
     await http?.close();
+    await signerPool?.close();
     // Only a provider the daemon made itself; one passed in belongs to the caller (the demo keeps using it).
     if (!deps.provider && (provider instanceof JsonRpcProvider || provider instanceof FallbackProvider)) provider.destroy();
     outbox.close();

@@ -45,7 +45,8 @@ export function parseTimestamp(value: unknown, field = "timestamp"): number {
 
 /** kWh from JSON (Tasmota `ENERGY.Total`: a number like 1234.567) -> Wh, without float rounding drift. */
 export function kWhToWh(value: unknown, field: string): bigint {
-  if (Array.isArray(value)) return value.reduce((acc: bigint, v, i) => acc + kWhToWh(v, `${field}[${i}]`), 0n);
+  // Arrays (Tasmota's [total, t1, t2], per-channel totals) are the caller's to interpret: see `tasmotaTotal`.
+  if (Array.isArray(value)) throw new ValidationError(field, "expected one kWh number, got an array");
   if (typeof value !== "number" && typeof value !== "string") throw new ValidationError(field, value === undefined ? "missing" : `expected kWh as a number, got ${typeof value}`);
   const n = Number(value);
   if (!Number.isFinite(n)) throw new ValidationError(field, `${value} is not a number`);

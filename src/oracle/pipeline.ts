@@ -1,11 +1,14 @@
 import { TypedDataDomain, Wallet, HDNodeWallet } from "ethers";
-import { ReadingMessage, readingDigester } from "../sdk/eip712";
+import { ReadingMessage } from "../sdk/eip712";
+import { fastReadingDigester } from "./digest";
 import type { Logger } from "../sdk/logger";
 import { TransientError } from "../sdk/errors";
 import type { Outbox, MeterCursor } from "./outbox";
 import type { IngestResult, RawSample, Refusal, SampleSink } from "./types";
 import { UINT64_MAX } from "./types";
 import type { OracleMetrics } from "./metrics";
+import { DigestSigner, digestSigner } from "./signer";
+import type { SignerPool } from "./signpool";
 
 /** What the pipeline knows about one meter: from the config mapping and the registry. */
 export interface MeterInfo {
@@ -45,6 +48,8 @@ export interface PipelineOptions {
   plausibilitySlackWh?: bigint;
   logger?: Logger;
   metrics?: OracleMetrics;
+  /** Worker threads that sign a batch's readings in parallel before its transaction (`sampleBatchAsync`). */
+  signerPool?: SignerPool;
 }
 
 class Refused extends Error {
@@ -71,9 +76,13 @@ export class Pipeline implements SampleSink {
   private readonly digester: (m: ReadingMessage) => string;
   /** The last outbox write failure (disk full, I/O error), cleared by the next successful write. */
   outboxError: string | undefined;
+  /** Native (libsecp256k1) signers by wallet address, the pure-JavaScript one where it cannot load. */
+  private readonly signers = new Map<string, DigestSigner>();
+  /** Digests and signatures made ahead by the signer pool, by signer, meter, interval and registers (used once, by `emit`). */
+  private readonly presigned = new Map<string, { digest: string; signature: string }>();
 
   constructor(private readonly o: PipelineOptions) {
-    this.digester = readingDigester(o.domain);
+    this.digester = fastReadingDigester(o.domain);
     this.now = o.now ?? (() => Math.floor(Date.now() / 1000));
     this.skew = o.maxClockSkewSeconds ?? 30;
     this.maxAge = o.maxSampleAgeSeconds ?? o.timing.intervalSeconds;
@@ -154,6 +163,59 @@ export class Pipeline implements SampleSink {
     return results;
   }
 
+  /**
+   * `sampleBatch` with the readings the batch will derive signed first, in parallel on the signer
+   * pool's threads (without a pool: exactly `sampleBatch`). The samples are judged, and the samples
+   * and readings written, in one transaction as `sampleBatch` does; only the signing moved out of it.
+   */
+  async sampleBatchAsync(samples: RawSample[]): Promise<IngestResult[]> {
+    if (this.o.signerPool && samples.length > 1) await this.presign(samples);
+    try {
+      return this.sampleBatch(samples);
+    } finally {
+      this.presigned.clear();
+    }
+  }
+
+  /** Works out (without writing) the readings `samples` would derive and has the pool sign them. */
+  private async presign(samples: RawSample[]): Promise<void> {
+    const byMeter = new Map<string, { ts: number; importWhTotal: bigint; exportWhTotal: bigint; emittedThrough: number }>();
+    const want = new Map<string, { keys: string[]; digests: string[] }>(); // by signer
+    for (const s of samples) {
+      const meter = this.o.meters().get(s.meterKey);
+      if (!meter || !meter.usable) continue;
+      const signerAddr = (meter.signer ?? this.o.gatewayAddress)?.toLowerCase();
+      if (!signerAddr || !this.o.keys.has(signerAddr)) continue;
+      const c0 = byMeter.get(meter.meterId) ?? (() => {
+        const c = this.o.outbox.getCursor(meter.meterId);
+        return c ? { ts: c.timestamp, importWhTotal: c.importWhTotal, exportWhTotal: c.exportWhTotal, emittedThrough: c.emittedThrough } : undefined;
+      })();
+      if (c0 && s.timestamp <= c0.ts) continue;
+      let through = c0?.emittedThrough ?? -1;
+      const add = (t: number, v: { importWhTotal: bigint; exportWhTotal: bigint }) => {
+        if (t < 0 || t > 0xffffffff) return;
+        const w = want.get(signerAddr) ?? { keys: [], digests: [] };
+        w.keys.push(presignKey(signerAddr, meter.meterId, t, v));
+        w.digests.push(this.digest({ meterId: meter.meterId, interval: t, importWhTotal: v.importWhTotal, exportWhTotal: v.exportWhTotal }));
+        want.set(signerAddr, w);
+      };
+      if (c0) {
+        for (let t = Math.max(this.firstIntervalEndingAtOrAfter(c0.ts), through + 1, 0); this.boundary(t) < s.timestamp; t++) {
+          if (this.boundary(t) - c0.ts >= this.maxAge) break;
+          add(t, c0);
+          through = t;
+        }
+      }
+      const tOn = this.firstIntervalEndingAtOrAfter(s.timestamp);
+      if (tOn >= 0 && this.boundary(tOn) === s.timestamp && tOn > through) (add(tOn, s), (through = tOn));
+      byMeter.set(meter.meterId, { ts: s.timestamp, importWhTotal: s.importWhTotal, exportWhTotal: s.exportWhTotal, emittedThrough: through });
+    }
+    for (const [addr, w] of want) {
+      const sigs = await this.o.signerPool!.sign(addr, w.digests);
+      w.keys.forEach((k, i) => this.presigned.set(k, { digest: w.digests[i], signature: sigs[i] }));
+    }
+  }
+
   private sampleIn(s: RawSample, inBatch: boolean): IngestResult {
     this.o.metrics?.received.inc({ source: String(s.source) });
     const meter = this.o.meters().get(s.meterKey);
@@ -168,8 +230,9 @@ export class Pipeline implements SampleSink {
       for (const [field, v] of [["importWhTotal", s.importWhTotal], ["exportWhTotal", s.exportWhTotal]] as const) {
         if (v < 0n || v > UINT64_MAX) throw new Refused(field, `${v} is outside 0..2^64-1 Wh`);
       }
-      // In a batch this is a savepoint inside the batch's transaction (better-sqlite3 nests them).
-      const result = this.o.outbox.transaction(() => this.accept(meter, s));
+      // Alone: its own transaction. In a batch: inside the batch's transaction, without a savepoint
+      // each (a refusal is decided before `accept` writes anything, so there is nothing to undo).
+      const result = inBatch ? this.accept(meter, s) : this.o.outbox.transaction(() => this.accept(meter, s));
       if (!inBatch) {
         this.outboxError = undefined;
         this.o.metrics?.accepted.inc({ source: String(s.source) });
@@ -201,26 +264,27 @@ export class Pipeline implements SampleSink {
       }
       this.checkForward(meter, c, s);
     }
-    let readings = 0;
+    // Decide everything first, write afterwards: a refusal never leaves half a sample behind.
     let emittedThrough = c?.emittedThrough ?? -1;
+    const due: { t: number; v: { importWhTotal: bigint; exportWhTotal: bigint }; ts: number }[] = [];
     if (c) {
       // Boundaries in [c.timestamp, s.timestamp): the cursor is the last sample at or before them.
       for (let t = Math.max(this.firstIntervalEndingAtOrAfter(c.timestamp), emittedThrough + 1, 0); this.boundary(t) < s.timestamp; t++) {
         if (this.boundary(t) - c.timestamp >= this.maxAge) break;
-        this.emit(meter, t, c, c.timestamp);
+        due.push({ t, v: c, ts: c.timestamp });
         emittedThrough = t;
-        readings++;
       }
     }
     // A sample exactly on a boundary is that interval's reading.
     const tOn = this.firstIntervalEndingAtOrAfter(s.timestamp);
     if (tOn >= 0 && this.boundary(tOn) === s.timestamp && tOn > emittedThrough) {
-      this.emit(meter, tOn, s, s.timestamp);
+      due.push({ t: tOn, v: s, ts: s.timestamp });
       emittedThrough = tOn;
-      readings++;
     }
+    if (due.length && due[due.length - 1].t > 0xffffffff) throw new Refused("timestamp", `interval ${due[due.length - 1].t} does not fit uint32`);
+    for (const d of due) this.emit(meter, d.t, d.v, d.ts);
     this.o.outbox.setCursor({ meterId: meter.meterId, timestamp: s.timestamp, importWhTotal: s.importWhTotal, exportWhTotal: s.exportWhTotal, emittedThrough, receivedAtMs: Date.now() });
-    return { status: "accepted", readings };
+    return { status: "accepted", readings: due.length };
   }
 
   /** Registers never go backwards; the energy between two samples fits max power. */
@@ -241,9 +305,10 @@ export class Pipeline implements SampleSink {
   /** Signs the reading of interval t and writes it to the outbox (INSERT OR IGNORE). */
   private emit(meter: MeterInfo, t: number, v: { importWhTotal: bigint; exportWhTotal: bigint }, sampleTimestamp: number): void {
     if (t > 0xffffffff) throw new Refused("timestamp", `interval ${t} does not fit uint32`);
-    const existing = this.o.outbox.getReading(meter.meterId, t);
-    if (existing) return; // idempotent: a restart or replay never duplicates
     const last = this.o.outbox.lastReading(meter.meterId);
+    // Idempotent: a restart or replay never duplicates. A reading at t can only exist when the
+    // meter's last one is at t or later (or is quarantined, and INSERT OR IGNORE keeps it then).
+    if (last && last.interval >= t && this.o.outbox.getReading(meter.meterId, t)) return;
     const problem = last ? this.readingProblem(meter, last, t, v) : undefined;
     if (problem) {
       // The sample itself was fine; the interval reading cannot be sent. Quarantine the reading.
@@ -257,7 +322,17 @@ export class Pipeline implements SampleSink {
       return;
     }
     const message = { meterId: meter.meterId, interval: t, importWhTotal: v.importWhTotal, exportWhTotal: v.exportWhTotal };
-    const signature = wallet.signingKey.sign(this.digest(message)).serialized;
+    const key = presignKey(wallet.address.toLowerCase(), meter.meterId, t, v);
+    const ahead = this.presigned.get(key);
+    let signature: string;
+    if (ahead) {
+      this.presigned.delete(key);
+      signature = ahead.signature;
+    } else {
+      let sign = this.signers.get(wallet.address);
+      if (!sign) this.signers.set(wallet.address, (sign = digestSigner(wallet)));
+      signature = sign(this.digest(message));
+    }
     if (this.o.outbox.insertReading({ ...message, meterKey: meter.meterKey, sampleTimestamp, signer: wallet.address, signature })) {
       this.o.metrics?.readings.inc();
       this.log?.debug({ meterId: meter.meterId, interval: t, importWhTotal: v.importWhTotal.toString(), exportWhTotal: v.exportWhTotal.toString() }, "reading queued");
@@ -311,6 +386,10 @@ export class Pipeline implements SampleSink {
     }
     return n;
   }
+}
+
+function presignKey(signer: string, meterId: string, t: number, v: { importWhTotal: bigint; exportWhTotal: bigint }): string {
+  return `${signer}:${meterId}:${t}:${v.importWhTotal}:${v.exportWhTotal}`;
 }
 
 function sampleJson(s: RawSample): string {

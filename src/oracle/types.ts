@@ -43,6 +43,8 @@ export interface SampleSink {
    * in order). Optional: a sink without it gets `sample` per sample.
    */
   sampleBatch?(samples: RawSample[]): IngestResult[];
+  /** `sampleBatch` that may do work (signing) off the main thread first; same results, same single commit. */
+  sampleBatchAsync?(samples: RawSample[]): Promise<IngestResult[]>;
   refuse(r: Refusal): void;
 }
 

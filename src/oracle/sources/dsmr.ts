@@ -4,11 +4,18 @@ import { execFile } from "node:child_process";
 import { ValidationError } from "../../sdk/errors";
 import type { RawSample, SampleSink, Source } from "../types";
 import type { Logger } from "../../sdk/logger";
+import { isSummerTime, localToUnix } from "../timezone";
 
 /**
- * DSMR P1 telegrams (Dutch/Belgian smart meters, DSMR 4 and 5): a header line `/XXX5...`,
- * COSEM lines `OBIS(value*unit)`, and `!` followed by a CRC16 (CRC-16/ARC: polynomial 0xA001
- * reflected, initial value 0) over everything from `/` through `!`, hex, upper case.
+ * DSMR P1 telegrams (DSMR 4 and 5 and their national profiles: Dutch DSMR, Belgian e-MUCS,
+ * Luxembourg Smarty, Swedish, Hungarian, Irish...): a header line `/XXX5...`, COSEM lines
+ * `OBIS(value*unit)`, and `!` followed by a CRC16 (CRC-16/ARC: polynomial 0xA001 reflected,
+ * initial value 0) over everything from `/` through `!`, hex, upper case.
+ *
+ * Registers: the total `1-0:1.8.0` / `1-0:2.8.0` when the meter sends it, else the sum of the
+ * tariff registers `1-0:1.8.1` + `1-0:1.8.2` (+ `.3`, `.4`); channel `1-1:` is read as `1-0:`.
+ * Equipment id: `0-0:96.1.1`, else `0-0:42.0.0` (COSEM logical device name), hex-encoded ASCII.
+ * DSMR 2.2 and 3.0 telegrams carry no CRC and are refused.
  */
 
 /** CRC-16/ARC over `data` (latin1 bytes). */
@@ -35,13 +42,26 @@ export interface DsmrTelegram {
   timestamp: number;
   importWhTotal: bigint;
   exportWhTotal: bigint;
-  /** Per tariff, Wh. */
+  /** Per tariff, Wh (0 when the meter sends only totals). */
   registers: { import1: bigint; import2: bigint; export1: bigint; export2: bigint };
+  /** Where the totals came from: the meter's own total registers or the sum of its tariffs. */
+  totals: "registers" | "tariffs";
   crc: number;
 }
 
 export interface DsmrParseOptions {
-  /** UTC offset in minutes for the summer (S) and winter (W) flags; default Europe/Amsterdam. */
+  /**
+   * The meter's IANA time zone ("Europe/Amsterdam", "Europe/Dublin"): the telegram's local time
+   * is converted with it, and its S/W flag is checked against it (see `dstFlag`).
+   */
+  timeZone?: string;
+  /**
+   * "check" (default): a flag that contradicts the zone is refused, except in the hour that occurs
+   * twice, where the flag says which; "ignore": the zone alone decides (meters whose flag is known
+   * to be wrong, e.g. always S).
+   */
+  dstFlag?: "check" | "ignore";
+  /** Without `timeZone`: fixed UTC offsets in minutes for the S and W flags (default +120 / +60). */
   summerOffsetMinutes?: number;
   winterOffsetMinutes?: number;
 }
@@ -59,15 +79,38 @@ export function kWhTextToWh(text: string, field: string): bigint {
 
 /** `YYMMDDhhmmssX` (X = S summer time, W winter time) -> unix seconds. */
 export function dsmrTimestamp(text: string, options: DsmrParseOptions = {}): number {
+  const field = "0-0:1.0.0";
   const m = /^(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})(\d{2})([SW])$/.exec(text);
-  if (!m) throw new ValidationError("0-0:1.0.0", `"${text}" is not a timestamp YYMMDDhhmmssX with X = S or W`);
+  if (!m) throw new ValidationError(field, `"${text}" is not a timestamp YYMMDDhhmmssX with X = S or W`);
   const [, yy, mo, dd, hh, mi, ss, flag] = m;
   const month = Number(mo), day = Number(dd), hour = Number(hh), minute = Number(mi), second = Number(ss);
   if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 59) {
-    throw new ValidationError("0-0:1.0.0", `"${text}" is not a valid date and time`);
+    throw new ValidationError(field, `"${text}" is not a valid date and time (a meter whose clock is not set sends zeros)`);
+  }
+  const year = 2000 + Number(yy);
+  // A meter that has never synchronised its clock counts from 2000-01-01 (a "zero clock"): no real time.
+  if (year < 2010) throw new ValidationError(field, `"${text}" is before 2010: the meter's clock is not set (a zero clock), so the reading has no time`);
+  if (options.timeZone) {
+    const zone = options.timeZone;
+    const summer = flag === "S";
+    const check = (options.dstFlag ?? "check") === "check";
+    const local = { year, month, day, hour, minute, second };
+    // The flag only decides in the hour that occurs twice; elsewhere the zone alone says.
+    let ts: number;
+    try {
+      ts = localToUnix(zone, local, field);
+    } catch (e) {
+      if (!(e instanceof ValidationError) || !/occurs twice/.test(e.shortMessage)) throw e;
+      return localToUnix(zone, local, field, summer ? "summer" : "winter");
+    }
+    const zoneSummer = isSummerTime(zone, ts);
+    if (check && zoneSummer !== undefined && zoneSummer !== summer) {
+      throw new ValidationError(field, `"${text}" says ${summer ? "summer (S)" : "winter (W)"} time but ${zone} is on ${zoneSummer ? "summer" : "winter"} time then; check the meter's zone, or set dstFlag "ignore" for a meter whose flag is wrong`);
+    }
+    return ts;
   }
   const offset = flag === "S" ? options.summerOffsetMinutes ?? 120 : options.winterOffsetMinutes ?? 60;
-  const localAsUtc = Date.UTC(2000 + Number(yy), month - 1, day, hour, minute, second) / 1000;
+  const localAsUtc = Date.UTC(year, month - 1, day, hour, minute, second) / 1000;
   return localAsUtc - offset * 60;
 }
 
@@ -90,8 +133,11 @@ export function parseTelegram(telegram: string, options: DsmrParseOptions = {}):
   if (start < 0) throw new ValidationError("header", "no telegram header starting with '/'");
   if (bang < start) throw new ValidationError("crc", "no '!' terminator");
   const crcText = telegram.slice(bang + 1).trim();
+  if (crcText === "") {
+    throw new ValidationError("crc", "no CRC after '!': a DSMR 2.2/3.0 (or other CRC-less) telegram, not supported; DSMR 4 and 5 meters end each telegram with 4 hex digits");
+  }
   if (!/^[0-9A-Fa-f]{4}$/.test(crcText)) {
-    throw new ValidationError("crc", `missing or malformed CRC after '!' ("${crcText}"); DSMR 4/5 telegrams end with 4 hex digits`);
+    throw new ValidationError("crc", `missing or malformed CRC after '!' ("${crcText.slice(0, 20)}"); DSMR 4/5 telegrams end with 4 hex digits`);
   }
   const body = telegram.slice(start, bang + 1);
   const expected = crc16arc(body);
@@ -104,27 +150,43 @@ export function parseTelegram(telegram: string, options: DsmrParseOptions = {}):
   if (!/^\/[A-Za-z]{3}\d/.test(header)) throw new ValidationError("header", `"${header}" is not a DSMR header like /ISK5\\2M550T-1012`);
   const values = new Map<string, string>();
   for (const line of lines.slice(1)) {
-    const m = /^(\d+-\d+:\d+\.\d+\.\d+)\((.*?)\)/.exec(line.trim());
-    if (m && !values.has(m[1])) values.set(m[1], m[2]);
+    const m = /^(\d+)-(\d+):(\d+\.\d+\.\d+)\((.*?)\)/.exec(line.trim());
+    if (!m) continue;
+    // Channel 1 of the electricity meter (`1-1:1.8.1`, Swiss and Czech meters) is its only channel.
+    const key = m[1] === "1" && m[2] === "1" ? `1-0:${m[3]}` : `${m[1]}-${m[2]}:${m[3]}`;
+    if (!values.has(key)) values.set(key, m[4]);
   }
-  const need = (obis: string, what: string): string => {
+  const energy = (obis: string): bigint | undefined => {
     const v = values.get(obis);
-    if (v === undefined) throw new ValidationError(obis, `missing (${what})`);
-    return v;
+    return v === undefined ? undefined : kWhTextToWh(v, obis);
   };
-  const import1 = kWhTextToWh(need("1-0:1.8.1", "import, tariff 1"), "1-0:1.8.1");
-  const import2 = kWhTextToWh(need("1-0:1.8.2", "import, tariff 2"), "1-0:1.8.2");
-  const export1 = kWhTextToWh(need("1-0:2.8.1", "export, tariff 1"), "1-0:2.8.1");
-  const export2 = kWhTextToWh(need("1-0:2.8.2", "export, tariff 2"), "1-0:2.8.2");
-  const timestamp = dsmrTimestamp(need("0-0:1.0.0", "timestamp"), options);
-  const eq = values.get("0-0:96.1.1");
+  const register = (dir: "1" | "2", what: string): { total: bigint; t1: bigint; t2: bigint; from: "registers" | "tariffs" } => {
+    const t1 = energy(`1-0:${dir}.8.1`);
+    const t2 = energy(`1-0:${dir}.8.2`);
+    const total = energy(`1-0:${dir}.8.0`);
+    if (total !== undefined) return { total, t1: t1 ?? 0n, t2: t2 ?? 0n, from: "registers" };
+    if (t1 === undefined && t2 === undefined) {
+      throw new ValidationError(`1-0:${dir}.8.0`, `missing (${what}: neither the total 1-0:${dir}.8.0 nor the tariff registers 1-0:${dir}.8.1 and 1-0:${dir}.8.2)`);
+    }
+    if (t1 === undefined) throw new ValidationError(`1-0:${dir}.8.1`, `missing (${what}, tariff 1)`);
+    if (t2 === undefined) throw new ValidationError(`1-0:${dir}.8.2`, `missing (${what}, tariff 2)`);
+    const more = (energy(`1-0:${dir}.8.3`) ?? 0n) + (energy(`1-0:${dir}.8.4`) ?? 0n);
+    return { total: t1 + t2 + more, t1, t2, from: "tariffs" };
+  };
+  const imp = register("1", "import");
+  const exp = register("2", "export");
+  const timeText = values.get("0-0:1.0.0");
+  if (timeText === undefined) throw new ValidationError("0-0:1.0.0", "missing (timestamp)");
+  const timestamp = dsmrTimestamp(timeText, options);
+  const eq = values.get("0-0:96.1.1") || values.get("0-0:42.0.0");
   return {
     header,
     equipmentId: eq ? decodeEquipmentId(eq) : undefined,
     timestamp,
-    importWhTotal: import1 + import2,
-    exportWhTotal: export1 + export2,
-    registers: { import1, import2, export1, export2 },
+    importWhTotal: imp.total,
+    exportWhTotal: exp.total,
+    registers: { import1: imp.t1, import2: imp.t2, export1: exp.t1, export2: exp.t2 },
+    totals: imp.from,
     crc: got,
   };
 }
@@ -178,9 +240,22 @@ export class TelegramSplitter {
     this.buf = "";
     return r;
   }
+
+  /**
+   * At the end of a finite stream: a last telegram that ends at `!CRC` without a line break is
+   * complete (returned in `telegrams`); anything else left over is `rest`.
+   */
+  end(): { telegrams: string[]; rest: string } {
+    const r = this.rest();
+    const start = r.indexOf("/");
+    if (start >= 0 && /!([0-9A-Fa-f]{4})?\s*$/.test(r)) return { telegrams: [r.slice(start)], rest: "" };
+    return { telegrams: [], rest: r };
+  }
 }
 
 export interface DsmrSourceOptions extends DsmrParseOptions {
+  /** The time zone and flag rule of a meter by its key (the meters file); else `timeZone` / `dstFlag` of the port. */
+  meterTime?: (meterKey: string) => { timeZone?: string; dstFlag?: "check" | "ignore" } | undefined;
   /** A serial device (`/dev/ttyUSB0`), a file of telegrams, or `tcp://host:port` (ser2net, P1 dongle). */
   port: string;
   /** Use this meter key instead of the telegram's equipment id (one P1 port = one meter). */
@@ -194,20 +269,27 @@ export interface DsmrSourceOptions extends DsmrParseOptions {
   logger?: Logger;
 }
 
+/** The equipment id a telegram names (`0-0:96.1.1`, else `0-0:42.0.0`), decoded, read without parsing the rest. */
+export function telegramEquipmentId(telegram: string): string | undefined {
+  const eq = /0-0:96\.1\.1\(([0-9A-Fa-f]+)\)/.exec(telegram) ?? /0-0:42\.0\.0\(([0-9A-Fa-f]+)\)/.exec(telegram);
+  return eq ? decodeEquipmentId(eq[1]) : undefined;
+}
+
 /** Turns one telegram into a sample or a refusal for the sink. */
 export function ingestTelegram(sink: SampleSink, telegram: string, options: DsmrSourceOptions): void {
+  const key = options.meterKey ?? telegramEquipmentId(telegram);
   try {
-    const t = parseTelegram(telegram, options);
+    const perMeter = key !== undefined ? options.meterTime?.(key) : undefined;
+    const t = parseTelegram(telegram, { ...options, timeZone: perMeter?.timeZone ?? options.timeZone, dstFlag: perMeter?.dstFlag ?? options.dstFlag });
     const meterKey = options.meterKey ?? t.equipmentId;
     if (!meterKey) {
-      sink.refuse({ source: "dsmr", field: "0-0:96.1.1", reason: "no equipment id in the telegram and no meterKey configured for this port", raw: telegram });
+      sink.refuse({ source: "dsmr", field: "0-0:96.1.1", reason: "no equipment id in the telegram (0-0:96.1.1 or 0-0:42.0.0) and no meterKey configured for this port", raw: telegram });
       return;
     }
     sink.sample({ source: "dsmr", meterKey, timestamp: t.timestamp, importWhTotal: t.importWhTotal, exportWhTotal: t.exportWhTotal, raw: telegram, replay: options.replay });
   } catch (e) {
     if (!(e instanceof ValidationError)) throw e;
-    const eq = /0-0:96\.1\.1\(([0-9A-Fa-f]+)\)/.exec(telegram);
-    sink.refuse({ source: "dsmr", meterKey: options.meterKey ?? (eq ? decodeEquipmentId(eq[1]) : undefined), field: e.field, reason: e.shortMessage.slice(e.field.length + 2), raw: telegram });
+    sink.refuse({ source: "dsmr", meterKey: key, field: e.field, reason: e.shortMessage.slice(e.field.length + 2), raw: telegram });
   }
 }
 
@@ -228,7 +310,8 @@ export function dsmrSource(options: DsmrSourceOptions): Source {
     for (const o of overlong) sink.refuse({ source: "dsmr", meterKey: options.meterKey, field: "telegram", reason: "no '!CRC' terminator within 16 KiB", raw: o });
   };
   const finish = (sink: SampleSink) => {
-    const rest = splitter.rest();
+    const { telegrams, rest } = splitter.end();
+    for (const t of telegrams) ingestTelegram(sink, t, options);
     if (rest.trim()) sink.refuse({ source: "dsmr", meterKey: options.meterKey, field: "telegram", reason: "stream ended inside a telegram (no '!CRC' terminator)", raw: rest });
     resolveDone();
   };

@@ -1,4 +1,5 @@
 import * as http from "node:http";
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { AddressInfo } from "node:net";
 import { TransientError, ValidationError } from "../../sdk/errors";
 import type { Logger } from "../../sdk/logger";
@@ -10,7 +11,34 @@ import type { RawSample, SampleSink } from "../types";
  * samples), `GET /healthz`, `GET /metrics`.
  * Body: `{"meterId"|"meterKey": string, "timestamp": unix s | ISO, "importWhTotal": int|string, "exportWhTotal": int|string}`.
  * A malformed body gets 400 with `{error, field, index?}` and lands in the quarantine.
+ *
+ * Authentication (issue 14): with tokens configured, `POST /readings` needs `Authorization: Bearer
+ * <token>`: a gateway token may push any mapped meter, a meter's token only that meter. A missing
+ * or unknown token gets 401, a meter token used for another meter 403; neither stores anything
+ * (not even in the quarantine: an outsider must not be able to fill the disk). Tokens are compared
+ * as SHA-256 digests with `timingSafeEqual` (constant time, whatever the length).
  */
+
+export interface HttpAuth {
+  /** Tokens that may push samples of every meter. */
+  gatewayTokens: string[];
+  /** Token -> the one meter key it may push. */
+  meterTokens: Map<string, string>;
+}
+
+const digest = (t: string) => createHash("sha256").update(t, "utf8").digest();
+
+/** What a request's bearer token may push: every meter, one meter key, or nothing (undefined). */
+export function authorize(header: string | undefined, auth: HttpAuth): { all: true } | { meterKey: string } | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
+  if (!m) return undefined;
+  const got = digest(m[1]);
+  let found: { all: true } | { meterKey: string } | undefined;
+  // Compare against every token (no early exit): the time does not depend on which one matched.
+  for (const t of auth.gatewayTokens) if (timingSafeEqual(got, digest(t))) found ??= { all: true };
+  for (const [t, meterKey] of auth.meterTokens) if (timingSafeEqual(got, digest(t))) found ??= { meterKey };
+  return found;
+}
 
 export interface HttpServerOptions {
   host?: string;
@@ -19,6 +47,8 @@ export interface HttpServerOptions {
   /** Accept `POST /readings` (default true). */
   ingest?: boolean;
   sink?: SampleSink;
+  /** Bearer tokens for `POST /readings`; without any, ingest is open (the config allows that on loopback only). */
+  auth?: HttpAuth;
   health: () => { ok: boolean; [k: string]: unknown };
   metrics: () => Promise<{ contentType: string; body: string }>;
   logger?: Logger;
@@ -79,6 +109,17 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerH
     }
     if (url === "/readings" && o.ingest !== false && o.sink) {
       if (req.method !== "POST") return send(res, 405, { error: "use POST" });
+      let allowed: { all: true } | { meterKey: string } | undefined = { all: true };
+      if (o.auth && (o.auth.gatewayTokens.length || o.auth.meterTokens.size)) {
+        allowed = authorize(req.headers.authorization, o.auth);
+        if (!allowed) {
+          log?.warn({ remote: req.socket.remoteAddress, hadToken: req.headers.authorization !== undefined }, "HTTP ingest refused: no valid bearer token");
+          res.setHeader("www-authenticate", 'Bearer realm="gridledger-oracle"');
+          req.resume();
+          return send(res, 401, { error: "authorization: a valid bearer token is required (Authorization: Bearer <token>)" });
+        }
+      }
+      const scope = allowed;
       const chunks: Buffer[] = [];
       let size = 0;
       let tooLarge = false;
@@ -93,7 +134,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerH
       req.on("end", () => {
         // Nothing may escape this handler: an exception here would end the daemon.
         try {
-          handleIngest(res, Buffer.concat(chunks).toString("utf8"), tooLarge, size);
+          handleIngest(res, Buffer.concat(chunks).toString("utf8"), tooLarge, size, scope);
         } catch (e) {
           const transient = e instanceof TransientError;
           log?.error({ err: (e as Error).message }, "HTTP ingest failed");
@@ -106,7 +147,7 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerH
     send(res, 404, { error: `no route ${req.method} ${url}` });
   });
 
-  function handleIngest(res: http.ServerResponse, body: string, tooLarge: boolean, size: number): void {
+  function handleIngest(res: http.ServerResponse, body: string, tooLarge: boolean, size: number, scope: { all: true } | { meterKey: string }): void {
     const sink = o.sink!;
     const bad = (status: number, field: string, reason: string, index?: number) => {
       sink.refuse({ source: "http", field, reason, raw: body });
@@ -129,6 +170,13 @@ export async function startHttpServer(o: HttpServerOptions): Promise<HttpServerH
       } catch (e) {
         if (!(e instanceof ValidationError)) throw e;
         return bad(400, e.field, e.shortMessage.slice(e.field.length + 2), Array.isArray(parsed) ? i : undefined);
+      }
+    }
+    if ("meterKey" in scope) {
+      const other = samples.findIndex((x) => x.meterKey !== scope.meterKey);
+      if (other >= 0) {
+        log?.warn({ meterKey: samples[other].meterKey }, "HTTP ingest refused: a meter token used for another meter");
+        return send(res, 403, { error: `authorization: this token may push meter "${scope.meterKey}" only, not "${samples[other].meterKey}"`, index: other });
       }
     }
     // One body's samples: one durable commit, before the response acknowledges them.
