@@ -199,6 +199,14 @@ export interface AuditState {
   deposits: DepositLedger;
   /** Market wallet successors (AccountMigrated). */
   marketSuccessor: Map<string, string>;
+  /** The order book as the market holds it now: order id per wallet and side. */
+  book: Map<string, { buy?: bigint; sell?: bigint }>;
+  /**
+   * Credits that reached the market's address, per transaction, beside what `Deposited` events
+   * in the same transaction account for (`unaccounted` > 0: a transfer or mint to the market
+   * that is no deposit — a donation, or a mistake).
+   */
+  creditInflows: { txHash: string; blockNumber: number; from: string[]; received: bigint; deposited: bigint }[];
   intervals: Map<number, IntervalRecord>;
   energy: TokenLedger;
   credit: TokenLedger;
@@ -250,6 +258,8 @@ export function buildState(db: Database.Database): AuditState {
     tariffs: [],
     deposits: { balances: new Map(), deposited: 0n, withdrawn: 0n, negative: [], migrationMismatches: [], history: [] },
     marketSuccessor: new Map(),
+    book: new Map(),
+    creditInflows: [],
     intervals: new Map(),
     energy: emptyLedger(),
     credit: emptyLedger(),
@@ -288,7 +298,12 @@ export function tariffAt(tariffs: TariffRecord[], t: number): TariffRecord | und
 
 function replay(s: AuditState, events: StoredEvent[]): void {
   // Orders by (wallet, side): the book as the market sees it.
-  const book = new Map<string, { buy?: bigint; sell?: bigint }>();
+  const book = s.book;
+  const inflowOf = (e: StoredEvent) => {
+    let last = s.creditInflows[s.creditInflows.length - 1];
+    if (!last || last.txHash !== e.txHash) s.creditInflows.push((last = { txHash: e.txHash, blockNumber: e.blockNumber, from: [], received: 0n, deposited: 0n }));
+    return last;
+  };
   // Settlement transactions -> interval (PageSettled precedes the batch burn in its tx).
   const settleTx = new Map<string, number>();
   const where = (e: StoredEvent): Where => ({ pos: posOf(e), blockNumber: e.blockNumber, txHash: e.txHash });
@@ -422,6 +437,11 @@ function replay(s: AuditState, events: StoredEvent[]): void {
         break;
       case "credit.Transfer":
         tokenMove(s.credit, addr(a.from), addr(a.to), big(a.value), e, false);
+        if (addr(a.to) === s.addresses.market) {
+          const f = inflowOf(e);
+          f.received += big(a.value);
+          if (!f.from.includes(addr(a.from))) f.from.push(addr(a.from));
+        }
         break;
 
       // ------------------------------------------------------------ readings
@@ -457,6 +477,7 @@ function replay(s: AuditState, events: StoredEvent[]): void {
 
       // ------------------------------------------------------------ market
       case "market.Deposited":
+        inflowOf(e).deposited += big(a.amount);
         s.deposits.deposited += big(a.amount);
         depositAdd(addr(a.member), big(a.amount), e, "deposit");
         break;

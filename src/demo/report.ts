@@ -6,10 +6,11 @@
  *
  * Money: the market moves credits for P2P trades only; grid import and export are billed off
  * chain at the interval's tariffs (`IntervalCleared`), each interval rounded down like the
- * contract does: `floor(Wh * pricePerKWh / 1000)`. Grid-only is what the same meter readings
- * would cost with no market: all import at retail, all export at feed-in.
+ * contract does: `floor(Wh * pricePerKWh / 1000)`. Every figure of a member's row comes from
+ * the SDK's statement function (`src/sdk/statement.ts`), which also defines grid-only.
  */
 import type { MemberSettlement } from "../sdk/settlement";
+import { statementLine } from "../sdk/statement";
 
 export interface ClearedEvent {
   interval: number;
@@ -123,8 +124,6 @@ export function timeLabel(run: RunInfo, index: number): string {
   return `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
 }
 
-const cost = (wh: bigint, pricePerKWh: bigint) => (wh * pricePerKWh) / 1000n;
-
 /** The report of a run from its chain events and the members' names. */
 export function buildReport(run: RunInfo, events: ChainEvents, members: MemberInfo[]): DemoReport {
   const inRun = (t: number) => t >= run.firstInterval && t < run.firstInterval + run.intervals;
@@ -155,25 +154,21 @@ export function buildReport(run: RunInfo, events: ChainEvents, members: MemberIn
       row = { address: e.member, name: e.member.slice(0, 8), kind: "consumer", pvPeakW: 0, ordersBy: "tx", notes: ["unknown member"], ...zeroFlows() };
       byAddress.set(e.member.toLowerCase(), row);
     }
-    const importWh = e.selfSupplyWh + e.boughtWh + e.gridImportWh;
-    const exportWh = e.selfSupplyWh + e.soldWh + e.gridExportWh;
-    const gridCredits = cost(e.gridImportWh, tariff.retailPerKWh) - cost(e.gridExportWh, tariff.feedInPerKWh);
-    const costCredits = e.paidCredits - e.receivedCredits + gridCredits;
-    const gridOnlyCredits = cost(importWh, tariff.retailPerKWh) - cost(exportWh, tariff.feedInPerKWh);
+    const f = statementLine(e, tariff);
     const add: Flows = {
-      importWh,
-      exportWh,
-      selfSupplyWh: e.selfSupplyWh,
-      boughtWh: e.boughtWh,
-      soldWh: e.soldWh,
-      gridImportWh: e.gridImportWh,
-      gridExportWh: e.gridExportWh,
-      paidCredits: e.paidCredits,
-      receivedCredits: e.receivedCredits,
-      gridCredits,
-      costCredits,
-      gridOnlyCredits,
-      savingCredits: gridOnlyCredits - costCredits,
+      importWh: f.importWh,
+      exportWh: f.exportWh,
+      selfSupplyWh: f.selfSupplyWh,
+      boughtWh: f.boughtWh,
+      soldWh: f.soldWh,
+      gridImportWh: f.gridImportWh,
+      gridExportWh: f.gridExportWh,
+      paidCredits: f.p2pPaidCredits,
+      receivedCredits: f.p2pReceivedCredits,
+      gridCredits: f.gridImportCostCredits - f.gridExportRevenueCredits,
+      costCredits: f.netCostCredits,
+      gridOnlyCredits: f.gridOnlyCostCredits,
+      savingCredits: f.savingCredits,
     };
     for (const k of FLOW_KEYS) row[k] += add[k];
   }
