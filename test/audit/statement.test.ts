@@ -24,7 +24,11 @@ const M = Module as unknown as { _resolveFilename: (req: string, ...rest: unknow
 const resolve = M._resolveFilename;
 M._resolveFilename = (req: string, ...rest: unknown[]) => resolve(req.startsWith("@sdk/") ? path.join(SDK, req.slice(5)) : req, ...rest);
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const web = require("../../web/src/ledger") as typeof import("../../web/src/ledger");
+const web = require("../../web/src/ledger") as {
+  // (typed here: the web app has its own tsconfig, with the "@sdk" alias the project's does not know)
+  buildLedger(events: unknown[]): unknown;
+  billOf(ledger: unknown, member: string): { interval: number; importWh: bigint; exportWh: bigint; netCredits: bigint; gridOnlyCredits: bigint; savingCredits: bigint }[];
+};
 
 const e = (importWh: bigint, exportWh: bigint) => ({ importWh, exportWh });
 
