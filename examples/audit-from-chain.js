@@ -27,6 +27,22 @@ const READING_TYPES = {
   ],
 };
 
+/**
+ * The reading's EIP-712 types from `readingTypeString()` ("Reading(bytes32 meterId,...)"); the
+ * documented type when the deployment predates that view.
+ */
+async function typesOf(readings) {
+  let text;
+  try {
+    text = await readings.readingTypeString();
+  } catch {
+    return READING_TYPES;
+  }
+  const m = /^(\w+)\((.*)\)$/.exec(text);
+  if (!m) throw new Error(`unexpected reading type string ${text}`);
+  return { [m[1]]: m[2].split(",").map((f) => ({ type: f.split(" ")[0], name: f.split(" ")[1] })) };
+}
+
 /** Every log of `contract` from `fromBlock` to `toBlock`, decoded, in chain order. */
 async function eventsOf(contract, fromBlock, toBlock) {
   const logs = await contract.runner.provider.getLogs({ address: await contract.getAddress(), fromBlock, toBlock });
@@ -61,8 +77,10 @@ async function audit({ provider, recordsDir }) {
     if (e.name === "MeterRegistered") signerHistory.set(e.args.meterId, [{ pos: pos(e), signer: e.args.signer }]);
     if (e.name === "MeterSignerRebound") signerHistory.get(e.args.meterId)?.push({ pos: pos(e), signer: e.args.newSigner });
   }
+  // The domain (ERC-5267) and the type string come from the contract itself.
   const d = await readings.eip712Domain();
   const domain = { name: d.name, version: d.version, chainId: d.chainId, verifyingContract: d.verifyingContract };
+  const types = await typesOf(readings);
   const calldata = new Map(); // txHash -> decoded batch
   let signatures = 0;
   for (const e of red.filter((x) => x.name === "ReadingAccepted")) {
@@ -77,7 +95,7 @@ async function audit({ provider, recordsDir }) {
     }
     const message = { meterId: r.meterId, interval: r.interval, importWhTotal: r.importWhTotal, exportWhTotal: r.exportWhTotal };
     const signer = (signerHistory.get(e.args.meterId) ?? []).filter((h) => h.pos < pos(e)).pop()?.signer;
-    const recovered = verifyTypedData(domain, READING_TYPES, message, r.signature);
+    const recovered = verifyTypedData(domain, types, message, r.signature);
     if (recovered !== signer) problems.push(`interval ${e.args.interval}: reading of meter ${e.args.meterId} signed by ${recovered}, the meter's signer was ${signer}`);
     if (r.importWhTotal !== e.args.importWhTotal || r.exportWhTotal !== e.args.exportWhTotal) {
       problems.push(`interval ${e.args.interval}: meter ${e.args.meterId}: the event's registers differ from the signed ones`);

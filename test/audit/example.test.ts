@@ -8,7 +8,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { deployments, ethers, network } from "hardhat";
-import { AbiCoder, keccak256, toBeHex, zeroPadValue } from "ethers";
+import { AbiCoder, keccak256, toBeHex, TypedDataEncoder, zeroPadValue } from "ethers";
+import { READING_TYPES } from "../../src/sdk/eip712";
 import { Side } from "../../src/sdk/eip712";
 import { runAudit } from "../../src/audit";
 import { CREDIT, deployMarketWorld, MarketWorld, revertTo, runInterval, snapshot } from "../helpers/market";
@@ -67,6 +68,14 @@ describe("examples/audit-from-chain.js (an audit without the project's code)", f
       expect(b.walletCredits).to.equal(await w.credit.balanceOf(m));
     }
     ours.close();
+  });
+
+  it("signs what the contract and docs/audit.md say: the reading type string and domain", async () => {
+    const typeString = await w.readings.readingTypeString();
+    expect(typeString).to.equal(TypedDataEncoder.from(READING_TYPES).encodeType("Reading"));
+    expect(fs.readFileSync(path.join(__dirname, "../../docs/audit.md"), "utf8")).to.include(typeString);
+    const d = await w.readings.eip712Domain();
+    expect([d.name, d.version]).to.deep.equal(["GridLedger MeterReadings", "1"]);
   });
 
   it("reports a deposit changed without an event", async () => {
