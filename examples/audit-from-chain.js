@@ -28,16 +28,12 @@ const READING_TYPES = {
 };
 
 /**
- * The reading's EIP-712 types from `readingTypeString()` ("Reading(bytes32 meterId,...)"); the
- * documented type when the deployment predates that view.
+ * The reading's EIP-712 types from the contract's `READING_TYPE()` ("Reading(bytes32 meterId,...)");
+ * the documented type when the deployment predates that view.
  */
 async function typesOf(readings) {
-  let text;
-  try {
-    text = await readings.readingTypeString();
-  } catch {
-    return READING_TYPES;
-  }
+  if (!readings.interface.getFunction("READING_TYPE")) return READING_TYPES;
+  const text = await readings.READING_TYPE();
   const m = /^(\w+)\((.*)\)$/.exec(text);
   if (!m) throw new Error(`unexpected reading type string ${text}`);
   return { [m[1]]: m[2].split(",").map((f) => ({ type: f.split(" ")[0], name: f.split(" ")[1] })) };

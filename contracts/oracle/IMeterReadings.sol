@@ -126,11 +126,6 @@ interface IMeterReadings {
     /// @notice Whether a reading of `meterId` for `interval` is recorded.
     function isRecorded(bytes32 meterId, uint32 interval) external view returns (bool);
 
-    /// @notice The EIP-712 type string a meter signer signs, for auditors:
-    ///         `Reading(bytes32 meterId,uint32 interval,uint64 importWhTotal,uint64 exportWhTotal)`.
-    ///         The domain is `eip712Domain()` (ERC-5267): name "GridLedger MeterReadings", version "1".
-    function readingTypeString() external pure returns (string memory);
-
     /// @notice The EIP-712 digest a meter signer signs for a reading.
     function readingDigest(
         bytes32 meterId,

@@ -17,8 +17,8 @@ import {Roles} from "../lib/Roles.sol";
 ///      A meter's slot also keeps a 64-bit history: bit k set <=> interval `lastInterval - k`
 ///      was accepted, so a resubmission within 64 intervals is told `AlreadyRecorded`.
 contract MeterReadings is IMeterReadings, EIP712 {
-    string private constant _READING_TYPE = "Reading(bytes32 meterId,uint32 interval,uint64 importWhTotal,uint64 exportWhTotal)";
-    bytes32 private constant _READING_TYPEHASH = keccak256(bytes(_READING_TYPE));
+    bytes32 private constant _READING_TYPEHASH =
+        keccak256("Reading(bytes32 meterId,uint32 interval,uint64 importWhTotal,uint64 exportWhTotal)");
     uint32 private constant _HISTORY_BITS = 64;
 
     /// @dev One slot per meter: last interval, both registers, baseline flag, history bits.
@@ -146,11 +146,6 @@ contract MeterReadings is IMeterReadings, EIP712 {
     /// @inheritdoc IMeterReadings
     function isRecorded(bytes32 meterId, uint32 interval) external view returns (bool) {
         return _isRecorded(_meters[meterId], interval);
-    }
-
-    /// @inheritdoc IMeterReadings
-    function readingTypeString() external pure returns (string memory) {
-        return _READING_TYPE;
     }
 
     /// @inheritdoc IMeterReadings
