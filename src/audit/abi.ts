@@ -43,6 +43,16 @@ export const READINGS_CALLS = [
   "function submitReadings(tuple(bytes32 meterId, uint32 interval, uint64 importWhTotal, uint64 exportWhTotal, bytes signature)[] batch) returns (uint256 accepted)",
   "function marketStart() view returns (uint64)",
   "function intervalSeconds() view returns (uint32)",
+  "function meterState(bytes32 meterId) view returns (tuple(uint32 lastInterval, uint64 importWhTotal, uint64 exportWhTotal, bool hasBaseline))",
+];
+
+/** Public views the auditor compares its rebuilt state with (drift checks). */
+export const TOKEN_VIEWS = ["function balanceOf(address account) view returns (uint256)", "function totalSupply() view returns (uint256)"];
+export const MARKET_VIEWS = [
+  "function depositOf(address member) view returns (uint256)",
+  "function orderOf(address member, uint8 side) view returns (tuple(uint64 orderId, uint64 limitPricePerKWh, uint64 capWhPerInterval, uint32 firstInterval, uint32 lastInterval))",
+  "function nextInterval() view returns (uint32)",
+  "function intervalState(uint32 interval) view returns (tuple(uint8 phase, uint32 collected, uint32 participants, uint32 pagesCollected, uint32 pagesSettled, uint64 pricePerKWh, uint64 matchedWh, uint64 retailPerKWh, uint64 feedInPerKWh))",
 ];
 
 export const MARKET_EVENTS = [
@@ -79,10 +89,10 @@ export const DEPLOYMENT_NAMES: Record<ContractKey, string> = {
 
 export const INTERFACES: Record<ContractKey, Interface> = {
   registry: new Interface(REGISTRY_EVENTS),
-  energy: new Interface(TOKEN_EVENTS),
-  credit: new Interface(TOKEN_EVENTS),
+  energy: new Interface([...TOKEN_EVENTS, ...TOKEN_VIEWS]),
+  credit: new Interface([...TOKEN_EVENTS, ...TOKEN_VIEWS]),
   readings: new Interface([...READINGS_EVENTS, ...READINGS_CALLS]),
-  market: new Interface(MARKET_EVENTS),
+  market: new Interface([...MARKET_EVENTS, ...MARKET_VIEWS]),
 };
 
 export { REJECT_REASONS } from "../sdk/reject-reasons";

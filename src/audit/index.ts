@@ -8,12 +8,13 @@
 import type Database from "better-sqlite3";
 import type { Provider } from "ethers";
 import { getAddress } from "ethers";
-import { ValidationError } from "../sdk/errors";
+import { ChainMismatchError, DeploymentNotFoundError, NoContractError } from "../sdk/errors";
 import type { Logger } from "../sdk/logger";
-import { CONTRACT_KEYS } from "./abi";
+import { CONTRACT_KEYS, DEPLOYMENT_NAMES } from "./abi";
 import { Addresses, getMeta, Indexer, IndexResult, loadDeployments, openAuditDb } from "./indexer";
 import { AuditState, buildState } from "./state";
-import { verifyState, VerifyOptions, Violation } from "./verify";
+import { AuditNote, notesOf, verifyState, VerifyOptions, Violation } from "./verify";
+import { checkViews } from "./views";
 
 export interface RunAuditOptions {
   /** Any ethers provider; omit to audit what the database already holds (no indexing). */
@@ -31,6 +32,12 @@ export interface RunAuditOptions {
   maxPages?: number;
   /** Run the checks (default true). */
   verify?: boolean | VerifyOptions;
+  /** Compare the rebuilt state with the contracts' public views at the audited block (default: with a provider and `verify`). */
+  views?: boolean;
+  /** Re-index from scratch when the database is of another chain or deployment (default true). */
+  rebuild?: boolean;
+  /** How to name the chain in messages ("localhost (http://127.0.0.1:8545)"). */
+  networkLabel?: string;
   logger?: Logger;
 }
 
@@ -39,7 +46,25 @@ export interface AuditRun {
   indexed?: IndexResult;
   state: AuditState;
   violations: Violation[];
+  /** Not violations, but worth knowing (a credit surplus in the market). */
+  notes: AuditNote[];
   close(): void;
+}
+
+/**
+ * Checks that there is code at every address, before any call: a wrong node or stale records
+ * give "no contract at 0x... on <network>" instead of "could not decode result data".
+ */
+export async function requireCode(provider: Provider, addresses: Addresses, networkLabel = "this chain", source = "the deployment records"): Promise<void> {
+  for (const k of CONTRACT_KEYS) {
+    const code = await provider.getCode(addresses[k]);
+    if (code === "0x") {
+      throw new NoContractError(`no contract at ${addresses[k]} on ${networkLabel}: ${DEPLOYMENT_NAMES[k]} of ${source} is not deployed there`, {
+        details: "point the command at the node that has the deployment (--network, LOCALHOST_RPC_URL, POA_RPC_URL), or deploy again (npx hardhat deploy --network <name>) so that the records match the chain",
+        meta: { contract: DEPLOYMENT_NAMES[k], address: addresses[k] },
+      });
+    }
+  }
 }
 
 function addressesFromDb(db: Database.Database): Addresses | undefined {
@@ -63,15 +88,24 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditRun> {
       addresses = d.addresses;
       fromBlock = fromBlock ?? d.fromBlock;
     }
-    addresses = addresses ?? addressesFromDb(db);
+    const stored = addressesFromDb(db);
+    if (!options.provider && addresses && stored && CONTRACT_KEYS.some((k) => getAddress(addresses![k]) !== getAddress(stored[k]))) {
+      throw new ChainMismatchError(`the audit index ${options.dbPath} is of another deployment than ${options.deploymentsDir ?? "the addresses given"} (market ${stored.market}, records say ${addresses.market})`, {
+        details: "run without --offline to rebuild the index for the deployment",
+      });
+    }
+    addresses = addresses ?? stored;
     if (!addresses) {
-      throw new ValidationError("addresses", "name the deployment: deploymentsDir or addresses (the database is empty)");
+      throw new DeploymentNotFoundError(`no deployment to audit: no records${options.deploymentsDir ? ` in ${options.deploymentsDir}` : ""} and the index ${options.dbPath} is empty`, {
+        details: "deploy first (npx hardhat deploy --network <name>), or pass --network / --deployments <dir>",
+      });
     }
     addresses = Object.fromEntries(CONTRACT_KEYS.map((k) => [k, getAddress(addresses![k])])) as Addresses;
     fromBlock = fromBlock ?? Number(getMeta(db, "fromBlock") ?? "0");
 
     let indexed: IndexResult | undefined;
     if (options.provider) {
+      await requireCode(options.provider, addresses, options.networkLabel, options.deploymentsDir ?? "the addresses given");
       const indexer = new Indexer(
         {
           provider: options.provider,
@@ -83,6 +117,7 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditRun> {
           confirmations: options.confirmations,
           toBlock: options.toBlock,
           maxPages: options.maxPages,
+          rebuild: options.rebuild,
           logger: options.logger,
         },
         db,
@@ -92,7 +127,8 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditRun> {
     const state = buildState(db);
     const v = options.verify ?? true;
     const violations = v === false ? [] : verifyState(state, v === true ? {} : v);
-    return { db, indexed, state, violations, close: () => db.close() };
+    if (options.provider && v !== false && (options.views ?? true)) violations.push(...(await checkViews(state, options.provider, state.cursor)));
+    return { db, indexed, state, violations, notes: notesOf(state), close: () => db.close() };
   } catch (e) {
     db.close();
     throw e;
@@ -103,8 +139,9 @@ export { Indexer, openAuditDb, loadDeployments, cursorOf, loadEvents } from "./i
 export type { Addresses, IndexerOptions, IndexResult, StoredEvent } from "./indexer";
 export { buildState } from "./state";
 export type { AuditState } from "./state";
-export { verifyState, formatViolations, reclear, clearingInputOf } from "./verify";
-export type { Violation, VerifyOptions, CheckKind } from "./verify";
+export { verifyState, formatViolations, reclear, clearingInputOf, notesOf } from "./verify";
+export type { Violation, VerifyOptions, CheckKind, AuditNote } from "./verify";
+export { checkViews, expectedViews } from "./views";
 export { memberStatement, statementCsv, communitySummary, anomalies, intervalReport, meterReport, memberReport, toJson } from "./reports";
 export type { Statement, StatementRow, CommunitySummary, Anomalies } from "./reports";
 export { registerAudit } from "./cli";

@@ -19,7 +19,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { Contract, getAddress, Log, Provider } from "ethers";
 import { CONTRACT_KEYS, ContractKey, DEPLOYMENT_NAMES, INTERFACES } from "./abi";
-import { GridLedgerError, ValidationError } from "../sdk/errors";
+import { ChainMismatchError, GridLedgerError, ValidationError } from "../sdk/errors";
 import { componentLogger, Logger } from "../sdk/logger";
 
 export type Addresses = Record<ContractKey, string>;
@@ -67,6 +67,11 @@ export interface IndexerOptions {
   toBlock?: number;
   /** Stop after this many pages (tests: simulate a stop). */
   maxPages?: number;
+  /**
+   * When the database indexes another chain or deployment (or the deployment block changed):
+   * re-index from scratch (default) or refuse with a `ChainMismatchError`.
+   */
+  rebuild?: boolean;
   logger?: Logger;
 }
 
@@ -77,6 +82,10 @@ export interface IndexResult {
   events: number;
   /** First block re-read because its stored hash no longer matched the chain, if any. */
   reorgFrom?: number;
+  /** The reorganisation reached below the reorg window: everything was re-read from the deployment block. */
+  deepReorg?: boolean;
+  /** Why the index was wiped and rebuilt from the deployment block (new chain, new deployment...). */
+  rebuilt?: string;
   cursor: number;
 }
 
@@ -213,23 +222,59 @@ export class Indexer {
       throw new ValidationError("reorgWindow", `must be a non-negative integer, got ${options.reorgWindow}`);
     }
     this.byAddress = new Map(CONTRACT_KEYS.map((k) => [options.addresses[k].toLowerCase(), k]));
-    this.bindMeta();
   }
 
-  /** Ties the database to one deployment: indexing another chain or deployment into it is refused. */
-  private bindMeta(): void {
+  /**
+   * Ties the database to one chain and one deployment: chain id, genesis hash, the five
+   * addresses, the deployment block and its hash. When any differs from what the database
+   * holds (a restarted node, a new deployment, a reorganisation below the deployment block) the
+   * index is wiped and rebuilt, or refused with `rebuild: false`. Returns why it was rebuilt.
+   */
+  private async bind(): Promise<string | undefined> {
+    const { provider, fromBlock } = this.options;
+    const chainId = String((await provider.getNetwork()).chainId);
+    const genesis = (await provider.getBlock(0))?.hash ?? "";
+    const deployBlock = await provider.getBlock(fromBlock);
+    if (!deployBlock?.hash) {
+      throw new GridLedgerError(`the deployment block ${fromBlock} is not on this chain (head ${await provider.getBlockNumber()})`, {
+        details: "the deployment records belong to another chain: point the auditor at the node that has the deployment, or deploy again",
+      });
+    }
     const key = CONTRACT_KEYS.map((k) => `${k}=${this.options.addresses[k].toLowerCase()}`).join(",");
-    const stored = getMeta(this.db, "addresses");
-    if (stored !== undefined && stored !== key) {
-      throw new ValidationError("dbPath", `the database indexes another deployment (${stored}); use another file`);
+    const want: Record<string, string> = { chainId, genesisHash: genesis, addresses: key, fromBlock: String(fromBlock), fromBlockHash: deployBlock.hash };
+    const had = Object.fromEntries(Object.keys(want).map((k) => [k, getMeta(this.db, k)]));
+    let reason: string | undefined;
+    const indexed = getMeta(this.db, "addresses") !== undefined || cursorOf(this.db) !== undefined;
+    if (indexed) {
+      if (had.chainId !== undefined && had.chainId !== chainId) reason = `a new chain: chain id ${chainId}, the index was of chain id ${had.chainId}`;
+      else if (had.genesisHash !== undefined && had.genesisHash !== genesis) {
+        reason = `a new chain: genesis block ${genesis}, the index was of ${had.genesisHash} (the node was restarted or reset)`;
+      } else if (had.addresses !== key) reason = `a new deployment: ${key}, the index was of ${had.addresses ?? "unknown addresses"}`;
+      else if (had.fromBlock !== want.fromBlock || (had.fromBlockHash !== undefined && had.fromBlockHash !== want.fromBlockHash)) {
+        reason = `the deployment block changed: block ${fromBlock} is ${deployBlock.hash}, the index had block ${had.fromBlock} as ${had.fromBlockHash} (the chain was reset or reorganised below the deployment)`;
+      } else if (had.genesisHash === undefined) reason = "the index was written by an older auditor that did not record its chain";
     }
-    if (stored === undefined) {
-      this.db.transaction(() => {
-        setMeta(this.db, "addresses", key);
-        setMeta(this.db, "fromBlock", String(this.options.fromBlock));
-        for (const k of CONTRACT_KEYS) setMeta(this.db, `address.${k}`, getAddress(this.options.addresses[k]));
-      })();
+    if (reason) {
+      if (this.options.rebuild === false) {
+        throw new ChainMismatchError(`the audit index ${this.options.dbPath} is not of this chain and deployment: ${reason}`, {
+          details: `delete the file, or let the auditor rebuild it (omit --no-rebuild); the new index starts at block ${fromBlock}`,
+        });
+      }
+      this.log.warn({ reason }, "audit index rebuilt from the deployment block");
+      this.wipe();
     }
+    this.db.transaction(() => {
+      for (const [k, v] of Object.entries(want)) setMeta(this.db, k, v);
+      for (const k of CONTRACT_KEYS) setMeta(this.db, `address.${k}`, getAddress(this.options.addresses[k]));
+    })();
+    return reason;
+  }
+
+  /** Empties every table (a rebuild). */
+  private wipe(): void {
+    this.db.transaction(() => {
+      for (const t of ["meta", "blocks", "events", "reading_calls", "undecodable_txs"]) this.db.prepare(`DELETE FROM ${t}`).run();
+    })();
   }
 
   /** Clock constants of the readings contract (immutables: not in events), read once. */
@@ -248,16 +293,23 @@ export class Indexer {
   /** One run: check for a reorg, then index from the cursor to the head (or `toBlock`). */
   async run(): Promise<IndexResult> {
     const { provider } = this.options;
+    const rebuilt = await this.bind();
     await this.ensureClock();
     const head = await provider.getBlockNumber();
     let target = head - (this.options.confirmations ?? 0);
     if (this.options.toBlock !== undefined) target = Math.min(target, this.options.toBlock);
 
     let reorgFrom: number | undefined;
+    let deepReorg = false;
     const stored = cursorOf(this.db);
-    if (stored !== undefined) reorgFrom = await this.findReorg(stored, head);
+    if (stored !== undefined) {
+      const r = await this.findReorg(stored, head);
+      reorgFrom = r?.from;
+      deepReorg = r?.deep ?? false;
+    }
     if (reorgFrom !== undefined) {
-      this.log.warn({ reorgFrom, cursor: stored }, "chain reorganised: re-indexing");
+      if (deepReorg) this.log.warn({ reorgFrom, cursor: stored, window: this.reorgWindow }, "chain reorganised deeper than the reorg window: re-indexing from the deployment block");
+      else this.log.warn({ reorgFrom, cursor: stored }, "chain reorganised: re-indexing");
       this.rollback(reorgFrom);
     }
 
@@ -285,7 +337,7 @@ export class Indexer {
       cursor = to;
       pages++;
     }
-    return { fromBlock: startedAt, toBlock: cursor, pages, events, reorgFrom, cursor };
+    return { fromBlock: startedAt, toBlock: cursor, pages, events, reorgFrom, deepReorg: deepReorg || undefined, rebuilt, cursor };
   }
 
   /**
@@ -293,24 +345,32 @@ export class Indexer {
    * below the cursor (or undefined). The cursor block's hash is always stored, so any change
    * below it shows there.
    */
-  private async findReorg(cursor: number, head: number): Promise<number | undefined> {
+  private async findReorg(cursor: number, head: number): Promise<{ from: number; deep: boolean } | undefined> {
     const low = Math.max(this.options.fromBlock, cursor - this.reorgWindow + 1);
     const rows = this.db
       .prepare("SELECT number, hash FROM blocks WHERE number >= ? AND number <= ? ORDER BY number DESC")
       .all(low, cursor) as { number: number; hash: string }[];
     let fork: number | undefined;
+    let matched = false;
     for (const row of rows) {
       const block = row.number <= head ? await this.options.provider.getBlock(row.number) : null;
-      if (block && block.hash === row.hash) break; // everything below is unchanged
+      if (block && block.hash === row.hash) {
+        matched = true;
+        break; // everything below is unchanged
+      }
       fork = row.number;
     }
     if (fork === undefined) return undefined;
+    // Nothing in the window still matches: the fork is deeper than the window. The deployment
+    // block is unchanged (checked by \`bind\`), so re-read everything from there.
+    const storedBelow = this.db.prepare("SELECT COUNT(*) AS n FROM blocks WHERE number < ?").get(low) as { n: number };
+    if (!matched && storedBelow.n > 0) return { from: this.options.fromBlock, deep: true };
     // Blocks between the highest matching stored block and `fork` have no stored hash (no
     // events): re-read them too.
     const below = this.db
       .prepare("SELECT MAX(number) AS n FROM blocks WHERE number < ? AND number >= ?")
       .get(fork, low) as { n: number | null };
-    return below.n === null ? low : below.n + 1;
+    return { from: below.n === null ? low : below.n + 1, deep: false };
   }
 
   private rollback(fromBlock: number): void {

@@ -1,21 +1,11 @@
 #!/usr/bin/env ts-node
 /**
- * Standalone auditor: `npx ts-node --transpile-only src/audit/main.ts audit verify --network localhost`.
- * The same commands are part of the `gridledger` CLI through `registerAudit`.
+ * Standalone auditor: `npx ts-node --transpile-only src/audit/main.ts audit verify --network localhost`
+ * (`npm run auditor -- verify`). It is the `gridledger` CLI itself, so the options, the RPC URL
+ * resolution, the output and the exit codes are the same (see `src/audit/cli.ts`).
  */
 import * as dotenv from "dotenv";
-import { Command } from "commander";
-import { isGridLedgerError } from "../sdk/errors";
-import { registerAudit } from "./cli";
+import { run } from "../cli/main";
 
-async function main(argv: string[]): Promise<void> {
-  dotenv.config({ quiet: true } as dotenv.DotenvConfigOptions);
-  const program = new Command("gridledger-audit").description("GridLedger auditor");
-  registerAudit(program);
-  await program.parseAsync(argv);
-}
-
-main(process.argv).catch((e) => {
-  console.error(isGridLedgerError(e) ? `error: ${e.shortMessage}${e.details ? `\n${e.details}` : ""}` : e);
-  process.exitCode = 2;
-});
+dotenv.config({ quiet: true } as dotenv.DotenvConfigOptions);
+run(process.argv.slice(2)).then((code) => process.exit(code));

@@ -8,14 +8,12 @@
  * src/sdk/clearing.ts. The gains of trading split (`gainsOfTrade`) comes from `surplusSplit`
  * (src/sdk/surplus.ts), the function the demo prints too.
  *
- * "Grid-only" is what the member's metered energy would have cost with the grid alone: every
- * imported Wh bought at the retail tariff and every exported Wh sold at the feed-in tariff,
- * as two separate registers are billed without the community. The saving is grid-only cost
- * minus the actual cost (P2P paid - P2P received + grid import cost - grid export revenue).
+ * Every statement figure (net cost, grid-only cost, saving) comes from the one SDK function,
+ * `statementLine` in `src/sdk/statement.ts`, which also defines the grid-only world.
  */
 import { getAddress } from "ethers";
-import { gridExportRevenue, gridImportCost } from "../sdk/clearing";
 import { surplusSplit, SurplusSplit } from "../sdk/surplus";
+import { statementLine, sumStatement, type StatementFigures } from "../sdk/statement";
 import {
   AuditState,
   intervalStart,
@@ -37,31 +35,17 @@ export interface StatementTrade {
   credits: bigint;
 }
 
-export interface StatementRow {
+export interface StatementRow extends StatementFigures {
   interval: number;
   start: string;
   wallet: string;
-  importWh: bigint;
-  exportWh: bigint;
-  selfSupplyWh: bigint;
-  boughtWh: bigint;
-  soldWh: bigint;
-  gridImportWh: bigint;
-  gridExportWh: bigint;
   clearingPricePerKWh: bigint;
   retailPerKWh: bigint;
   feedInPerKWh: bigint;
-  p2pPaidCredits: bigint;
-  p2pReceivedCredits: bigint;
-  gridImportCostCredits: bigint;
-  gridExportRevenueCredits: bigint;
-  netCostCredits: bigint;
-  gridOnlyCostCredits: bigint;
-  savingCredits: bigint;
   counterparties: string;
 }
 
-export type StatementTotals = Omit<StatementRow, "interval" | "start" | "wallet" | "clearingPricePerKWh" | "retailPerKWh" | "feedInPerKWh" | "counterparties">;
+export type StatementTotals = StatementFigures;
 
 export interface Statement {
   member: string;
@@ -73,22 +57,6 @@ export interface Statement {
   totals: StatementTotals;
 }
 
-const SUM_KEYS = [
-  "importWh",
-  "exportWh",
-  "selfSupplyWh",
-  "boughtWh",
-  "soldWh",
-  "gridImportWh",
-  "gridExportWh",
-  "p2pPaidCredits",
-  "p2pReceivedCredits",
-  "gridImportCostCredits",
-  "gridExportRevenueCredits",
-  "netCostCredits",
-  "gridOnlyCostCredits",
-  "savingCredits",
-] as const;
 
 const iso = (unix: number) => new Date(unix * 1000).toISOString();
 
@@ -110,12 +78,7 @@ export function memberStatement(s: AuditState, member: string, range: { from?: n
     const c = rec.cleared!;
     for (const st of rec.settlements) {
       if (!mine.has(st.member)) continue;
-      const importWh = st.selfSupplyWh + st.boughtWh + st.gridImportWh;
-      const exportWh = st.selfSupplyWh + st.soldWh + st.gridExportWh;
-      const gridImport = gridImportCost(st.gridImportWh, c.retailPerKWh);
-      const gridExport = gridExportRevenue(st.gridExportWh, c.feedInPerKWh);
-      const netCost = st.paidCredits - st.receivedCredits + gridImport - gridExport;
-      const gridOnly = gridImportCost(importWh, c.retailPerKWh) - gridExportRevenue(exportWh, c.feedInPerKWh);
+      const figures = statementLine(st, c);
       const parties: string[] = [];
       for (const tr of rec.trades) {
         if (mine.has(tr.buyer)) {
@@ -130,28 +93,15 @@ export function memberStatement(s: AuditState, member: string, range: { from?: n
         interval: rec.interval,
         start: iso(intervalStart(s, rec.interval)),
         wallet: st.member,
-        importWh,
-        exportWh,
-        selfSupplyWh: st.selfSupplyWh,
-        boughtWh: st.boughtWh,
-        soldWh: st.soldWh,
-        gridImportWh: st.gridImportWh,
-        gridExportWh: st.gridExportWh,
+        ...figures,
         clearingPricePerKWh: c.pricePerKWh,
         retailPerKWh: c.retailPerKWh,
         feedInPerKWh: c.feedInPerKWh,
-        p2pPaidCredits: st.paidCredits,
-        p2pReceivedCredits: st.receivedCredits,
-        gridImportCostCredits: gridImport,
-        gridExportRevenueCredits: gridExport,
-        netCostCredits: netCost,
-        gridOnlyCostCredits: gridOnly,
-        savingCredits: gridOnly - netCost,
         counterparties: parties.join("; "),
       });
     }
   }
-  const totals = Object.fromEntries(SUM_KEYS.map((k) => [k, rows.reduce((acc, r) => acc + r[k], 0n)])) as StatementTotals;
+  const totals: StatementTotals = sumStatement(rows);
   return {
     member: wallets[wallets.length - 1],
     wallets,
@@ -274,17 +224,13 @@ export function communitySummary(s: AuditState, range: { from?: number; to?: num
       gridExportWh: 0n,
     };
     for (const st of rec.settlements) {
-      const imp = st.selfSupplyWh + st.boughtWh + st.gridImportWh;
-      const exp = st.selfSupplyWh + st.soldWh + st.gridExportWh;
-      row.importWh += imp;
-      row.exportWh += exp;
+      const f = statementLine(st, c);
+      row.importWh += f.importWh;
+      row.exportWh += f.exportWh;
       row.selfSupplyWh += st.selfSupplyWh;
       row.gridImportWh += st.gridImportWh;
       row.gridExportWh += st.gridExportWh;
-      const net =
-        st.paidCredits - st.receivedCredits + gridImportCost(st.gridImportWh, c.retailPerKWh) - gridExportRevenue(st.gridExportWh, c.feedInPerKWh);
-      const gridOnly = gridImportCost(imp, c.retailPerKWh) - gridExportRevenue(exp, c.feedInPerKWh);
-      saving += gridOnly - net;
+      saving += f.savingCredits;
       p2pCredits += st.paidCredits;
     }
     sum.importWh += row.importWh;

@@ -210,6 +210,14 @@ export interface AuditState {
   memberKey: Map<string, string>;
   /** Current wallet of every member key whose member migrated. */
   walletOfKey: Map<string, string>;
+  /** The order book as the market holds it now: the latest order id per member key and side. */
+  book: Map<string, { buy?: bigint; sell?: bigint }>;
+  /**
+   * Credits that reached the market's address, per transaction, beside what `Deposited` events
+   * in the same transaction account for (`unaccounted` > 0: a transfer or mint to the market
+   * that is no deposit — a donation, or a mistake).
+   */
+  creditInflows: { txHash: string; blockNumber: number; from: string[]; received: bigint; deposited: bigint }[];
   intervals: Map<number, IntervalRecord>;
   energy: TokenLedger;
   credit: TokenLedger;
@@ -273,6 +281,8 @@ export function buildState(db: Database.Database): AuditState {
     marketSuccessor: new Map(),
     memberKey: new Map(),
     walletOfKey: new Map(),
+    book: new Map(),
+    creditInflows: [],
     intervals: new Map(),
     energy: emptyLedger(),
     credit: emptyLedger(),
@@ -325,6 +335,11 @@ function replay(s: AuditState, events: StoredEvent[]): void {
   // Cumulative deposits per member key by the interval they apply from (withdrawals not counted).
   const deposited = new Map<string, { from: number; cum: bigint }[]>();
   const intervalAtTime = (t: number) => (t < s.marketStart ? 0 : Math.floor((t - s.marketStart) / s.intervalSeconds));
+  const inflowOf = (e: StoredEvent) => {
+    let last = s.creditInflows[s.creditInflows.length - 1];
+    if (!last || last.txHash !== e.txHash) s.creditInflows.push((last = { txHash: e.txHash, blockNumber: e.blockNumber, from: [], received: 0n, deposited: 0n }));
+    return last;
+  };
   // Settlement transactions -> interval (PageSettled precedes the batch burn in its tx).
   const settleTx = new Map<string, number>();
   const where = (e: StoredEvent): Where => ({ pos: posOf(e), blockNumber: e.blockNumber, txHash: e.txHash });
@@ -467,6 +482,11 @@ function replay(s: AuditState, events: StoredEvent[]): void {
         break;
       case "credit.Transfer":
         tokenMove(s.credit, addr(a.from), addr(a.to), big(a.value), e, false);
+        if (addr(a.to) === s.addresses.market) {
+          const f = inflowOf(e);
+          f.received += big(a.value);
+          if (!f.from.includes(addr(a.from))) f.from.push(addr(a.from));
+        }
         break;
 
       // ------------------------------------------------------------ readings
@@ -503,6 +523,7 @@ function replay(s: AuditState, events: StoredEvent[]): void {
 
       // ------------------------------------------------------------ market
       case "market.Deposited": {
+        inflowOf(e).deposited += big(a.amount);
         s.deposits.deposited += big(a.amount);
         depositAdd(addr(a.member), big(a.amount), e, "deposit");
         const list = deposited.get(addr(a.member)) ?? [];
@@ -661,6 +682,10 @@ function replay(s: AuditState, events: StoredEvent[]): void {
       default:
         break;
     }
+  }
+  // The book as the market holds it now: the latest version per member key and side.
+  for (const [member, v] of book) {
+    s.book.set(member, { buy: v.buy[v.buy.length - 1]?.id, sell: v.sell[v.sell.length - 1]?.id });
   }
 }
 

@@ -32,7 +32,42 @@ import {
 } from "./state";
 import { ZERO_ADDRESS } from "./abi";
 
-export type CheckKind = "energy" | "credits" | "reading" | "signature" | "clearing" | "entry" | "fill" | "settlement" | "tariff" | "index";
+export type CheckKind = "energy" | "credits" | "reading" | "signature" | "clearing" | "entry" | "fill" | "settlement" | "tariff" | "index" | "state";
+
+/** Something an auditor should know that is not a violation (for instance credits given to the market). */
+export interface AuditNote {
+  kind: "surplus";
+  message: string;
+  /** Credit base units. */
+  amount: bigint;
+  /** The transactions that brought it: credits that reached the market beyond the deposits they made. */
+  origins: { txHash: string; blockNumber: number; from: string[]; credits: bigint }[];
+}
+
+/**
+ * Notes on a rebuilt state: a surplus of credits in the market (its balance above the sum of
+ * the deposits), with its amount and the transfers that made it. Nobody can withdraw a
+ * surplus and it pays no member, so it breaks no invariant a member relies on.
+ */
+export function notesOf(s: AuditState): AuditNote[] {
+  const balance = s.credit.balances.get(s.addresses.market) ?? 0n;
+  let sum = 0n;
+  for (const b of s.deposits.balances.values()) sum += b;
+  if (balance <= sum) return [];
+  const origins = s.creditInflows
+    .filter((f) => f.received > f.deposited)
+    .map((f) => ({ txHash: f.txHash, blockNumber: f.blockNumber, from: f.from, credits: f.received - f.deposited }));
+  const amount = balance - sum;
+  const list = origins.map((o) => `${o.credits} from ${o.from.join(", ")} (tx ${o.txHash}, block ${o.blockNumber})`).join("; ");
+  return [
+    {
+      kind: "surplus",
+      amount,
+      origins,
+      message: `the market holds ${amount} credit base units more than the members' deposits (not a violation: nobody can withdraw them): ${list || "no transfer explains it"}`,
+    },
+  ];
+}
 
 export interface Violation {
   check: CheckKind;
@@ -252,12 +287,10 @@ function checkCredits(s: AuditState, out: Violation[]): void {
   const balance = s.credit.balances.get(market) ?? 0n;
   let sum = 0n;
   for (const b of d.balances.values()) sum += b;
-  numeric(out, "credits", {}, "the sum of the members' rebuilt deposits is", sum, d.deposited - d.withdrawn, "deposits - withdrawals are");
-  // Credits beyond the deposits (a plain transfer to the market) are surplus, recoverable by
-  // governance (`recoverSurplus`), not a violation; less than the deposits is one.
-  if (balance < sum) {
-    numeric(out, "credits", {}, "the market's credit balance is", balance, sum, "the members' rebuilt deposits are");
-  }
+  numeric(out, "credits", {}, "the members' rebuilt deposits are", sum, d.deposited - d.withdrawn, "deposits - withdrawals are");
+  // Less than the deposits: the market cannot pay its members back (a violation). More: someone
+  // sent credits to the market without depositing them (a note, see `notesOf`).
+  if (balance < sum) numeric(out, "credits", {}, "the market's credit balance is", balance, sum, "the members' rebuilt deposits are");
   for (const n of d.negative) {
     note(out, "credits", { member: n.account, interval: n.interval }, `${n.interval !== undefined ? `interval ${n.interval}: ` : ""}member ${n.account}: deposit went to ${n.balance}`);
   }

@@ -7,7 +7,7 @@ import type { Command } from "commander";
 import { Wallet, type Provider, type Signer, type ContractTransactionResponse, type TransactionReceipt } from "ethers";
 import { connectContracts, deploymentsRoot, type ContractName, type GridLedgerContracts } from "../sdk/deployments";
 import { decodeError } from "../sdk/decode-error";
-import { ValidationError } from "../sdk/errors";
+import { NoContractError, ValidationError } from "../sdk/errors";
 import { makeProvider, resolveNetwork, type NetworkConfig } from "../sdk/network";
 import { findWallet, keystoreDir, readPassword, unlockWallet } from "./keystore";
 
@@ -41,6 +41,7 @@ export class Ctx {
   private _provider?: Provider;
   private _contracts?: GridLedgerContracts;
   private _signer?: Signer;
+  private readonly _checked = new Map<ContractName, Promise<void>>();
 
   constructor(
     cmd: Command,
@@ -98,8 +99,38 @@ export class Ctx {
     return (await this.signer()).getAddress();
   }
 
+  /**
+   * Checks once per command that the recorded address of `contract` holds code on this network:
+   * a wrong node or stale records say "no contract at 0x... on <network>" instead of failing
+   * with "could not decode result data".
+   */
+  async requireCode(contract: ContractName): Promise<void> {
+    let p = this._checked.get(contract);
+    if (!p) {
+      p = (async () => {
+        const rec = this.contracts.record(contract);
+        const code = await this.provider.getCode(rec.address);
+        if (code === "0x") {
+          const where = this.net.urls.length ? `${this.net.name} (${this.net.urls.join(", ")})` : this.net.name;
+          throw new NoContractError(`no contract at ${rec.address} on ${where}: ${contract} of ${rec.path} is not deployed there`, {
+            details: `point the command at the node that has the deployment (--network, LOCALHOST_RPC_URL, POA_RPC_URL), or deploy again so that the records match the chain`,
+            meta: { contract, address: rec.address, network: this.net.name },
+          });
+        }
+      })();
+      this._checked.set(contract, p);
+    }
+    try {
+      await p;
+    } catch (e) {
+      if (e instanceof NoContractError) throw e;
+      throw decodeError(e, { contract });
+    }
+  }
+
   /** Sends a transaction and waits for it; reverts become decoded `ContractRevertError`s. */
   async send(action: string, contract: ContractName, tx: () => Promise<ContractTransactionResponse>): Promise<TransactionReceipt> {
+    await this.requireCode(contract);
     try {
       const response = await tx();
       const receipt = await response.wait();
@@ -113,6 +144,7 @@ export class Ctx {
 
   /** A read call with decoded errors. */
   async read<T>(contract: ContractName, fn: () => Promise<T>): Promise<T> {
+    await this.requireCode(contract);
     try {
       return await fn();
     } catch (e) {

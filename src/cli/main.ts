@@ -4,9 +4,10 @@
  * settle, audit) are added to COMMAND_GROUPS by those modules (one import and one line), or at
  * run time with `registerCommandGroup`.
  *
- * Exit codes: 0 ok; 1 unexpected failure; 2 bad input or usage; 3 the contract refused
- * (decoded custom error); 4 configuration or missing deployment; 5 node unreachable; 6 wrong
- * password.
+ * Exit codes: 0 ok; 1 unexpected failure, or (audit) violations found; 2 bad input or usage;
+ * 3 the contract refused (decoded custom error); 4 configuration, missing deployment or no
+ * contract at a recorded address; 5 node unreachable; 6 wrong password; 7 (audit) the index is
+ * of another chain or deployment and may not be rebuilt.
  */
 import { Command, CommanderError, Option } from "commander";
 import { GridLedgerError } from "../sdk/errors";
@@ -42,7 +43,7 @@ export const COMMAND_GROUPS: CommandGroup[] = [
   registerBill,
   (program) => void program.addCommand(oracleCommand("oracle")),
   registerKeeper,
-  (program) => void registerAudit(program),
+  (program, runtime) => void registerAudit(program, { runtime }),
 ];
 
 const extraGroups: CommandGroup[] = [];
@@ -79,9 +80,14 @@ export function exitCodeOf(e: unknown): number {
       return 2;
     case "CONTRACT_REVERT":
       return 3;
+    case "AUDIT_VIOLATIONS":
+      return 1;
     case "CONFIG":
     case "DEPLOYMENT_NOT_FOUND":
+    case "NO_CONTRACT":
       return 4;
+    case "CHAIN_MISMATCH":
+      return 7;
     case "TRANSIENT":
       return 5;
     case "WRONG_PASSWORD":

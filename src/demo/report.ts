@@ -14,6 +14,7 @@
 import { gridExportRevenue, gridImportCost } from "../sdk/clearing";
 import type { MemberSettlement } from "../sdk/settlement";
 import { gainSharePermille, surplusSplit, SurplusSplit } from "../sdk/surplus";
+import { statementLine } from "../sdk/statement";
 
 export interface ClearedEvent {
   interval: number;
@@ -129,7 +130,6 @@ export function timeLabel(run: RunInfo, index: number): string {
   return `${String(Math.floor(minutes / 60)).padStart(2, "0")}:${String(minutes % 60).padStart(2, "0")}`;
 }
 
-
 /** The report of a run from its chain events and the members' names. */
 export function buildReport(run: RunInfo, events: ChainEvents, members: MemberInfo[]): DemoReport {
   const inRun = (t: number) => t >= run.firstInterval && t < run.firstInterval + run.intervals;
@@ -160,25 +160,21 @@ export function buildReport(run: RunInfo, events: ChainEvents, members: MemberIn
       row = { address: e.member, name: e.member.slice(0, 8), kind: "consumer", pvPeakW: 0, ordersBy: "tx", notes: ["unknown member"], ...zeroFlows() };
       byAddress.set(e.member.toLowerCase(), row);
     }
-    const importWh = e.selfSupplyWh + e.boughtWh + e.gridImportWh;
-    const exportWh = e.selfSupplyWh + e.soldWh + e.gridExportWh;
-    const gridCredits = gridImportCost(e.gridImportWh, tariff.retailPerKWh) - gridExportRevenue(e.gridExportWh, tariff.feedInPerKWh);
-    const costCredits = e.paidCredits - e.receivedCredits + gridCredits;
-    const gridOnlyCredits = gridImportCost(importWh, tariff.retailPerKWh) - gridExportRevenue(exportWh, tariff.feedInPerKWh);
+    const f = statementLine(e, tariff);
     const add: Flows = {
-      importWh,
-      exportWh,
-      selfSupplyWh: e.selfSupplyWh,
-      boughtWh: e.boughtWh,
-      soldWh: e.soldWh,
-      gridImportWh: e.gridImportWh,
-      gridExportWh: e.gridExportWh,
-      paidCredits: e.paidCredits,
-      receivedCredits: e.receivedCredits,
-      gridCredits,
-      costCredits,
-      gridOnlyCredits,
-      savingCredits: gridOnlyCredits - costCredits,
+      importWh: f.importWh,
+      exportWh: f.exportWh,
+      selfSupplyWh: f.selfSupplyWh,
+      boughtWh: f.boughtWh,
+      soldWh: f.soldWh,
+      gridImportWh: f.gridImportWh,
+      gridExportWh: f.gridExportWh,
+      paidCredits: f.p2pPaidCredits,
+      receivedCredits: f.p2pReceivedCredits,
+      gridCredits: f.gridImportCostCredits - f.gridExportRevenueCredits,
+      costCredits: f.netCostCredits,
+      gridOnlyCredits: f.gridOnlyCostCredits,
+      savingCredits: f.savingCredits,
     };
     for (const k of FLOW_KEYS) row[k] += add[k];
   }

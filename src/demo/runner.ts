@@ -278,37 +278,11 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
   const first = base + 1;
   const last = base + options.intervals;
   const m = c.market;
-  const [cleared, traded, settled, intervalSettled, accepted, rejected] = await Promise.all([
-    m.queryFilter(m.filters.IntervalCleared(), fromBlock),
-    m.queryFilter(m.filters.Traded(), fromBlock),
-    m.queryFilter(m.filters.MemberSettled(), fromBlock),
-    m.queryFilter(m.filters.IntervalSettled(), fromBlock),
+  const [events, accepted, rejected] = await Promise.all([
+    readChainEvents(m, fromBlock),
     c.readings.queryFilter(c.readings.filters.ReadingAccepted(), fromBlock),
     c.readings.queryFilter(c.readings.filters.ReadingRejected(), fromBlock),
   ]);
-  const events: ChainEvents = {
-    cleared: cleared.map((e) => ({
-      interval: Number(e.args.interval),
-      pricePerKWh: e.args.pricePerKWh,
-      matchedWh: e.args.matchedWh,
-      retailPerKWh: e.args.retailPerKWh,
-      feedInPerKWh: e.args.feedInPerKWh,
-      participants: Number(e.args.participants),
-    })),
-    traded: traded.map((e) => ({ interval: Number(e.args.interval), seller: e.args.seller, buyer: e.args.buyer, wh: e.args.wh, pricePerKWh: e.args.pricePerKWh, credits: e.args.credits })),
-    settled: settled.map((e) => ({
-      interval: Number(e.args.interval),
-      member: e.args.member,
-      selfSupplyWh: e.args.selfSupplyWh,
-      soldWh: e.args.soldWh,
-      boughtWh: e.args.boughtWh,
-      gridExportWh: e.args.gridExportWh,
-      gridImportWh: e.args.gridImportWh,
-      paidCredits: e.args.paidCredits,
-      receivedCredits: e.args.receivedCredits,
-    })),
-    intervalsSettled: intervalSettled.map((e) => Number(e.args.interval)),
-  };
   const run: RunInfo = { households: options.households, seed: options.seed, network: network.name, firstInterval: first, intervals: options.intervals, intervalSeconds, startOfDayInterval };
   const infos: MemberInfo[] = members.map((mb) => {
     const notes: string[] = [];
@@ -391,5 +365,38 @@ async function connectChain(hre: HardhatRuntimeEnvironment): Promise<DemoChain> 
       }
       await Promise.all(sent.map((tx) => tx.wait()));
     },
+  };
+}
+
+/** The market events the demo report is built from (`buildReport`), from `fromBlock` on. */
+export async function readChainEvents(m: EnergyMarket, fromBlock: number): Promise<ChainEvents> {
+  const [cleared, traded, settled, intervalSettled] = await Promise.all([
+    m.queryFilter(m.filters.IntervalCleared(), fromBlock),
+    m.queryFilter(m.filters.Traded(), fromBlock),
+    m.queryFilter(m.filters.MemberSettled(), fromBlock),
+    m.queryFilter(m.filters.IntervalSettled(), fromBlock),
+  ]);
+  return {
+    cleared: cleared.map((e) => ({
+      interval: Number(e.args.interval),
+      pricePerKWh: e.args.pricePerKWh,
+      matchedWh: e.args.matchedWh,
+      retailPerKWh: e.args.retailPerKWh,
+      feedInPerKWh: e.args.feedInPerKWh,
+      participants: Number(e.args.participants),
+    })),
+    traded: traded.map((e) => ({ interval: Number(e.args.interval), seller: e.args.seller, buyer: e.args.buyer, wh: e.args.wh, pricePerKWh: e.args.pricePerKWh, credits: e.args.credits })),
+    settled: settled.map((e) => ({
+      interval: Number(e.args.interval),
+      member: e.args.member,
+      selfSupplyWh: e.args.selfSupplyWh,
+      soldWh: e.args.soldWh,
+      boughtWh: e.args.boughtWh,
+      gridExportWh: e.args.gridExportWh,
+      gridImportWh: e.args.gridImportWh,
+      paidCredits: e.args.paidCredits,
+      receivedCredits: e.args.receivedCredits,
+    })),
+    intervalsSettled: intervalSettled.map((e) => Number(e.args.interval)),
   };
 }

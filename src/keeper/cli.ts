@@ -18,6 +18,8 @@ function positiveInt(value: string | undefined, field: string, fallback: number)
 
 async function keeperContracts(ctx: Ctx): Promise<KeeperContracts> {
   await ctx.signer();
+  // "no contract at 0x... on <network>" rather than a decoding error on the first call.
+  for (const name of ["CommunityRegistry", "MeterReadings", "EnergyMarket"] as const) await ctx.requireCode(name);
   const c = ctx.contracts;
   const market = loadDeployment(ctx.net.name, "EnergyMarket", deploymentsRoot(ctx.env));
   return {

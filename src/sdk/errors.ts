@@ -76,3 +76,29 @@ export class DeploymentNotFoundError extends GridLedgerError {
 export function isGridLedgerError(e: unknown): e is GridLedgerError {
   return e instanceof GridLedgerError;
 }
+
+/** The auditor found violations (after printing them): exit code 1 of every `audit` command. */
+export class AuditViolationsError extends GridLedgerError {
+  override name = "AuditViolationsError" as const;
+  override readonly code = "AUDIT_VIOLATIONS";
+  readonly count: number;
+  constructor(count: number, shortMessage = `the audit found ${count} violation(s)`, options: GridLedgerErrorOptions = {}) {
+    super(shortMessage, { ...options, meta: { count, ...options.meta } });
+    this.count = count;
+  }
+}
+
+/** There is no contract at an address the deployment records name (wrong node or network, stale records). */
+export class NoContractError extends GridLedgerError {
+  override name = "NoContractError" as const;
+  override readonly code = "NO_CONTRACT";
+}
+
+/**
+ * An index (the auditor's database) belongs to another chain or deployment and may not be
+ * rebuilt (`--offline`, or rebuilding disabled): the message says which and what to do.
+ */
+export class ChainMismatchError extends GridLedgerError {
+  override name = "ChainMismatchError" as const;
+  override readonly code = "CHAIN_MISMATCH";
+}

@@ -2,6 +2,7 @@
  * Which chain a client talks to: `hardhat` (the embedded, in-process chain), `localhost`
  * (`npx hardhat node`, LOCALHOST_RPC_URL) or `poa` (a private proof-of-authority chain,
  * POA_RPC_URL, possibly several comma-separated nodes that the provider fails over between).
+ * GRIDLEDGER_RPC_URL, when set, overrides the network's URL(s) for every command and daemon.
  * The name comes from the caller (`--network`) or GRIDLEDGER_NETWORK (`.env`).
  */
 import {
@@ -60,6 +61,16 @@ export function resolveNetwork(opts: ResolveOptions = {}): NetworkConfig {
     if (!/^\d+$/.test(idRaw) || BigInt(idRaw) === 0n) problems.push(`POA_CHAIN_ID: must be a positive whole number, got "${idRaw}"`);
     else chainId = BigInt(idRaw);
     cfg = { name, chainId, urls };
+  }
+  // One override for every command and daemon (the oracle's config reads the same variable):
+  // GRIDLEDGER_RPC_URL, when set, replaces the network's URL(s).
+  const override = (env.GRIDLEDGER_RPC_URL ?? "")
+    .split(",")
+    .map((u) => u.trim())
+    .filter(Boolean);
+  if (name !== "hardhat" && override.length) {
+    cfg.urls = override;
+    problems.splice(0, problems.length, ...problems.filter((p) => !p.startsWith("POA_RPC_URL")));
   }
   for (const u of cfg.urls) {
     if (!/^(https?|wss?):\/\//.test(u)) problems.push(`RPC URL "${u}" of network ${name}: must start with http://, https://, ws:// or wss://`);

@@ -5,6 +5,8 @@ import { Side } from "../../src/sdk/eip712";
 import { ROLES } from "../../src/sdk/roles";
 import { KeeperContracts, settleInterval } from "../../src/keeper/interval";
 import { registerAudit, runAudit } from "../../src/audit";
+import { exitCodeOf } from "../../src/cli/main";
+import { AuditViolationsError } from "../../src/sdk/errors";
 import type { EnergyMarket } from "../../typechain-types";
 import { deployCore, identityHash, MemberKind, meterId } from "../helpers/fixtures";
 import { CREDIT, Household, submitReadings } from "../helpers/market";
@@ -96,13 +98,12 @@ describe("audit of a tampered market", () => {
     const lines: string[] = [];
     const program = new Command("gridledger").exitOverride();
     registerAudit(program, { provider: ethers.provider, write: (s) => lines.push(s), defaults: { ...target, dbPath } });
-    const before = process.exitCode;
-    try {
-      await program.parseAsync(["node", "gridledger", "audit", "verify"]);
-      expect(process.exitCode).to.equal(1);
-    } finally {
-      process.exitCode = before;
-    }
+    const err = await program.parseAsync(["node", "gridledger", "audit", "verify"]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).to.be.instanceOf(AuditViolationsError);
+    expect(exitCodeOf(err)).to.equal(1);
     const text = lines.join("\n");
     expect(text).to.match(/audit verify: \d+ violation\(s\)/);
     expect(text).to.include(`[settlement] interval ${t}: member ${buyer}: paid 225000 but the rule says 150000 (difference +75000)`);
@@ -112,7 +113,12 @@ describe("audit of a tampered market", () => {
     const lines: string[] = [];
     const program = new Command("gridledger").exitOverride();
     registerAudit(program, { provider: ethers.provider, write: (s) => lines.push(s), defaults: { ...target, dbPath } });
-    await program.parseAsync(["node", "gridledger", "audit", "member", buyer, "--csv", "-"]);
+    // The statement is printed, and the command still fails: the ledger it comes from is wrong.
+    const err = await program.parseAsync(["node", "gridledger", "audit", "member", buyer, "--csv", "-"]).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(exitCodeOf(err)).to.equal(1);
     const csv = lines.join("");
     expect(csv.split("\r\n")[0]).to.match(/^interval,start_utc,wallet,/);
     expect(csv).to.include(`bought 1500 Wh from ${seller}`);

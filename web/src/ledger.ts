@@ -7,6 +7,7 @@
  */
 import { clearInterval, gridExportRevenue, gridImportCost, type ClearingInput, type ClearingOrder, type ClearingResult } from "@sdk/clearing";
 import type { MemberSettlement } from "@sdk/settlement";
+import { statementLine } from "@sdk/statement";
 import type { Ev } from "./chain";
 
 export type Status = "Active" | "Suspended" | "Removed" | "Migrated";
@@ -314,17 +315,13 @@ export function billOf(L: Ledger, member: string): BillLine[] {
   for (const r of [...L.intervals.values()].sort((a, b) => a.interval - b.interval)) {
     const s = r.settlements.find((x) => k(x.member) === k(member));
     if (!s || !r.cleared) continue;
-    const p = positions(r).get(k(member)) ?? { importWh: 0n, exportWh: 0n };
-    const { retailPerKWh: retail, feedInPerKWh: feedIn } = r.cleared;
-    const gi = gridImportCost(s.gridImportWh, retail);
-    const ge = gridExportRevenue(s.gridExportWh, feedIn);
-    const net = s.paidCredits + gi - s.receivedCredits - ge;
-    const gridOnly = gridImportCost(p.importWh, retail) - gridExportRevenue(p.exportWh, feedIn);
+    // Every figure from the SDK's one statement function (src/sdk/statement.ts).
+    const f = statementLine(s, r.cleared);
     out.push({
-      interval: r.interval, pricePerKWh: r.cleared.pricePerKWh, importWh: p.importWh, exportWh: p.exportWh,
-      selfSupplyWh: s.selfSupplyWh, soldWh: s.soldWh, boughtWh: s.boughtWh, gridImportWh: s.gridImportWh, gridExportWh: s.gridExportWh,
-      paidCredits: s.paidCredits, receivedCredits: s.receivedCredits, gridImportCredits: gi, gridExportCredits: ge,
-      netCredits: net, gridOnlyCredits: gridOnly, savingCredits: gridOnly - net,
+      interval: r.interval, pricePerKWh: r.cleared.pricePerKWh, importWh: f.importWh, exportWh: f.exportWh,
+      selfSupplyWh: f.selfSupplyWh, soldWh: f.soldWh, boughtWh: f.boughtWh, gridImportWh: f.gridImportWh, gridExportWh: f.gridExportWh,
+      paidCredits: f.p2pPaidCredits, receivedCredits: f.p2pReceivedCredits, gridImportCredits: f.gridImportCostCredits, gridExportCredits: f.gridExportRevenueCredits,
+      netCredits: f.netCostCredits, gridOnlyCredits: f.gridOnlyCostCredits, savingCredits: f.savingCredits,
       soldTo: r.trades.filter((t) => k(t.seller) === k(member)).map((t) => `${t.buyer} ${t.wh} Wh`),
       boughtFrom: r.trades.filter((t) => k(t.buyer) === k(member)).map((t) => `${t.seller} ${t.wh} Wh`),
     });

@@ -1,9 +1,7 @@
 /**
  * `gridledger bill --from T --to T [ADDR]`: a member's bill from `MemberSettled` events, with the
- * tariffs of each interval from `IntervalCleared`. Grid flows are priced at the tariffs the
- * way the clearing function does it (`gridImportCost` rounds up, `gridExportRevenue` down, per
- * interval); the grid-only
- * comparison prices the same net import and export at retail and feed-in.
+ * tariffs of each interval from `IntervalCleared`. Every figure comes from the SDK's statement
+ * function (`src/sdk/statement.ts`), which also defines the grid-only world.
  */
 import type { Command } from "commander";
 import { Ctx, type CliRuntime } from "../context";
@@ -11,7 +9,7 @@ import { queryAll } from "../events";
 import { parseAddress } from "../parse";
 import { formatCredits, formatEnergy } from "../../sdk/units";
 import { ValidationError } from "../../sdk/errors";
-import { gridExportRevenue, gridImportCost } from "../../sdk/clearing";
+import { memberStatementFigures, type SettledInterval } from "../../sdk/statement";
 
 export function registerBill(program: Command, rt: CliRuntime): void {
   program
@@ -33,52 +31,55 @@ export function registerBill(program: Command, rt: CliRuntime): void {
       );
       const tariffs = new Map<number, { retail: bigint; feedIn: bigint }>();
       for (const e of cleared) tariffs.set(Number(e.args.interval), { retail: e.args.retailPerKWh, feedIn: e.args.feedInPerKWh });
-      const t = {
-        intervals: 0,
-        selfSupplyWh: 0n,
-        boughtWh: 0n,
-        soldWh: 0n,
-        gridImportWh: 0n,
-        gridExportWh: 0n,
-        paidCredits: 0n,
-        receivedCredits: 0n,
-        gridImportCredits: 0n,
-        gridExportCredits: 0n,
-        gridOnlyCredits: 0n,
-      };
+      const lines: SettledInterval[] = [];
       for (const e of settled) {
         const i = Number(e.args.interval);
         if (i < from || i > to) continue;
         const tar = tariffs.get(i);
         if (!tar) continue; // settled without a cleared event cannot happen; skip defensively
         const a = e.args;
-        t.intervals += 1;
-        t.selfSupplyWh += a.selfSupplyWh;
-        t.boughtWh += a.boughtWh;
-        t.soldWh += a.soldWh;
-        t.gridImportWh += a.gridImportWh;
-        t.gridExportWh += a.gridExportWh;
-        t.paidCredits += a.paidCredits;
-        t.receivedCredits += a.receivedCredits;
-        t.gridImportCredits += gridImportCost(a.gridImportWh, tar.retail);
-        t.gridExportCredits += gridExportRevenue(a.gridExportWh, tar.feedIn);
-        t.gridOnlyCredits += gridImportCost(a.boughtWh + a.gridImportWh, tar.retail) - gridExportRevenue(a.soldWh + a.gridExportWh, tar.feedIn);
+        lines.push({
+          interval: i,
+          retailPerKWh: tar.retail,
+          feedInPerKWh: tar.feedIn,
+          selfSupplyWh: a.selfSupplyWh,
+          soldWh: a.soldWh,
+          boughtWh: a.boughtWh,
+          gridExportWh: a.gridExportWh,
+          gridImportWh: a.gridImportWh,
+          paidCredits: a.paidCredits,
+          receivedCredits: a.receivedCredits,
+        });
       }
-      const total = t.paidCredits + t.gridImportCredits - t.receivedCredits - t.gridExportCredits;
-      const saving = t.gridOnlyCredits - total;
+      const t = memberStatementFigures(lines).totals;
+      const total = t.netCostCredits;
+      const saving = t.savingCredits;
       const money = (v: bigint) => (v < 0n ? `${formatCredits(-v)} credits earned` : `${formatCredits(v)} credits to pay`);
       ctx.out(
         [
-          `bill of ${who}, intervals ${from}..${to} (${t.intervals} settled)`,
+          `bill of ${who}, intervals ${from}..${to} (${lines.length} settled)`,
           `  self-supply            ${formatEnergy(t.selfSupplyWh)}`,
-          `  P2P bought             ${formatEnergy(t.boughtWh).padEnd(14)} paid      ${formatCredits(t.paidCredits)}`,
-          `  P2P sold               ${formatEnergy(t.soldWh).padEnd(14)} received  ${formatCredits(t.receivedCredits)}`,
-          `  grid import (retail)   ${formatEnergy(t.gridImportWh).padEnd(14)} cost      ${formatCredits(t.gridImportCredits)}`,
-          `  grid export (feed-in)  ${formatEnergy(t.gridExportWh).padEnd(14)} revenue   ${formatCredits(t.gridExportCredits)}`,
+          `  P2P bought             ${formatEnergy(t.boughtWh).padEnd(14)} paid      ${formatCredits(t.p2pPaidCredits)} credits`,
+          `  P2P sold               ${formatEnergy(t.soldWh).padEnd(14)} received  ${formatCredits(t.p2pReceivedCredits)} credits`,
+          `  grid import (retail)   ${formatEnergy(t.gridImportWh).padEnd(14)} cost      ${formatCredits(t.gridImportCostCredits)} credits`,
+          `  grid export (feed-in)  ${formatEnergy(t.gridExportWh).padEnd(14)} revenue   ${formatCredits(t.gridExportRevenueCredits)} credits`,
           `  total: ${money(total)}`,
-          `  grid only: ${money(t.gridOnlyCredits)}; saving ${formatCredits(saving)} credits`,
+          `  grid only: ${money(t.gridOnlyCostCredits)}; saving ${formatCredits(saving)} credits`,
         ],
-        { member: who, fromInterval: from, toInterval: to, ...t, totalCredits: total, savingCredits: saving },
+        {
+          member: who,
+          fromInterval: from,
+          toInterval: to,
+          intervals: lines.length,
+          ...t,
+          // Names this command printed before the statement function (kept for scripts).
+          paidCredits: t.p2pPaidCredits,
+          receivedCredits: t.p2pReceivedCredits,
+          gridImportCredits: t.gridImportCostCredits,
+          gridExportCredits: t.gridExportRevenueCredits,
+          gridOnlyCredits: t.gridOnlyCostCredits,
+          totalCredits: total,
+        },
       );
     });
 }
