@@ -24,7 +24,8 @@ import { run } from "../../src/cli/main";
 import { deployCommunity, meterId } from "../helpers/fixtures";
 import { hardhatAccount } from "../oracle/chain";
 import { freePort, tmpDir } from "../oracle/helpers";
-import { Processes, startMosquitto, MOSQUITTO, ROOT } from "../helpers/node";
+import { Processes, ROOT } from "../helpers/node";
+import { brokerKind, startBroker } from "../helpers/broker";
 import { LONG, SEED, pick, waitFor } from "./helpers";
 
 const PASSWORD = "hostile-input-password";
@@ -74,10 +75,6 @@ describe(`hardening / hostile input (${LONG ? "long" : "short"} form, ${N} input
   let records = "";
 
   before(async function () {
-    if (!MOSQUITTO) {
-      console.log("      mosquitto not installed: apt-get install -y mosquitto");
-      this.skip();
-    }
     work = tmpDir("gl-harden-hostile-");
     const c = await deployCommunity();
     await c.readings.setReadingDeadlineSeconds(30 * 86_400);
@@ -90,7 +87,7 @@ describe(`hardening / hostile input (${LONG ? "long" : "short"} form, ${N} input
     await writeKeystore(keys, hardhatAccount(0), PASSWORD, true);
     await writeKeystore(keys, hardhatAccount(5), PASSWORD, true);
     mqttPort = await freePort();
-    await startMosquitto(procs, work, mqttPort);
+    await startBroker(procs, work, mqttPort);
     // The P1 port: a TCP server the oracle connects to (a P1 Wi-Fi dongle or ser2net).
     p1 = net.createServer((s) => (p1Socket = s));
     await new Promise<void>((r) => p1.listen(0, "127.0.0.1", () => r()));
@@ -246,7 +243,7 @@ describe(`hardening / hostile input (${LONG ? "long" : "short"} form, ${N} input
     expect(count(), `MQTT payloads quarantined; not: ${JSON.stringify(notQuarantined(msgs.map((m) => m[1]), "mqtt").slice(0, 3))}`).to.equal(N);
     expectClear(quarantined("mqtt"));
     await healthy();
-    console.log(`      MQTT: ${N} payloads through Mosquitto, ${count()} quarantined`);
+    console.log(`      MQTT: ${N} payloads through ${brokerKind()}, ${count()} quarantined`);
   });
 
   // ---------------------------------------------------------------- DSMR telegrams
