@@ -19,7 +19,7 @@ import { freePort, tmpDir } from "../oracle/helpers";
 import { Processes, startHardhatNode, HardhatNode } from "../helpers/node";
 import { GATEWAY, LONG, SEED, expectOk, healthz, memberWallet, meterIdOf, onboard, pick, prng, waitFor } from "./helpers";
 
-describe(`hardening / keeper crash (${LONG ? "long" : "short"} form)`, function () {
+describe(`hardening / keeper crash (${LONG ? "long" : "short"} form, seed ${SEED}: GRIDLEDGER_HARDEN_SEED replays it)`, function () {
   const N = pick(16, 1000);
   const INTERVALS = pick(2, 8); // intervals with energy, after a baseline interval 0
   const PAGE = pick(4, 100);

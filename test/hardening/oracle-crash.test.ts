@@ -15,7 +15,7 @@ import { freePort, tmpDir } from "../oracle/helpers";
 import { Processes, startHardhatNode, HardhatNode } from "../helpers/node";
 import { LONG, SEED, meterIdOf, meterKey, onboard, oracleEnv, oracleFiles, pick, prng, readingEvents, waitFor } from "./helpers";
 
-describe(`hardening / oracle crash (${LONG ? "long" : "short"} form)`, function () {
+describe(`hardening / oracle crash (${LONG ? "long" : "short"} form, seed ${SEED}: GRIDLEDGER_HARDEN_SEED replays it)`, function () {
   const TRIALS = pick(2, 20);
   const METERS = pick(24, 1000);
   const PER_TRIAL = pick(2, 1); // intervals per trial

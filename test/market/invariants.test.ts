@@ -649,7 +649,7 @@ const run = fc.tuple(fc.array(join, { minLength: 3, maxLength: 3 }), fc.array(st
 
 // ------------------------------------------------------------------ the campaign
 
-describe("EnergyMarket invariants under random operation sequences (issue #10, campaign 5)", function () {
+describe(`EnergyMarket invariants under random operation sequences (issue #10, campaign 5; seed ${SEED}: GRIDLEDGER_INVARIANT_SEED replays it)`, function () {
   this.timeout(24 * 3600_000);
 
   it(`holds conservation, model == chain and contract == TypeScript clearing over ${RUNS * RUN_STEPS} steps`, async () => {

@@ -14,6 +14,7 @@ import { deployMarketWorld, MarketWorld, revertTo, snapshot, submitReadings } fr
 import { goToInterval } from "../helpers/readings";
 
 const RUNS = Number(process.env.GRIDLEDGER_PROPERTY_RUNS ?? 1000);
+const SEED = Number(process.env.GRIDLEDGER_PROPERTY_SEED ?? 20261128);
 const HOUSEHOLDS = 6;
 
 const memberArb = fc.record({
@@ -28,7 +29,8 @@ const memberArb = fc.record({
     }),
   ),
   depositCredits: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1_500_000 })),
-  suspended: fc.boolean().map((b) => b && Math.random() < 0.3),
+  // About 15% of members suspended; drawn by fast-check, so the seed replays it and shrinking keeps it.
+  suspended: fc.integer({ min: 0, max: 99 }).map((n) => n < 15),
 });
 
 describe("EnergyMarket properties: contract == TypeScript rule", function () {
@@ -37,6 +39,7 @@ describe("EnergyMarket properties: contract == TypeScript rule", function () {
   let base: string;
 
   before(async () => {
+    console.log(`      seed ${SEED} (replay with GRIDLEDGER_PROPERTY_SEED=${SEED})`);
     w = await deployMarketWorld(HOUSEHOLDS);
     base = await snapshot();
   });
@@ -152,7 +155,7 @@ describe("EnergyMarket properties: contract == TypeScript rule", function () {
           expect(expected.pricePerKWh >= 80_000n && expected.pricePerKWh <= 300_000n).to.equal(true);
         }
       }),
-      { seed: 20261128, numRuns: RUNS },
+      { seed: SEED, numRuns: RUNS },
     );
   });
 });
