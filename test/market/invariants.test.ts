@@ -36,6 +36,9 @@ const RUN_STEPS = Math.min(100, STEPS);
 const RUNS = Math.max(1, Math.ceil(STEPS / RUN_STEPS));
 const SEED = Number(process.env.GRIDLEDGER_INVARIANT_SEED ?? 20261129);
 const MAX_MEMBERS = 7;
+/** What a run must have exercised: the share of settled intervals with a trade, of members with a fill. */
+const MIN_TRADED_SHARE = 0.5;
+const MIN_FILLED_SHARE = 0.5;
 const CREDIT = 1_000_000n;
 const MAX_PRICE = 1_000_000_000_000n; // OrderBook.MAX_PRICE_PER_KWH
 const MAX_WH_PER_INTERVAL = 2400; // meters are registered at 10 kW: 2,500 Wh per 15 min
@@ -79,6 +82,9 @@ interface Model {
   energyRetired: bigint;
   intervalsSettled: number;
   tradesChecked: number;
+  /** Settled intervals with at least one trade, and the members (wallet migrations included) with a fill. */
+  intervalsTraded: number;
+  filled: Set<MMember>;
   stepsRun: number;
 }
 
@@ -548,6 +554,9 @@ class Clear implements Cmd {
       expect(l!.args.pricePerKWh >= tariff.feedIn && l!.args.pricePerKWh <= tariff.retail, "trade within tariffs").to.equal(true);
     }
     m.tradesChecked += traded.length;
+    if (traded.length > 0) m.intervalsTraded++;
+    const byWallet = new Map(pending.map((a) => [a.mm.address.toLowerCase(), a.mm]));
+    for (const l of traded) for (const side of [l!.args.seller, l!.args.buyer]) if (byWallet.has(side.toLowerCase())) m.filled.add(byWallet.get(side.toLowerCase())!);
     const settled = new Map(parsed.filter((l) => l!.name === "MemberSettled").map((l) => [l!.args.member.toLowerCase(), l!.args]));
     expect(settled.size, "one settlement per participant").to.equal(expected.members.length);
     for (const o of expected.members) {
@@ -670,7 +679,7 @@ describe(`EnergyMarket invariants under random operation sequences (issue #10, c
     ]);
     const base = await network.provider.send("evm_snapshot", []);
     let snap = base;
-    const totals = { steps: 0, intervals: 0, trades: 0 };
+    const totals = { steps: 0, intervals: 0, trades: 0, intervalsTraded: 0, members: 0, filled: 0 };
     const started = Date.now();
 
     await fc.assert(
@@ -690,6 +699,8 @@ describe(`EnergyMarket invariants under random operation sequences (issue #10, c
           energyRetired: 0n,
           intervalsSettled: 0,
           tradesChecked: 0,
+          intervalsTraded: 0,
+          filled: new Set(),
           stepsRun: 0,
         };
         for (const cmd of [...joins, ...steps]) {
@@ -704,6 +715,9 @@ describe(`EnergyMarket invariants under random operation sequences (issue #10, c
         totals.steps += model.stepsRun;
         totals.intervals += model.intervalsSettled;
         totals.trades += model.tradesChecked;
+        totals.intervalsTraded += model.intervalsTraded;
+        totals.members += model.members.length;
+        totals.filled += model.filled.size;
         if (RUNS > 5) {
           const secs = ((Date.now() - started) / 1000).toFixed(0);
           console.log(`      ... ${totals.steps} steps, ${totals.intervals} intervals, ${totals.trades} trades, ${secs} s`);
@@ -714,9 +728,14 @@ describe(`EnergyMarket invariants under random operation sequences (issue #10, c
     await network.provider.send("evm_revert", [snap]);
     await anchorClock();
     console.log(
-      `      invariants: ${totals.steps} steps in ${RUNS} runs, ${totals.intervals} intervals settled, ` +
-        `${totals.trades} trades checked, ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${SEED})`,
+      `      invariants: ${totals.steps} steps in ${RUNS} runs, ${totals.intervals} intervals settled ` +
+        `(${totals.intervalsTraded} with trades), ${totals.trades} trades checked, ${totals.filled} of ${totals.members} members with a fill, ` +
+        `${((Date.now() - started) / 1000).toFixed(1)} s (seed ${SEED})`,
     );
-    expect(totals.steps).to.be.greaterThan(0);
+    // The run checked what it reports: most steps applied, the market traded in a good share of
+    // the intervals, and most members had fills (so fills and prices were compared, not skipped).
+    expect(totals.steps, "steps applied").to.be.at.least(Math.floor(STEPS * 0.9));
+    expect(totals.intervalsTraded / Math.max(1, totals.intervals), `share of ${totals.intervals} intervals with trades`).to.be.at.least(MIN_TRADED_SHARE);
+    expect(totals.filled / Math.max(1, totals.members), `share of ${totals.members} members with a fill`).to.be.at.least(MIN_FILLED_SHARE);
   });
 });
