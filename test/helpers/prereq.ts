@@ -27,9 +27,9 @@ export function ciFailure(reason: string, enable: string): Error {
  * A prerequisite of the running test or hook is missing: throws under CI, otherwise records the
  * reason, prints how to enable it and skips (in a `before` hook: the whole suite).
  */
-export function requirePrerequisite(ctx: Mocha.Context, reason: string | undefined, enable: string): void {
+export function requirePrerequisite(ctx: Mocha.Context, reason: string | undefined, enable: string, ci = IN_CI): void {
   if (reason === undefined) return;
-  if (IN_CI) throw ciFailure(reason, enable);
+  if (ci) throw ciFailure(reason, enable);
   const runnable = ctx.currentTest ?? ctx.test;
   const isHook = (runnable as { type?: string } | undefined)?.type === "hook";
   const title = (isHook ? runnable?.parent?.fullTitle() : runnable?.fullTitle()) ?? "(unknown)";

@@ -617,9 +617,14 @@ const meterage = fc.record({
   exportWh: fc.noBias(fc.integer({ min: 0, max: MAX_WH_PER_INTERVAL })),
 });
 
-const join = fc.tuple(fc.boolean(), fc.noBias(fc.nat({ max: 2000 })), fc.noBias(fc.bigInt({ min: 50_000n, max: 350_000n }))).map(([p, c, l]) => new Checked(new Join(p, c, l)));
+const joinAs = (prosumer: fc.Arbitrary<boolean>) =>
+  fc.tuple(prosumer, fc.noBias(fc.nat({ max: 2000 })), fc.noBias(fc.bigInt({ min: 50_000n, max: 350_000n }))).map(([p, c, l]) => new Checked(new Join(p, c, l)));
+const join = joinAs(fc.boolean());
+/** The first three members: a seller and a buyer at least, so that a run has a market from its first interval. */
+const firstJoins = fc.tuple(joinAs(fc.constant(true)), joinAs(fc.constant(false)), join);
 const weighted = <T>(weight: number, arbitrary: fc.Arbitrary<T>) => ({ weight, arbitrary });
-const WEIGHTS = [1, 1, 1, 3, 2, 6, 1, 5]; // join, suspension, migration, deposit, withdraw, order, tariff, advance
+// Tuned so that trades are common (the run asserts MIN_TRADED_SHARE and MIN_FILLED_SHARE).
+const WEIGHTS = [1, 1, 1, 3, 1, 6, 1, 6]; // join, suspension, migration, deposit, withdraw, order, tariff, advance
 const commandList = [
   join,
   who.map((i) => new Checked(new SetStatus(i))),
@@ -639,7 +644,12 @@ const commandList = [
     )
     .map((a) => new Checked(new SetOrder(...a))),
   fc
-    .tuple(fc.bigInt({ min: 0n, max: 400_000n }), fc.bigInt({ min: 0n, max: 200_000n }), fc.integer({ min: 0, max: 4 }))
+    .tuple(
+      // Mostly a tariff like a utility's (a wide band between feed-in and retail), sometimes anything (invalid ones too).
+      fc.oneof({ weight: 3, arbitrary: fc.bigInt({ min: 250_000n, max: 400_000n }) }, { weight: 1, arbitrary: fc.bigInt({ min: 0n, max: 400_000n }) }),
+      fc.oneof({ weight: 3, arbitrary: fc.bigInt({ min: 40_000n, max: 100_000n }) }, { weight: 1, arbitrary: fc.bigInt({ min: 0n, max: 200_000n }) }),
+      fc.integer({ min: 0, max: 4 }),
+    )
     .map(([r, f, o]) => new Checked(new SetTariff(r, f, o))),
   // Read the next interval if it is not read yet, else clear it: every step applies.
   fc
@@ -654,7 +664,7 @@ const commandList = [
 ];
 const step = fc.oneof(...commandList.map((c, i) => weighted(WEIGHTS[i], c as fc.Arbitrary<Cmd>)));
 /** A run: three members join first, then RUN_STEPS random steps (all of which apply). */
-const run = fc.tuple(fc.array(join, { minLength: 3, maxLength: 3 }), fc.array(step, { minLength: RUN_STEPS, maxLength: RUN_STEPS }));
+const run = fc.tuple(firstJoins, fc.array(step, { minLength: RUN_STEPS, maxLength: RUN_STEPS }));
 
 // ------------------------------------------------------------------ the campaign
 
