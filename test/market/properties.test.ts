@@ -34,7 +34,8 @@ const memberArb = fc.record({
 });
 
 describe("EnergyMarket properties: contract == TypeScript rule", function () {
-  this.timeout(30 * 60_000);
+  // Bounded by the work: at most 1 s per random book (a book is ~20 transactions on the in-process chain).
+  this.timeout(60_000 + RUNS * 1_000);
   let w: MarketWorld;
   let base: string;
 
