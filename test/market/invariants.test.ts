@@ -36,8 +36,13 @@ const RUN_STEPS = Math.min(100, STEPS);
 const RUNS = Math.max(1, Math.ceil(STEPS / RUN_STEPS));
 const SEED = Number(process.env.GRIDLEDGER_INVARIANT_SEED ?? 20261129);
 const MAX_MEMBERS = 7;
-/** What a run must have exercised: the share of settled intervals with a trade, of members with a fill. */
-const MIN_TRADED_SHARE = 0.5;
+/**
+ * What a run must have exercised: the share of settled intervals with a trade, of members with a
+ * fill. A member's first interval is its baseline and suspensions and migrations empty a side of
+ * the book, so not every interval can trade; the default seed's short form has 12 of 37 and 13
+ * of 20 (the generator before issue 21 had 8 of 32: it fails the first bound).
+ */
+const MIN_TRADED_SHARE = 0.3;
 const MIN_FILLED_SHARE = 0.5;
 const CREDIT = 1_000_000n;
 const MAX_PRICE = 1_000_000_000_000n; // OrderBook.MAX_PRICE_PER_KWH
