@@ -51,11 +51,11 @@ describe("evidence: what a green run means", () => {
 
     it("is a skip outside CI, listed in the summary with the enabling command", () => {
       const ctx = fakeContext();
-      requirePrerequisite(ctx as unknown as Mocha.Context, "no broker here", "apt-get install -y mosquitto", false);
+      requirePrerequisite(ctx as unknown as Mocha.Context, "a made-up prerequisite of this test", "apt-get install -y mosquitto", false);
       expect(ctx.skipped).to.equal(true);
       const pendingTest = { title: "t", isPending: () => true, fullTitle: () => "suite needing a tool does a thing" };
       const root = { title: "", tests: [], suites: [{ title: "suite needing a tool", tests: [pendingTest], suites: [], fullTitle: () => "suite needing a tool" }], fullTitle: () => "" };
-      expect(skipSummary(root).join("\n")).to.include("Skipped: 1 test").and.include("suite needing a tool (1 test): no broker here; to run it: apt-get install -y mosquitto");
+      expect(skipSummary(root).join("\n")).to.include("Skipped: 1 test").and.include("suite needing a tool (1 test): a made-up prerequisite of this test; to run it: apt-get install -y mosquitto");
     });
   });
 
