@@ -4,6 +4,7 @@ import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task
 import "@nomicfoundation/hardhat-toolbox";
 import "hardhat-deploy";
 import "hardhat-deploy-ethers";
+import { printSkipSummary } from "./test/helpers/prereq";
 
 dotenv.config({ quiet: true } as dotenv.DotenvConfigOptions);
 
@@ -97,7 +98,8 @@ const config: HardhatUserConfig = {
   },
   typechain: { outDir: "typechain-types", target: "ethers-v6" },
   gasReporter: { enabled: process.env.REPORT_GAS === "true" },
-  mocha: { timeout: 120_000 },
+  // The root hook lists every skipped test with its reason at the end of the run (issue 21).
+  mocha: { timeout: 120_000, rootHooks: { afterAll: printSkipSummary } },
 };
 
 export default config;

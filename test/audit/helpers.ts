@@ -52,10 +52,11 @@ export function parseCsv(text: string): string[][] {
 }
 
 /** A fresh temporary SQLite path. */
+let tmpDbCount = 0;
 export function tmpDb(tag: string): string {
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const os = require("node:os") as typeof import("node:os");
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const path = require("node:path") as typeof import("node:path");
-  return path.join(os.tmpdir(), `gridledger-audit-${tag}-${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2)}.sqlite`);
+  return path.join(os.tmpdir(), `gridledger-audit-${tag}-${process.pid}-${Date.now()}-${++tmpDbCount}.sqlite`);
 }

@@ -40,7 +40,15 @@ describe("bench harness (--quick)", function () {
     expect(batches).to.deep.equal(S.batches);
 
     expect(r.targets).to.have.length(8);
-    for (const t of r.targets) expect(["met", "not met", "not measured"]).to.include(t.status);
+    // Each status follows from its measured value and its rule (read from the rule's text, not the harness's code).
+    for (const t of r.targets) {
+      const [, op, limit] = /(<=|>=|<)\s*([\d,.]+)$/.exec(t.rule)!;
+      const bound = Number(limit.replace(/,/g, ""));
+      expect(bound, `${t.name}: the rule's limit`).to.equal(t.limit);
+      const ok = (m: number) => (op === "<=" ? m <= bound : op === ">=" ? m >= bound : m < bound);
+      expect(t.status, `${t.name} (${t.measured} ${t.rule})`).to.equal(t.measured === undefined ? "not measured" : ok(t.measured) ? "met" : "not met");
+    }
+    expect(r.targets.some((t) => t.status !== "not measured"), "a quick run measures some targets").to.equal(true);
     expect(r.breakdown.map((b) => b.title).join("\n")).to.match(/One reading/).and.match(/collect/).and.match(/settle/);
     for (const b of r.breakdown) {
       // The breakdown accounts for the whole transaction.

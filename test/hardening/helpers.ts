@@ -21,8 +21,20 @@ import type { HardhatNode } from "../helpers/node";
 export const LONG = process.env.GRIDLEDGER_HARDEN === "long";
 /** The short form's value in `npm test`, the long form's under GRIDLEDGER_HARDEN=long. */
 export const pick = <T>(short: T, long: T): T => (LONG ? long : short);
-/** The campaign's seed: GRIDLEDGER_HARDEN_SEED or a fresh one (printed so a failure can be replayed). */
-export const SEED = Number(process.env.GRIDLEDGER_HARDEN_SEED ?? Math.floor(Math.random() * 2 ** 31));
+/**
+ * The campaign's seed: GRIDLEDGER_HARDEN_SEED, or a fresh one from the clock; every campaign
+ * prints it first, so a failure replays with GRIDLEDGER_HARDEN_SEED=<seed>. Every random choice
+ * of a campaign derives from it (no unseeded draw).
+ */
+export const SEED = seedFrom(process.env.GRIDLEDGER_HARDEN_SEED, () => Date.now() % 2 ** 31);
+
+/** `raw` as a seed (a non-negative safe integer), or `fresh()` when unset; anything else is an error. */
+export function seedFrom(raw: string | undefined, fresh: () => number): number {
+  if (raw === undefined || raw.trim() === "") return fresh();
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`seed "${raw}": expected a non-negative integer`);
+  return n;
+}
 
 /** A small seeded PRNG, uniform in [0, 1): the simulator's mulberry32. */
 export const prng = mulberry32;
@@ -110,9 +122,21 @@ export async function healthz(port: number): Promise<{ status: number; body: Rec
   }
 }
 
-/** The sum of a Prometheus metric's samples whose labels contain `labels` (e.g. `step="submit"`). */
+/**
+ * The sum of a Prometheus metric's samples whose labels contain `labels` (e.g. `step="submit"`).
+ * Throws when the daemon does not declare the metric at all (a renamed or removed series must
+ * fail, not read as 0); a declared labelled metric with no matching sample yet is 0.
+ */
 export async function metric(port: number, name: string, labels = ""): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5000) })).text();
+  return sumMetric(text, name, labels, port);
+}
+
+/** `metric` on an exposition text already fetched. */
+export function sumMetric(text: string, name: string, labels = "", port?: number): number {
+  if (!text.split("\n").some((l) => l.startsWith(`# TYPE ${name} `))) {
+    throw new Error(`the metric ${name} is not exported${port === undefined ? "" : ` on port ${port}`} (renamed or removed?)`);
+  }
   let sum = 0;
   for (const line of text.split("\n")) {
     if (!line.startsWith(name)) continue;

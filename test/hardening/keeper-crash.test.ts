@@ -19,13 +19,15 @@ import { freePort, tmpDir } from "../oracle/helpers";
 import { Processes, startHardhatNode, HardhatNode } from "../helpers/node";
 import { GATEWAY, LONG, SEED, expectOk, healthz, memberWallet, meterIdOf, onboard, pick, prng, waitFor } from "./helpers";
 
-describe(`hardening / keeper crash (${LONG ? "long" : "short"} form)`, function () {
+describe(`hardening / keeper crash (${LONG ? "long" : "short"} form, seed ${SEED}: GRIDLEDGER_HARDEN_SEED replays it)`, function () {
   const N = pick(16, 1000);
   const INTERVALS = pick(2, 8); // intervals with energy, after a baseline interval 0
   const PAGE = pick(4, 100);
   const KILLS = pick(2, 20);
   const I = pick(3, 10);
-  this.timeout(pick(300_000, 3 * 3600_000));
+  // Bounded by the work: start-up and onboarding, then at most 250 ms per household-interval
+  // (the long form, 1,000 x 8 with 20 kills, took 15 min; docs/reliability.md).
+  this.timeout(300_000 + N * (INTERVALS + 1) * 250);
   const procs = new Processes();
   const random = prng(SEED + 1);
   let node: HardhatNode;
@@ -134,10 +136,14 @@ describe(`hardening / keeper crash (${LONG ? "long" : "short"} form)`, function 
       expected.push({ price: r.pricePerKWh, matched: r.matchedWh, settled });
     }
 
-    // The keeper, killed KILLS times when its account reaches random transaction counts.
+    // The keeper, killed KILLS times when its account reaches distinct random transaction counts.
     const pagesPerInterval = 2 * Math.ceil(N / PAGE);
     const estimate = INTERVALS * pagesPerInterval + 2;
-    const targets = Array.from({ length: KILLS }, () => 1 + Math.floor(random() * (estimate - 1))).sort((a, b) => a - b);
+    const pool = Array.from({ length: estimate - 1 }, (_, j) => j + 1);
+    const targets = Array.from({ length: Math.min(KILLS, pool.length) }, () => pool.splice(Math.floor(random() * pool.length), 1)[0]).sort((a, b) => a - b);
+    expect(targets.length, "distinct kill points").to.equal(KILLS);
+    /** Per kill: the keeper's transaction count when it was killed, whether it had sent one in this life, and whether work was left. */
+    const kills: { at: number; sentThisLife: number; workLeft: boolean }[] = [];
     const keeperEnv = async () => ({
       LOG_LEVEL: process.env.GRIDLEDGER_TEST_DAEMON_LOG ?? "warn",
       LOCALHOST_RPC_URL: node.rpcUrl,
@@ -155,15 +161,25 @@ describe(`hardening / keeper crash (${LONG ? "long" : "short"} form)`, function 
     const t0 = Date.now();
     for (const target of targets) {
       if (await allSettled()) break;
+      const startedAt = await sent();
       const { k } = await startKeeper();
-      await waitFor(async () => k.ended() || (await sent()) >= target || (await allSettled()), "the kill moment", 900_000, 30);
-      await new Promise((r) => setTimeout(r, Math.floor(random() * 500)));
+      // At least one transaction of this life, so each kill interrupts work this keeper started.
+      const at = Math.max(target, startedAt + 1);
+      await waitFor(async () => k.ended() || (await sent()) >= at || (await allSettled()), "the kill moment", 900_000, 30);
+      await new Promise((r) => setTimeout(r, Math.floor(random() * 200)));
       if (k.ended()) throw new Error(`keeper exited early: ${k.output()}`);
+      const workLeft = !(await allSettled());
       k.signal("SIGKILL");
       await k.exited();
+      kills.push({ at: await sent(), sentThisLife: (await sent()) - startedAt, workLeft });
       const st = await market.intervalState(await market.nextInterval());
       log.push(`${((Date.now() - t0) / 1000).toFixed(1)} s: kill at tx ${await sent()} (target ${target}): next interval ${await market.nextInterval()}, phase ${st.phase}`);
     }
+    // The campaign is what it reports: KILLS kills, each while the keeper was working (work left,
+    // a transaction of its own sent), at distinct points.
+    expect(kills.length, `kills that landed before the work was done: ${log.join("; ")}`).to.equal(KILLS);
+    expect(kills.filter((x) => !x.workLeft || x.sentThisLife < 1), "kills after the work or before any of it").to.deep.equal([]);
+    expect(new Set(kills.map((x) => x.at)).size, "kills at distinct transaction counts").to.equal(KILLS);
     const { k, port } = await startKeeper();
     await waitFor(async () => k.ended() || (await allSettled()), "every interval settled", 1_800_000, 200);
     if (k.ended()) throw new Error(`keeper exited: ${k.output()}`);

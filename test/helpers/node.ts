@@ -26,6 +26,12 @@ export interface Tracked {
 
 export class Processes {
   private readonly all: Tracked[] = [];
+  private readonly stops: (() => void)[] = [];
+
+  /** Runs `stop` on `killAll()` (in-process servers such as the embedded MQTT broker). */
+  onKill(stop: () => void): void {
+    this.stops.push(stop);
+  }
 
   spawn(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}, cwd = ROOT): Tracked {
     const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -54,6 +60,7 @@ export class Processes {
 
   killAll(): void {
     for (const t of this.all) t.signal("SIGKILL");
+    for (const stop of this.stops.splice(0)) stop();
   }
 }
 

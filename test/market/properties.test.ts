@@ -2,8 +2,9 @@
  * The contract and the TypeScript rule are one rule: on random books (positions, orders,
  * deposits, suspensions), the on-chain clearing and settlement equal `clearInterval` exactly,
  * and credits and energy are conserved; the price lies in the competitive equilibrium range and
- * no seller gets less than feed-in nor any buyer pays more than retail for the same Wh. Seeded; GRIDLEDGER_PROPERTY_RUNS sets the number of
- * books (default 1,000).
+ * no seller gets less than feed-in nor any buyer pays more than retail for the same Wh. Seeded
+ * (GRIDLEDGER_PROPERTY_SEED replays a run); GRIDLEDGER_PROPERTY_RUNS sets the number of books
+ * (default 300; `npm run harden:properties`: 1,000).
  */
 import { expect } from "chai";
 import fc from "fast-check";
@@ -14,7 +15,10 @@ import type { IEnergyMarket } from "../../typechain-types/contracts/market/Energ
 import { deployMarketWorld, MarketWorld, revertTo, snapshot, submitReadings } from "../helpers/market";
 import { goToInterval } from "../helpers/readings";
 
-const RUNS = Number(process.env.GRIDLEDGER_PROPERTY_RUNS ?? 1000);
+// 300 books in `npm test` (about 1 min of CPU; 1,000 took ~3 min of CPU, the slowest suite);
+// `npm run harden:properties` runs 1,000.
+const RUNS = Number(process.env.GRIDLEDGER_PROPERTY_RUNS ?? 300);
+const SEED = Number(process.env.GRIDLEDGER_PROPERTY_SEED ?? 20261128);
 const HOUSEHOLDS = 6;
 
 const memberArb = fc.record({
@@ -29,15 +33,19 @@ const memberArb = fc.record({
     }),
   ),
   depositCredits: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 1_500_000 })),
-  suspended: fc.oneof({ weight: 6, arbitrary: fc.constant(false) }, { weight: 1, arbitrary: fc.constant(true) }),
+  // About 15% of members suspended; drawn by fast-check, so the seed replays it and shrinking keeps it.
+  suspended: fc.integer({ min: 0, max: 99 }).map((n) => n < 15),
 });
 
 describe("EnergyMarket properties: contract == TypeScript rule", function () {
-  this.timeout(30 * 60_000);
+  // Bounded by the work: at most 3 s per random book (a book is ~20 transactions on the in-process
+  // chain; 0.17 s of CPU each, ~1.1 s of wall time at load 23 on 2 cores).
+  this.timeout(60_000 + RUNS * 3_000);
   let w: MarketWorld;
   let base: string;
 
   before(async () => {
+    console.log(`      seed ${SEED} (replay with GRIDLEDGER_PROPERTY_SEED=${SEED})`);
     w = await deployMarketWorld(HOUSEHOLDS);
     base = await snapshot();
   });
@@ -159,7 +167,7 @@ describe("EnergyMarket properties: contract == TypeScript rule", function () {
           expect(l!.args.paidCredits <= (l!.args.boughtWh * 300_000n + 999n) / 1000n, "buyer <= retail").to.equal(true);
         }
       }),
-      { seed: 20261128, numRuns: RUNS },
+      { seed: SEED, numRuns: RUNS },
     );
   });
 });

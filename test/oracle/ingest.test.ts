@@ -1,12 +1,11 @@
 import { expect } from "chai";
-import { spawn, spawnSync, ChildProcess } from "node:child_process";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import mqtt from "mqtt";
 import { startHttpServer, HttpServerHandle } from "../../src/oracle/sources/http";
 import { mqttSource, parseMqttMessage } from "../../src/oracle/sources/mqtt";
 import { createMetrics } from "../../src/oracle/metrics";
 import { freePort, I, rig, Rig, START, tmpDir, waitFor } from "./helpers";
+import { Broker, brokerKind, startBroker } from "../helpers/broker";
+import { Processes } from "../helpers/node";
 
 describe("oracle / HTTP ingest", () => {
   let r: Rig;
@@ -101,29 +100,19 @@ describe("oracle / MQTT payloads", () => {
   });
 });
 
-describe("oracle / MQTT against a real Mosquitto broker", function () {
-  let broker: ChildProcess | undefined;
+describe(`oracle / MQTT against a real broker (${brokerKind()})`, function () {
+  const procs = new Processes();
+  let broker: Broker | undefined;
   let port = 0;
   let r: Rig;
-  const bin = ["/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto", "/opt/homebrew/sbin/mosquitto"].find((p) => fs.existsSync(p)) ?? (spawnSync("which", ["mosquitto"]).stdout?.toString().trim() || undefined);
 
   before(async function () {
-    if (!bin) {
-      console.log("      mosquitto not installed: skipping the broker round trip. Install it with `apt-get install -y mosquitto` (Debian/Ubuntu) or `brew install mosquitto`.");
-      this.skip();
-    }
     port = await freePort();
-    const dir = tmpDir("gl-mosquitto-");
-    const conf = path.join(dir, "mosquitto.conf");
-    fs.writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n`);
-    broker = spawn(bin!, ["-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
-    let log = "";
-    broker.stderr!.on("data", (d) => (log += d));
-    await waitFor(() => /running|Opening ipv4 listen socket/.test(log) || broker!.exitCode !== null, "mosquitto to start", 10_000);
-    if (broker.exitCode !== null) throw new Error(`mosquitto exited: ${log}`);
+    broker = await startBroker(procs, tmpDir("gl-broker-"), port);
   });
-  after(() => {
-    broker?.kill("SIGTERM");
+  after(async () => {
+    await broker?.stop();
+    procs.killAll();
   });
 
   it("turns Tasmota, Shelly and GridLedger messages into readings and quarantines a malformed one", async () => {

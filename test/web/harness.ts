@@ -46,7 +46,7 @@ export function freePort(): Promise<number> {
 
 /** Why the web e2e cannot run here (no browser: a skip), or undefined when it can. */
 export function missingPrerequisite(): string | undefined {
-  if (!fs.existsSync(CHROMIUM)) return `${CHROMIUM} is missing: install Debian's Chromium with \`apt-get update && apt-get install -y chromium\``;
+  if (!fs.existsSync(CHROMIUM)) return `${CHROMIUM} is missing`;
   return undefined;
 }
 

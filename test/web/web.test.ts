@@ -15,6 +15,7 @@ import {
   assertWebInstalled, buildApp, community, Community, CREDIT, goToInterval, keeperUpTo, launchBrowser, missingPrerequisite, Node, onboard,
   PW, readInterval, serve, startNode, stopNode, walletScript,
 } from "./harness";
+import { requirePrerequisite } from "../helpers/prereq";
 
 describe("web app, end to end in Chromium against a hardhat node", function () {
   this.timeout(240_000);
@@ -29,11 +30,7 @@ describe("web app, end to end in Chromium against a hardhat node", function () {
   let start = 0; // the interval the market starts at
 
   before(async function () {
-    const missing = missingPrerequisite();
-    if (missing) {
-      console.log(`      skipped: ${missing}`);
-      this.skip();
-    }
+    requirePrerequisite(this, missingPrerequisite(), "apt-get update && apt-get install -y chromium (or GRIDLEDGER_CHROMIUM=/path/to/chromium)");
     assertWebInstalled();
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), "gl-web-e2e-"));
     node = await startNode(tmp);

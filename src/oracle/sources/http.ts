@@ -62,7 +62,7 @@ export interface HttpServerHandle {
 
 /** Validates one JSON sample; throws a ValidationError naming the field (prefixed with `[i].` in arrays). */
 export function parseHttpSample(o: unknown, prefix = ""): RawSample {
-  if (!o || typeof o !== "object" || Array.isArray(o)) throw new ValidationError(prefix || "body", "expected a JSON object");
+  if (!o || typeof o !== "object" || Array.isArray(o)) throw new ValidationError(prefix.replace(/\.$/, "") || "body", "expected a JSON object");
   const r = o as Record<string, unknown>;
   const key = r.meterKey ?? r.meterId;
   if (key === undefined) throw new ValidationError(`${prefix}meterId`, "missing (meterId or meterKey)");

@@ -1,0 +1,66 @@
+/**
+ * bench/README.md quotes what a run wrote (issue 21): the last full run's table is
+ * `renderTable(bench/results.json)`, the quick ingest run's table is
+ * `renderTable(bench/results-quick-ingest.json)`, the stage times are `stageSeconds`, and every
+ * other figure in the prose (a number with a thousands separator or a decimal point) is in one
+ * of those tables or is an EVM constant or a size listed here with its reason.
+ */
+import { expect } from "chai";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { renderTable, Results } from "../../bench/harness";
+
+const BENCH = path.join(__dirname, "..", "..", "bench");
+const readme = fs.readFileSync(path.join(BENCH, "README.md"), "utf8");
+const results = (file: string) => JSON.parse(fs.readFileSync(path.join(BENCH, file), "utf8")) as Results & { stageSeconds: Record<string, number> };
+
+/** Figures in the prose that no results file holds, each with why it may stand. */
+const NOT_FROM_A_RUN: Record<string, string> = {
+  "2.1": "EVM: a cold SLOAD costs 2,100 gas (2.1k)",
+  "2.9": "EVM: an SSTORE update costs 2,900 gas (2.9k)",
+  "22.1": "EVM: a new slot costs 20,000 + 2,100 cold (22.1k)",
+  "3.1": "EVM: ecrecover costs 3,000 + call (3.1k, 3,100 in the breakdown)",
+  "3.6": "calldata of one reading, ~3.6k: an estimate from the breakdown's intrinsic line",
+  "69.7": "~69.7k: the steady-state reading gas (69,128 / 69,7xx per size) rounded in the summary",
+  "11,000": "the build's transaction count: 5,000 households x ~2.2 transactions (a size, not a measurement)",
+  "222,000": "the ingest stage's readings: the sum of the five ingest figures' sizes",
+};
+
+/** The fenced block right after `heading`. */
+function blockAfter(heading: string): string {
+  const at = readme.indexOf(heading);
+  expect(at, `${heading} in bench/README.md`).to.be.greaterThan(-1);
+  const m = /```\n([\s\S]*?)```/.exec(readme.slice(at));
+  expect(m, `a fenced block after ${heading}`).to.not.equal(null);
+  return m![1];
+}
+
+describe("bench/README.md quotes the results files", () => {
+  const full = results("results.json");
+  const quick = results("results-quick-ingest.json");
+  const tables = renderTable(full) + "\n" + renderTable(quick);
+
+  it("shows the last full run's table as rendered from bench/results.json", () => {
+    expect(blockAfter("## The last full run").trimEnd()).to.equal(renderTable(full).trimEnd());
+  });
+
+  it("shows the quick ingest run's table as rendered from bench/results-quick-ingest.json", () => {
+    expect(quick.mode).to.equal("quick");
+    expect(blockAfter("## The quick ingest run").trimEnd()).to.equal(renderTable(quick).trimEnd());
+  });
+
+  it("lists the full run's stage times as its stageSeconds", () => {
+    const at = readme.indexOf("| stage | s |");
+    expect(at).to.be.greaterThan(-1);
+    const rows = readme.slice(at).split("\n").slice(2).filter((l) => l.startsWith("|"));
+    const quoted = rows.flatMap((l) => l.split("|")[2].split("/").map((x) => Number(x.trim())));
+    expect(quoted).to.deep.equal(Object.values(full.stageSeconds).map((s) => Math.round(s)));
+  });
+
+  it("quotes no figure in its prose that no results file holds", () => {
+    const prose = readme.replace(/```[\s\S]*?```/g, "");
+    const figures = [...new Set(prose.match(/(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?|(?<![\w.])\d+\.\d+(?![\w.])/g) ?? [])];
+    const unsourced = figures.filter((f) => !tables.includes(f) && !(f in NOT_FROM_A_RUN));
+    expect(unsourced, "figures in bench/README.md that no results file holds").to.deep.equal([]);
+  });
+});
