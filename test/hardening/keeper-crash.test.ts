@@ -16,7 +16,7 @@ import { clearInterval, ClearingInput, ClearingOrder } from "../../src/sdk/clear
 import { READING_TYPES, readingsDomain } from "../../src/sdk/eip712";
 import { hardhatAccount } from "../oracle/chain";
 import { freePort, tmpDir } from "../oracle/helpers";
-import { Processes, startHardhatNode, HardhatNode } from "../helpers/node";
+import { catchUpClock, Processes, startHardhatNode, HardhatNode } from "../helpers/node";
 import { GATEWAY, LONG, SEED, expectOk, healthz, memberWallet, meterIdOf, onboard, pick, prng, waitFor } from "./helpers";
 
 describe(`hardening / keeper crash (${LONG ? "long" : "short"} form, seed ${SEED}: GRIDLEDGER_HARDEN_SEED replays it)`, function () {
@@ -43,7 +43,9 @@ describe(`hardening / keeper crash (${LONG ? "long" : "short"} form, seed ${SEED
   before(async () => {
     work = tmpDir("gl-harden-keeper-");
     const marketStart = Math.floor(Date.now() / 1000 / I) * I;
-    node = await startHardhatNode(procs, { work, intervalSeconds: I, marketStart });
+    // The node's clock starts 10 minutes before the market: meters are registered (readings start
+    // at a meter's registration) and orders placed before interval 0, then the clock catches up.
+    node = await startHardhatNode(procs, { work, intervalSeconds: I, marketStart, chainStartsAt: marketStart - 600 });
     const admin = await onboard(node, N, 5_000_000, (i) => [5_000n + BigInt(i), 1_000n]); // 5 MW: a few hundred Wh in a 3 s interval stay plausible
     const rec = (n: string) => node.record(n);
     market = new Contract(rec("EnergyMarket").address, rec("EnergyMarket").abi, node.provider);
@@ -69,6 +71,8 @@ describe(`hardening / keeper crash (${LONG ? "long" : "short"} form, seed ${SEED
       }
     }
     for (const tx of pendingTxs) expectOk(await tx.wait(), "orders and deposits");
+    expect((await node.provider.getBlock("latest"))!.timestamp, "setup done before the market started").to.be.lessThan(marketStart);
+    await catchUpClock(node.provider);
 
     // Readings of intervals base (baseline) .. base + INTERVALS once they ended, signed by the gateway.
     base = Number(await market.nextInterval());

@@ -80,6 +80,8 @@ interface MMember {
   meter: string;
   trueImport: bigint;
   trueExport: bigint;
+  /** The interval the meter was registered in: its readings start there. */
+  registeredInterval: number;
   chainImport: bigint;
   chainExport: bigint;
   orders: [MOrder | null, MOrder | null]; // [buy, sell], the latest versions
@@ -260,6 +262,7 @@ class Join implements Cmd {
     const id = meterId(`inv:${w.address}`);
     await real.registry.onboardMember(w.address, this.prosumer ? MemberKind.Prosumer : MemberKind.Consumer, identityHash(w.address));
     await real.registry.registerMeter(id, w.address, real.signerKey.address, 10_000, 1, 50_000n, 20_000n);
+    const registeredInterval = Number(await real.readings.currentInterval());
     const amount = BigInt(this.credits) * CREDIT;
     if (amount > 0n) await real.credit.mint(w.address, amount);
     await (await real.credit.connect(w).approve(real.marketAddress, MaxUint256)).wait();
@@ -279,6 +282,7 @@ class Join implements Cmd {
       meter: id,
       trueImport: 50_000n,
       trueExport: 20_000n,
+      registeredInterval,
       chainImport: 50_000n, // the registers the meter was registered with
       chainExport: 20_000n,
       orders: [null, null],
@@ -481,6 +485,7 @@ class Read implements Cmd {
     let refused = 0;
     for (const [i, mm] of m.members.entries()) {
       const e = pick(this.meterage, i);
+      if (t < mm.registeredInterval) continue; // interval t ended before the meter was registered
       // Energy follows the household's kind as in a real community (sellers mostly export, buyers
       // mostly import), but by chance only: a member with both orders or none gets it as drawn.
       const [hi, lo] = e.importWh > e.exportWh ? [e.importWh, e.exportWh] : [e.exportWh, e.importWh];
