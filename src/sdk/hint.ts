@@ -48,8 +48,9 @@ export interface CollectedEntry {
  * the collected entries (as the contract did), then continued with the entries of the participants
  * not collected yet, computed from the chain state now (`rest`, a clearing of those participants).
  * A keeper resuming a collection needs this rather than slicing a fresh `walkHint`: a member
- * suspended (or a wallet migrated) between pages changes the full walk order, but the collected
- * prefix stays as it was.
+ * suspended by the operator between pages changes the full walk order, but the collected prefix
+ * stays as it was. (Nothing a member does can: orders and deposits are frozen at the interval's
+ * end, and participants are member keys, which wallet migrations do not change.)
  */
 export function continueWalkHint(collected: CollectedEntry[], rest: ClearingResult): HintItem[] {
   const w = startOfWalk();
