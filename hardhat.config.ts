@@ -60,6 +60,11 @@ const config: HardhatUserConfig = {
         version: SOLC_VERSION,
         settings: { evmVersion: "london", optimizer: { enabled: true, runs: 1 } },
       },
+      // The auditor's tests deploy this deliberately wrong market (a subclass): same settings.
+      "contracts/mocks/FaultyEnergyMarket.sol": {
+        version: SOLC_VERSION,
+        settings: { evmVersion: "london", optimizer: { enabled: true, runs: 1 } },
+      },
     },
   },
   defaultNetwork: "hardhat",

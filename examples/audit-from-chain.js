@@ -8,7 +8,7 @@
  *
  * It verifies the EIP-712 signature of every accepted reading against the meter's signer at
  * that block, re-computes every account's credits (wallet balance from `Transfer`, market
- * deposit from `Deposited`, `Withdrawn`, `MemberSettled`, `AccountMigrated`) and compares them
+ * deposit per member key from `Deposited`, `Withdrawn`, `MemberSettled`) and compares them
  * with `balanceOf` and `depositOf` at the same block. Exit code 0 when everything agrees, 1 when
  * not (one line per problem).
  */
@@ -112,23 +112,25 @@ async function audit({ provider, recordsDir }) {
     if (e.name === "Deposited") add(deposit, a.member, a.amount);
     else if (e.name === "Withdrawn") add(deposit, a.member, -a.amount);
     else if (e.name === "MemberSettled") add(deposit, a.member, a.receivedCredits - a.paidCredits);
-    else if (e.name === "AccountMigrated") {
-      add(deposit, a.oldWallet, -a.deposit);
-      add(deposit, a.newWallet, a.deposit);
-    }
+    // AccountMigrated only reports the deposit: the market keys accounts by member key.
   }
+  // The market names members by their member key: the first wallet, kept across migrations
+  // (registry `MemberMigrated(oldWallet, newWallet)`); `depositOf` accepts any wallet of the member.
+  const keyOf = new Map();
+  for (const e of reg.filter((x) => x.name === "MemberMigrated")) keyOf.set(e.args.newWallet, keyOf.get(e.args.oldWallet) ?? e.args.oldWallet);
+  const key = (w) => keyOf.get(w) ?? w;
   const members = new Set(reg.filter((e) => e.name === "MemberOnboarded" || e.name === "MemberMigrated").map((e) => e.args.member ?? e.args.newWallet));
   for (const m of members) {
     const [b, dep] = await Promise.all([credit.balanceOf(m, { blockTag: block }), market.depositOf(m, { blockTag: block })]);
     if (b !== (wallet.get(m) ?? 0n)) problems.push(`member ${m}: credit balance ${b} on chain, ${wallet.get(m) ?? 0n} from the events`);
-    if (dep !== (deposit.get(m) ?? 0n)) problems.push(`member ${m}: market deposit ${dep} on chain, ${deposit.get(m) ?? 0n} from the events`);
+    if (dep !== (deposit.get(key(m)) ?? 0n)) problems.push(`member ${m}: market deposit ${dep} on chain, ${deposit.get(key(m)) ?? 0n} from the events`);
   }
   let deposits = 0n;
   for (const v of deposit.values()) deposits += v;
   const held = await credit.balanceOf(records.EnergyMarket.address, { blockTag: block });
   if (held < deposits) problems.push(`the market holds ${held} credit base units, less than the deposits ${deposits}`);
 
-  const balances = Object.fromEntries([...members].map((m) => [getAddress(m), { walletCredits: wallet.get(m) ?? 0n, depositCredits: deposit.get(m) ?? 0n }]));
+  const balances = Object.fromEntries([...members].map((m) => [getAddress(m), { walletCredits: wallet.get(m) ?? 0n, depositCredits: deposit.get(key(m)) ?? 0n }]));
   return { block, signatures, members: members.size, balances, problems };
 }
 

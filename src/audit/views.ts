@@ -12,7 +12,7 @@
  */
 import { Contract, Provider } from "ethers";
 import { INTERFACES } from "./abi";
-import type { AuditState } from "./state";
+import { memberKeyOf, type AuditState } from "./state";
 import type { Violation } from "./verify";
 
 /** Phases of `IEnergyMarket.Phase`. */
@@ -30,15 +30,17 @@ const NO_ORDER: OrderView = { orderId: 0n, limitPricePerKWh: 0n, capWhPerInterva
 
 /** What every view should return at the audited block, from the rebuilt state alone. */
 export function expectedViews(s: AuditState) {
+  // The market keys accounts by member key (the first wallet); its views accept the key or any
+  // wallet of the member, so every wallet expects its member's figures.
   const deposits = new Map(s.deposits.balances);
-  for (const m of s.members.keys()) if (!deposits.has(m)) deposits.set(m, 0n);
+  for (const m of s.members.keys()) deposits.set(m, s.deposits.balances.get(memberKeyOf(s, m)) ?? 0n);
   const orders = new Map<string, { buy: OrderView; sell: OrderView }>();
   const orderView = (id: bigint | undefined): OrderView => {
     const o = id === undefined ? undefined : s.orders.get(id);
     return o ? { orderId: o.orderId, limitPricePerKWh: o.limitPricePerKWh, capWhPerInterval: o.capWhPerInterval, firstInterval: o.firstInterval, lastInterval: o.lastInterval } : NO_ORDER;
   };
   for (const m of new Set([...s.members.keys(), ...s.book.keys()])) {
-    const slot = s.book.get(m) ?? {};
+    const slot = s.book.get(memberKeyOf(s, m)) ?? {};
     orders.set(m, { buy: orderView(slot.buy), sell: orderView(slot.sell) });
   }
   const accounts = new Set<string>([...s.members.keys(), s.addresses.market]);

@@ -12,6 +12,7 @@ import { AbiCoder, keccak256, toBeHex, TypedDataEncoder, zeroPadValue } from "et
 import { READING_TYPES } from "../../src/sdk/eip712";
 import { Side } from "../../src/sdk/eip712";
 import { runAudit } from "../../src/audit";
+import { memberKeyOf } from "../../src/audit/state";
 import { CREDIT, deployMarketWorld, MarketWorld, revertTo, runInterval, snapshot } from "../helpers/market";
 import { auditTarget, tmpDb } from "./helpers";
 
@@ -63,7 +64,7 @@ describe("examples/audit-from-chain.js (an audit without the project's code)", f
     const ours = await runAudit({ provider: ethers.provider, ...(await auditTarget()), dbPath: tmpDb("example") });
     expect(ours.violations).to.deep.equal([]);
     for (const [m, b] of Object.entries(r.balances)) {
-      expect(b.depositCredits, `deposit of ${m}`).to.equal(ours.state.deposits.balances.get(m) ?? 0n);
+      expect(b.depositCredits, `deposit of ${m}`).to.equal(ours.state.deposits.balances.get(memberKeyOf(ours.state, m)) ?? 0n);
       expect(b.depositCredits).to.equal(await w.market.depositOf(m));
       expect(b.walletCredits).to.equal(await w.credit.balanceOf(m));
     }
