@@ -257,7 +257,7 @@ async function renderMe(): Promise<void> {
     r.registry.memberOf(me), r.registry.metersOf(me), r.credit.balanceOf(me), r.market.depositOf(me), r.energy.balanceOf(me), r.market.orderOf(me, 0), r.market.orderOf(me, 1),
   ]);
   const status = ["not a member", "active", "suspended", "removed", "migrated"][Number(member.status)];
-  const kind = ["—", "consumer", "prosumer"][Number(member.kind)];
+  const kind = ["—", "consumer", "prosumer", "storage"][Number(member.kind)];
   const meters = await Promise.all(meterIds.map(async (id) => ({ id, m: await r.registry.meterOf(id), s: await r.readings.meterState(id) })));
   if (Number(member.status) !== 1 && !wrongNetwork()) {
     alertMsg(`Not a member: ${me} is ${status} in this community, so it cannot deposit or trade. Ask the community operator to onboard this wallet.`);
