@@ -25,6 +25,7 @@ import { registerBill } from "./commands/bill";
 import { registerKeeper } from "../keeper/cli";
 import { registerAudit } from "../audit/cli";
 import { oracleCommand } from "../oracle/main";
+import { registerStorageAgent } from "../agent/storage/cli";
 
 export type CommandGroup = (program: Command, runtime: CliRuntime) => void;
 
@@ -43,6 +44,7 @@ export const COMMAND_GROUPS: CommandGroup[] = [
   (program) => void program.addCommand(oracleCommand("oracle")),
   registerKeeper,
   (program) => void registerAudit(program),
+  registerStorageAgent,
 ];
 
 const extraGroups: CommandGroup[] = [];
