@@ -17,8 +17,8 @@
  *    order at all (an order cap of 0 would mean "no cap" on chain), so the battery never bids
  *    beyond its capacity and never offers energy it does not hold.
  * 5. Volumes: when the forecast unmet demand of the whole horizon is already covered by the
- *    energy in store, the agent does not buy more (it could not sell it). Without history it
- *    buys up to capacity.
+ *    energy in store, the agent does not buy more (it could not sell it). This needs history for
+ *    every slot of the horizon; with gaps (a young market) it buys up to capacity.
  * 6. A buy order is only worth holding when the deposit can pay for something at B.
  */
 import type { BatterySpec } from "../../sim/battery";
@@ -77,6 +77,7 @@ export function decide(i: DecisionInput): Decision {
 
   const surplusPrices = i.forecast.filter((f) => f.pricePerKWh !== undefined && f.surplusWh > f.deficitWh).map((f) => f.pricePerKWh!);
   const hasHistory = i.forecast.some((f) => f.samples > 0);
+  const fullHistory = i.forecast.length > 0 && i.forecast.every((f) => f.samples > 0);
   const fromTariffs = feedIn + ((retail - feedIn) * i.fallbackBuySharePpm) / PPM;
   let buyLimit = surplusPrices.length ? median(surplusPrices) : fromTariffs;
   buyLimit = min(max(buyLimit, feedIn + 1n), maxProfitableBuy);
@@ -103,7 +104,7 @@ export function decide(i: DecisionInput): Decision {
   const affordable = buyLimit > 0n ? (i.depositCredits * 1000n) / buyLimit : 0n;
   if (room === 0n) d.reasons.buy = `no buy order: the battery is full (SoC ${i.socWh} of ${i.spec.capacityWh} Wh)`;
   else if (maxProfitableBuy <= feedIn) d.reasons.buy = `no buy order: no price above feed-in ${feedIn} leaves a profit after round trip ${eta} ppm below retail ${retail}`;
-  else if (hasHistory && demandAhead <= storedSellable) d.reasons.buy = `no buy order: the energy in store (${storedSellable} Wh sellable) covers the forecast unmet demand of the next ${i.forecast.length} intervals (${demandAhead} Wh)`;
+  else if (fullHistory && demandAhead <= storedSellable) d.reasons.buy = `no buy order: the energy in store (${storedSellable} Wh sellable) covers the forecast unmet demand of the next ${i.forecast.length} intervals (${demandAhead} Wh)`;
   else if (affordable === 0n) d.reasons.buy = `no buy order: the deposit (${i.depositCredits}) pays for nothing at ${buyLimit}/kWh`;
   else {
     const cap = min(room, affordable);
