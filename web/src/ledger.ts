@@ -77,12 +77,17 @@ export interface Ledger {
   deposits: Map<string, bigint>;
   orders: Map<string, LiveOrder>; // key member|side
   meters: Map<string, { meterId: string; owner: string; zone: number; maxPowerW: number }>;
+  /** Member kind per wallet (1 consumer, 2 prosumer, 3 storage), from `MemberOnboarded`. */
+  kinds: Map<string, number>;
 }
+
+/** MemberKind.Storage in the registry: a battery. */
+export const STORAGE_KIND = 3;
 
 const k = (a: string) => a.toLowerCase();
 
 export function buildLedger(events: Ev[]): Ledger {
-  const L: Ledger = { intervals: new Map(), status: new Map(), deposits: new Map(), orders: new Map(), meters: new Map() };
+  const L: Ledger = { intervals: new Map(), status: new Map(), deposits: new Map(), orders: new Map(), meters: new Map(), kinds: new Map() };
   const rec = (t: number) => {
     let r = L.intervals.get(t);
     if (!r) L.intervals.set(t, (r = { interval: t, readings: [], collected: false, trades: [], settlements: [], settled: false }));
@@ -93,6 +98,9 @@ export function buildLedger(events: Ev[]): Ledger {
     const a = e.args;
     switch (e.name) {
       case "MemberOnboarded":
+        L.kinds.set(k(a.member), Number(a.kind));
+        L.status.set(k(a.member), STATUS_BY_EVENT[e.name]);
+        break;
       case "MemberSuspended":
       case "MemberReinstated":
       case "MemberRemoved":
@@ -101,6 +109,7 @@ export function buildLedger(events: Ev[]): Ledger {
       case "MemberMigrated":
         L.status.set(k(a.oldWallet), "Migrated");
         L.status.set(k(a.newWallet), "Active");
+        if (L.kinds.has(k(a.oldWallet))) L.kinds.set(k(a.newWallet), L.kinds.get(k(a.oldWallet))!);
         break;
       case "MeterRegistered":
         L.meters.set(a.meterId, { meterId: a.meterId, owner: a.owner, zone: Number(a.zone), maxPowerW: Number(a.maxPowerW) });
@@ -179,6 +188,18 @@ export function buildLedger(events: Ev[]): Ledger {
     }
   }
   return L;
+}
+
+/** Storage members' (batteries') charge (metered import) and discharge (metered export) in interval `r`. */
+export function storageFlows(L: Ledger, r: IntervalRec): { chargeWh: bigint; dischargeWh: bigint } {
+  let chargeWh = 0n;
+  let dischargeWh = 0n;
+  for (const x of r.readings) {
+    if (L.kinds.get(k(x.owner)) !== STORAGE_KIND) continue;
+    chargeWh += x.importWh;
+    dischargeWh += x.exportWh;
+  }
+  return { chargeWh, dischargeWh };
 }
 
 /** Energy per member in interval `t` (summed over meters), members with no energy left out. */
