@@ -132,7 +132,7 @@ export function registerAudit(program: Command, deps: AuditCliDeps = {}): Comman
           const t = st.totals;
           write(
             [
-              `member ${st.member} (wallets ${st.wallets.join(", ")}), intervals ${st.fromInterval}..${st.toInterval}, ${st.rows.length} rows`,
+              `member ${st.member} (${st.kind}; wallets ${st.wallets.join(", ")}), intervals ${st.fromInterval}..${st.toInterval}, ${st.rows.length} rows`,
               `  import ${t.importWh} Wh = self ${t.selfSupplyWh} + P2P ${t.boughtWh} + grid ${t.gridImportWh}`,
               `  export ${t.exportWh} Wh = self ${t.selfSupplyWh} + P2P ${t.soldWh} + grid ${t.gridExportWh}`,
               `  P2P paid ${t.p2pPaidCredits}, received ${t.p2pReceivedCredits}; grid import ${t.gridImportCostCredits}, export ${t.gridExportRevenueCredits}`,

@@ -61,6 +61,8 @@ export type StatementTotals = Omit<StatementRow, "interval" | "start" | "wallet"
 
 export interface Statement {
   member: string;
+  /** The member's kind in the registry: "consumer", "prosumer" or "storage" (a battery, whose import is charging). */
+  kind: string;
   wallets: string[];
   fromInterval: number;
   toInterval: number;
@@ -85,6 +87,9 @@ const SUM_KEYS = [
   "gridOnlyCostCredits",
   "savingCredits",
 ] as const;
+
+/** Registry `MemberKind` names, by value (Storage was appended as 3). */
+export const MEMBER_KIND_NAMES = ["none", "consumer", "prosumer", "storage"];
 
 const iso = (unix: number) => new Date(unix * 1000).toISOString();
 
@@ -148,8 +153,10 @@ export function memberStatement(s: AuditState, member: string, range: { from?: n
     }
   }
   const totals = Object.fromEntries(SUM_KEYS.map((k) => [k, rows.reduce((acc, r) => acc + r[k], 0n)])) as StatementTotals;
+  const kindOf = wallets.map((w) => s.members.get(w)?.kind).find((k) => k !== undefined && k !== 0);
   return {
     member: wallets[wallets.length - 1],
+    kind: MEMBER_KIND_NAMES[kindOf ?? 0] ?? `#${kindOf}`,
     wallets,
     fromInterval: range.from ?? intervals[0]?.interval ?? 0,
     toInterval: range.to ?? intervals[intervals.length - 1]?.interval ?? 0,

@@ -29,7 +29,8 @@ describe("agent / storage: strategy limits", () => {
     deposit: fc.bigInt(0n, 100n * CREDIT),
     prices: fc.array(fc.record({ price: fc.option(fc.bigInt(80_000n, 300_000n)), surplus: fc.bigInt(0n, 5_000n), deficit: fc.bigInt(0n, 5_000n), samples: fc.nat(3) }), { maxLength: 8 }),
   });
-  const input = (a: fc.RecordValue<typeof arb extends fc.Arbitrary<infer T> ? T : never>): DecisionInput => {
+  type Arb = typeof arb extends fc.Arbitrary<infer T> ? T : never;
+  const input = (a: Arb): DecisionInput => {
     const spec = { capacityWh: a.capacityWh, powerW: a.powerW, chargeEfficiencyPpm: a.charge, dischargeEfficiencyPpm: a.discharge };
     return {
       interval: 10,
