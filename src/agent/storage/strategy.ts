@@ -5,10 +5,12 @@
  * Rules, in order:
  * 1. Round trip: `eta = charge * discharge` (ppm). A Wh bought at price p and sold back costs
  *    `p / eta` per Wh sold.
- * 2. Buy limit B: the forecast price of the coming slots where the community had a surplus
- *    (median of their same-time-of-day averages), or, without history, `feedIn + share * spread`
- *    (the tariff fallback, `fallbackBuySharePpm`). B never exceeds `(retail - margin) * eta`:
- *    above it no sale could be profitable, as no buyer pays more than retail.
+ * 2. Buy limit B: the lower quartile of the forecast prices of the coming slots where the
+ *    community had a surplus (their same-time-of-day averages), at most the tariff fallback
+ *    `feedIn + share * spread` (`fallbackBuySharePpm`), which is B without history. A battery
+ *    that paid what its neighbours pay at the margin would need a sell limit few of them accept.
+ *    B never exceeds `(retail - margin) * eta`: above it no sale could be profitable, as no
+ *    buyer pays more than retail.
  * 3. Sell limit S = ceil(max(B, costBasis) / eta) + margin: every cycle is profitable after the
  *    round-trip losses, both for energy bought at the current limit and for energy in store
  *    (whose cost basis is the average price the battery paid). S >= B / eta + margin always.
@@ -65,9 +67,10 @@ const ceilDiv = (a: bigint, b: bigint) => (a + b - 1n) / b;
 const max = (a: bigint, b: bigint) => (a > b ? a : b);
 const min = (a: bigint, b: bigint) => (a < b ? a : b);
 
-function median(xs: bigint[]): bigint {
+/** The lower quartile (the cheaper surplus slots are the ones worth charging in). */
+function lowQuartile(xs: bigint[]): bigint {
   const s = [...xs].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  return s[Math.floor((s.length - 1) / 2)];
+  return s[Math.floor((s.length - 1) / 4)];
 }
 
 export function decide(i: DecisionInput): Decision {
@@ -79,14 +82,15 @@ export function decide(i: DecisionInput): Decision {
   const hasHistory = i.forecast.some((f) => f.samples > 0);
   const fullHistory = i.forecast.length > 0 && i.forecast.every((f) => f.samples > 0);
   const fromTariffs = feedIn + ((retail - feedIn) * i.fallbackBuySharePpm) / PPM;
-  let buyLimit = surplusPrices.length ? median(surplusPrices) : fromTariffs;
+  let buyLimit = surplusPrices.length ? lowQuartile(surplusPrices) : fromTariffs;
+  if (buyLimit > fromTariffs) buyLimit = fromTariffs;
   buyLimit = min(max(buyLimit, feedIn + 1n), maxProfitableBuy);
   const costBasis = i.costBasisPerKWh > 0n ? i.costBasisPerKWh : buyLimit;
   const minSell = ceilDiv(max(buyLimit, costBasis) * PPM, eta) + i.marginPerKWh;
 
   const basis = { buyLimitPerKWh: buyLimit, minSellPerKWh: minSell, costBasisPerKWh: costBasis, roundTripPpm: eta, socWh: i.socWh, forecastSource: (hasHistory ? "history" : "tariffs") as "history" | "tariffs" };
   const d: Decision = { interval: i.interval, reasons: { buy: "", sell: "" }, basis };
-  const src = surplusPrices.length ? `median forecast price of ${surplusPrices.length} surplus slots` : `tariff fallback feed-in + ${Number(i.fallbackBuySharePpm) / 1e4}% of the spread`;
+  const src = surplusPrices.length ? `lower quartile of the forecast prices of ${surplusPrices.length} surplus slots, at most the tariff fallback` : `tariff fallback feed-in + ${Number(i.fallbackBuySharePpm) / 1e4}% of the spread`;
 
   // ---- sell (discharge)
   const sellCap = maxExportWh(i.spec, i.socWh, i.intervalSeconds);
