@@ -63,6 +63,7 @@ export function renderComparison(without: DemoResult, withBattery: DemoResult): 
       line("Battery net revenue (credits)", "-", credits(c.battery.revenueCredits)),
       line("  per kWh of capacity (credits)", "-", credits(c.battery.revenuePerKWhCapacity)),
       line("Battery cycles (equivalent full)", "-", (Number(c.battery.cyclesPpm) / 1e6).toFixed(2)),
+      line("Battery SoC start -> end (kWh)", "-", `${kWh(withBattery.battery!.socStartWh)} -> ${kWh(withBattery.battery!.socEndWh)}`),
     );
   }
   out.push("  Saving per member (credits)");
