@@ -7,14 +7,16 @@
  *
  * Runs directly with ts-node (flags parsed here, then Hardhat loaded with HARDHAT_NETWORK set)
  * or under `hardhat run scripts/demo.ts`, which passes no flags: then DEMO_HOUSEHOLDS,
- * DEMO_INTERVALS, DEMO_SEED, DEMO_START_HOUR and HARDHAT_NETWORK set the same things.
+ * DEMO_INTERVALS, DEMO_SEED, DEMO_START_HOUR, DEMO_BATTERY_KWH and HARDHAT_NETWORK set the same things.
+ *
+ *   npm run demo -- --battery-kwh 50                # the same day without and with a 50 kWh community battery
  * The report goes to stdout, the progress bar and timing to stderr; DEMO_PROFILE=1 adds the time
  * spent per JSON-RPC method.
  */
 import { Command } from "commander";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { GridLedgerError } from "../src/sdk/errors";
-import { Progress, renderReport, resolveOptions, runDemo } from "../src/demo";
+import { Progress, renderComparison, renderReport, resolveOptions, runDemo } from "../src/demo";
 
 interface Flags {
   households?: string;
@@ -22,6 +24,7 @@ interface Flags {
   seed?: string;
   startHour?: string;
   pageSize?: string;
+  batteryKwh?: string;
   network?: string;
   progress: boolean;
   oracleLog?: string;
@@ -35,6 +38,7 @@ function parseFlags(argv: string[]): Flags {
     .option("--seed <n>", "seed of the community, weather and orders (DEMO_SEED)", undefined)
     .option("--start-hour <h>", "hour of the day the run starts at (DEMO_START_HOUR)", undefined)
     .option("--page-size <n>", "participants per keeper transaction (DEMO_PAGE_SIZE)", undefined)
+    .option("--battery-kwh <n>", "add a community battery of n kWh and compare with the run without it (DEMO_BATTERY_KWH, 0 = none)", undefined)
     .option("--network <name>", "hardhat (embedded, default) or a Hardhat node such as localhost (HARDHAT_NETWORK)")
     .option("--no-progress", "no progress bar on stderr")
     .option("--oracle-log <level>", "show the oracle daemon's logs on stderr (info, warn, debug)")
@@ -50,6 +54,7 @@ async function main(): Promise<void> {
     seed: flags.seed,
     startHour: flags.startHour,
     pageSize: flags.pageSize,
+    batteryKWh: flags.batteryKwh,
     progress: flags.progress,
   });
   if (flags.network) process.env.HARDHAT_NETWORK = flags.network;
@@ -65,6 +70,19 @@ async function main(): Promise<void> {
   if (process.env.DEMO_PROFILE) profileRpc(hre);
 
   const started = Date.now();
+  if (options.batteryKWh > 0) {
+    // The same seed twice: the community without the battery, then with it.
+    const progressWithout = new Progress(options.intervals, options.progress);
+    const without = await runDemo(hre, { ...options, batteryKWh: 0 }, { progress: progressWithout, oracleLogLevel: flags.oracleLog });
+    progressWithout.finish(`Simulated ${options.intervals} intervals without the battery in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    const startedWith = Date.now();
+    const progressWith = new Progress(options.intervals, options.progress);
+    const withBattery = await runDemo(hre, options, { progress: progressWith, oracleLogLevel: flags.oracleLog });
+    progressWith.finish(`Simulated ${options.intervals} intervals with a ${options.batteryKWh} kWh battery in ${((Date.now() - startedWith) / 1000).toFixed(1)} s on network ${hre.network.name}`);
+    process.stdout.write(renderReport(withBattery.report, withBattery.audit, withBattery.summary));
+    process.stdout.write("\n" + renderComparison(without, withBattery) + "\n");
+    return;
+  }
   const progress = new Progress(options.intervals, options.progress);
   const result = await runDemo(hre, options, { progress, oracleLogLevel: flags.oracleLog });
   progress.finish(`Simulated ${options.intervals} intervals in ${((Date.now() - started) / 1000).toFixed(1)} s on network ${hre.network.name}`);

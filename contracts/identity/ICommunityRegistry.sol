@@ -13,11 +13,15 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 ///      - a meter id is never reused, not even after the meter is retired;
 ///      - a wallet that was ever a member cannot be onboarded again or be a migration target.
 interface ICommunityRegistry is IAccessControl {
-    /// @notice What a member does in the market. Prosumers own meters that can export.
+    /// @notice What a member does in the market. Prosumers own meters that can export; storage
+    ///         members (community or household batteries) own a bidirectional meter that imports
+    ///         while charging and exports while discharging. The market rule treats every kind alike.
+    /// @dev Append new kinds at the end: stored values and events keep their meaning.
     enum MemberKind {
         None,
         Consumer,
-        Prosumer
+        Prosumer,
+        Storage
     }
 
     /// @notice A member's life cycle. `Migrated` and `Removed` are final.

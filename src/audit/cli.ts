@@ -189,7 +189,7 @@ export function registerAudit(program: Command, deps: AuditCliDeps = {}): Comman
           opts.csv === "-"
             ? undefined
             : [
-                `member ${st.member} (${report.status}; wallets ${st.wallets.join(", ")}), intervals ${st.fromInterval}..${st.toInterval}, ${st.rows.length} settled`,
+                `member ${st.member} (${st.kind}, ${report.status}; wallets ${st.wallets.join(", ")}), intervals ${st.fromInterval}..${st.toInterval}, ${st.rows.length} settled`,
                 `  import  ${kwh(t.importWh)} = self-supply ${kwh(t.selfSupplyWh)} + P2P ${kwh(t.boughtWh)} + grid ${kwh(t.gridImportWh)}`,
                 `  export  ${kwh(t.exportWh)} = self-supply ${kwh(t.selfSupplyWh)} + P2P ${kwh(t.soldWh)} + grid ${kwh(t.gridExportWh)}`,
                 `  P2P     paid ${credits(t.p2pPaidCredits)}, received ${credits(t.p2pReceivedCredits)}`,

@@ -49,6 +49,8 @@ export type StatementTotals = StatementFigures;
 
 export interface Statement {
   member: string;
+  /** The member's kind in the registry: "consumer", "prosumer" or "storage" (a battery, whose import is charging). */
+  kind: string;
   wallets: string[];
   fromInterval: number;
   toInterval: number;
@@ -57,6 +59,9 @@ export interface Statement {
   totals: StatementTotals;
 }
 
+
+/** Registry `MemberKind` names, by value (Storage was appended as 3). */
+export const MEMBER_KIND_NAMES = ["none", "consumer", "prosumer", "storage"];
 
 const iso = (unix: number) => new Date(unix * 1000).toISOString();
 
@@ -102,8 +107,10 @@ export function memberStatement(s: AuditState, member: string, range: { from?: n
     }
   }
   const totals: StatementTotals = sumStatement(rows);
+  const kindOf = wallets.map((w) => s.members.get(w)?.kind).find((k) => k !== undefined && k !== 0);
   return {
     member: wallets[wallets.length - 1],
+    kind: MEMBER_KIND_NAMES[kindOf ?? 0] ?? `#${kindOf}`,
     wallets,
     fromInterval: range.from ?? intervals[0]?.interval ?? 0,
     toInterval: range.to ?? intervals[intervals.length - 1]?.interval ?? 0,

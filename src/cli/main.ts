@@ -26,6 +26,7 @@ import { registerBill } from "./commands/bill";
 import { registerKeeper } from "../keeper/cli";
 import { registerAudit } from "../audit/cli";
 import { oracleCommand } from "../oracle/main";
+import { registerStorageAgent } from "../agent/storage/cli";
 
 export type CommandGroup = (program: Command, runtime: CliRuntime) => void;
 
@@ -44,6 +45,7 @@ export const COMMAND_GROUPS: CommandGroup[] = [
   (program) => void program.addCommand(oracleCommand("oracle")),
   registerKeeper,
   (program, runtime) => void registerAudit(program, { runtime }),
+  registerStorageAgent,
 ];
 
 const extraGroups: CommandGroup[] = [];

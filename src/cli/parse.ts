@@ -30,8 +30,8 @@ export function parseIdentity(text: string | undefined): string {
   return isHexString(text, 32) ? text.toLowerCase() : id(`identity:${text}`);
 }
 
-export const MEMBER_KINDS = { consumer: 1, prosumer: 2 } as const;
-export const MEMBER_KIND_NAMES = ["none", "consumer", "prosumer"];
+export const MEMBER_KINDS = { consumer: 1, prosumer: 2, storage: 3 } as const;
+export const MEMBER_KIND_NAMES = ["none", "consumer", "prosumer", "storage"];
 export const MEMBER_STATUS_NAMES = ["none", "active", "suspended", "removed", "migrated"];
 export const METER_STATUS_NAMES = ["none", "active", "retired"];
 export const PHASE_NAMES = ["open", "collecting", "settling", "settled"];

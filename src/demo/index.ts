@@ -8,3 +8,7 @@ export type { DemoReport } from "./report";
 export { runAuditIfAvailable } from "./audit";
 export type { DemoAuditInput, DemoAuditVerdict } from "./audit";
 export { Progress } from "./progress";
+export { compareRuns, renderComparison } from "./compare";
+export type { Comparison } from "./compare";
+export type { DemoBattery } from "./runner";
+export { selfSufficiencyBp, storageRevenueCredits } from "./report";

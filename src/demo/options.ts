@@ -14,6 +14,11 @@ export interface DemoOptions {
   pageSize: number;
   /** Draw a progress bar on stderr. */
   progress: boolean;
+  /**
+   * Capacity of a community battery in kWh (DEMO_BATTERY_KWH, `--battery-kwh`), default 0 (none).
+   * With a battery the demo runs the same seed twice, without and with it, and compares them.
+   */
+  batteryKWh: number;
 }
 
 export const DEFAULT_OPTIONS: DemoOptions = {
@@ -23,6 +28,7 @@ export const DEFAULT_OPTIONS: DemoOptions = {
   startHour: 0,
   pageSize: 200,
   progress: true,
+  batteryKWh: 0,
 };
 
 /** Environment variable of each numeric option. */
@@ -32,6 +38,7 @@ export const DEMO_ENV = {
   seed: "DEMO_SEED",
   startHour: "DEMO_START_HOUR",
   pageSize: "DEMO_PAGE_SIZE",
+  batteryKWh: "DEMO_BATTERY_KWH",
 } as const;
 
 const LIMITS: Record<keyof typeof DEMO_ENV, [number, number]> = {
@@ -40,6 +47,7 @@ const LIMITS: Record<keyof typeof DEMO_ENV, [number, number]> = {
   seed: [0, Number.MAX_SAFE_INTEGER],
   startHour: [0, 23],
   pageSize: [1, 1000],
+  batteryKWh: [0, 100_000],
 };
 
 /**

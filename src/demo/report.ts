@@ -49,9 +49,10 @@ export interface ChainEvents {
 export interface MemberInfo {
   address: string;
   name: string;
-  kind: "prosumer" | "consumer";
+  /** "storage": a battery (a storage member), whose own import is not household demand. */
+  kind: "prosumer" | "consumer" | "storage";
   pvPeakW: number;
-  ordersBy: "tx" | "signed";
+  ordersBy: "tx" | "signed" | "agent";
   notes: string[];
 }
 
@@ -100,7 +101,9 @@ export interface DemoReport {
   run: RunInfo;
   tariffs: { retailPerKWh: bigint; feedInPerKWh: bigint };
   intervals: IntervalRow[];
+  /** Households and storage members, in the order given. */
   members: MemberRow[];
+  /** The households' totals (storage members are left out: their charging is not demand). */
   totals: Flows & { tradedWh: bigint; tradedCredits: bigint; trades: number; intervalsSettled: number };
   /** How the gains of trading split between sellers and buyers (`surplusSplit`). */
   gains: SurplusSplit;
@@ -181,7 +184,7 @@ export function buildReport(run: RunInfo, events: ChainEvents, members: MemberIn
 
   const rows = [...byAddress.values()];
   const totals = { ...zeroFlows(), tradedWh: 0n, tradedCredits: 0n, trades: 0, intervalsSettled: 0 };
-  for (const r of rows) for (const k of FLOW_KEYS) totals[k] += r[k];
+  for (const r of rows) if (r.kind !== "storage") for (const k of FLOW_KEYS) totals[k] += r[k];
   for (const e of events.traded) {
     if (!inRun(e.interval)) continue;
     totals.tradedWh += e.wh;
@@ -229,6 +232,20 @@ export function price(perKWh: bigint): string {
 export const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? "" : "s"}`;
 
 const pct = (part: bigint, whole: bigint) => (whole <= 0n ? "n/a" : `${(Number((part * 10_000n) / whole) / 100).toFixed(1)} %`);
+
+/**
+ * Self-sufficiency of the households, in basis points (1/100 %): the share of their metered demand
+ * met locally, i.e. their own export netted in the same interval plus what they bought P2P (from
+ * neighbours' PV or from a storage member's discharge). A storage member's own import (charging)
+ * is not demand and is left out of `totals`. The one function behind every self-sufficiency figure
+ * the demo prints.
+ */
+export function selfSufficiencyBp(t: Pick<Flows, "selfSupplyWh" | "boughtWh" | "importWh">): bigint {
+  return t.importWh <= 0n ? 0n : ((t.selfSupplyWh + t.boughtWh) * 10_000n) / t.importWh;
+}
+
+/** Net revenue of a storage member: P2P received - P2P paid - its grid bill (= -cost). */
+export const storageRevenueCredits = (r: Flows) => -r.costCredits;
 
 /**
  * Two panels over the run: the clearing price (volume-weighted per column) between feed-in and
@@ -318,7 +335,7 @@ export function renderMembers(report: DemoReport): string {
     note,
   ];
   const rows = report.members.map((m) =>
-    row(m.name, m.kind === "prosumer" ? `PV ${(m.pvPeakW / 1000).toFixed(1)} kWp` : "consumer", m.ordersBy, m, m.notes.join("; ")),
+    row(m.name, m.kind === "prosumer" ? `PV ${(m.pvPeakW / 1000).toFixed(1)} kWp` : m.kind, m.ordersBy, m, m.notes.join("; ")),
   );
   rows.push(row(TOTAL_ROW, "", "", report.totals, ""));
   const t = table(header, rows, new Set([0, 1, 2, 10]));
@@ -330,12 +347,11 @@ export function renderMembers(report: DemoReport): string {
 /** Community totals: self-sufficiency, P2P share, cost and saving. */
 export function renderTotals(report: DemoReport): string {
   const t = report.totals;
-  const local = t.selfSupplyWh + t.boughtWh;
   const avg = t.tradedWh === 0n ? "" : `, avg ${price((t.tradedCredits * 1000n) / t.tradedWh)}/kWh`;
   const lines = [
     "Community totals",
     `  Metered demand      ${kWh(t.importWh)} kWh; metered exports ${kWh(t.exportWh)} kWh`,
-    `  Self-sufficiency    ${pct(local, t.importWh)} of demand met locally: ${kWh(t.boughtWh)} kWh P2P + ${kWh(t.selfSupplyWh)} kWh own export netted in the same interval`,
+    `  Self-sufficiency    ${(Number(selfSufficiencyBp(t)) / 100).toFixed(1)} % of demand met locally: ${kWh(t.boughtWh)} kWh P2P + ${kWh(t.selfSupplyWh)} kWh own export netted in the same interval`,
     `  P2P share           ${pct(t.tradedWh, t.exportWh)} of exports sold to neighbours: ${kWh(t.tradedWh)} kWh in ${plural(t.trades, "trade")}, ${credits(t.tradedCredits)} credits${avg}`,
     `  Cost                ${credits(t.costCredits)} credits vs ${credits(t.gridOnlyCredits)} grid-only`,
     `  Saving              ${credits(t.savingCredits)} credits (${pct(t.savingCredits, t.gridOnlyCredits)})`,
@@ -387,8 +403,9 @@ export function renderGains(report: DemoReport): string {
 export function renderReport(report: DemoReport, auditLine: string, extra: string[] = []): string {
   const { run } = report;
   const prosumers = report.members.filter((m) => m.kind === "prosumer").length;
+  const storage = report.members.filter((m) => m.kind === "storage");
   const head = [
-    `GridLedger demo: ${plural(run.households, "household")} (${plural(prosumers, "prosumer")}, ${plural(run.households - prosumers, "consumer")}), ` +
+    `GridLedger demo: ${plural(run.households, "household")} (${plural(prosumers, "prosumer")}, ${plural(run.households - prosumers, "consumer")})${storage.length ? ` and ${plural(storage.length, "storage member")}` : ""}, ` +
       `${plural(run.intervals, "interval")} of ${run.intervalSeconds % 60 === 0 ? `${run.intervalSeconds / 60} min` : `${run.intervalSeconds} s`} from ${timeLabel(run, 0)}, seed ${run.seed}, network ${run.network}`,
     `Tariffs: retail ${price(report.tariffs.retailPerKWh)}, feed-in ${price(report.tariffs.feedInPerKWh)} credits/kWh`,
     ...extra,

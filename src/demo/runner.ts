@@ -11,10 +11,18 @@
  * (`--network poa`), where it waits for real interval ends, funds the wallets with transfers
  * from the deployer and talks to every node of POA_RPC_URL through the SDK's failover provider.
  */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { AbstractProvider, AbstractSigner, ContractTransactionResponse, JsonRpcSigner, Eip1193Provider, Wallet, id, toQuantity } from "ethers";
 import type { CommunityCredit, CommunityRegistry, EnergyMarket, EnergyToken, MeterReadings } from "../../typechain-types";
-import { settleInterval, KeeperContracts } from "../keeper/interval";
+import { settleInterval, KeeperContracts, loadClearingInput } from "../keeper/interval";
+import { StorageAgent } from "../agent/storage/agent";
+import { simulatorStatus } from "../agent/storage/status";
+import { Battery, PPM, splitRoundTrip } from "../sim/battery";
+import { dispatchBattery } from "../sim/dispatch";
+import pino from "pino";
 import { marketDomain, ORDER_INTENT_TYPES, OrderAction, Side } from "../sdk/eip712";
 import { GridLedgerError } from "../sdk/errors";
 import { makeProvider, resolveNetwork } from "../sdk/network";
@@ -38,6 +46,25 @@ const READING_DEADLINE_SECONDS = 120;
 const ETH_FOR_GAS = 10n ** 21n;
 /** On a real chain the deployer pays the wallets' gas money with transfers: 100 ETH each is plenty. */
 const ETH_FOR_GAS_REAL = 10n ** 20n;
+/** The demo's community battery: power 0.5 C (kW = kWh / 2), 90 % round trip, starts empty. */
+const BATTERY_C_RATE_PPM = 500_000n;
+const BATTERY_ROUND_TRIP_PPM = 900_000n;
+
+/** What the community battery did in a run (`--battery-kwh`). */
+export interface DemoBattery {
+  name: string;
+  address: string;
+  capacityWh: bigint;
+  powerW: bigint;
+  roundTripPpm: bigint;
+  /** Equivalent full cycles (energy discharged from store / capacity), ppm. */
+  cyclesPpm: bigint;
+  socStartWh: bigint;
+  socEndWh: bigint;
+  /** Order decisions the agent made and the order transactions it sent. */
+  decisions: number;
+  orderTxs: number;
+}
 
 export interface DemoStats {
   readingsAccepted: number;
@@ -58,6 +85,8 @@ export interface DemoResult {
   summary: string[];
   stats: DemoStats;
   audited: DemoAuditInput;
+  /** The community battery, when the run had one (`--battery-kwh`). */
+  battery?: DemoBattery;
   /** Who did what: the operator (deployer), the oracle's submitter, the keeper and the order relayer. */
   accounts: { operator: string; oracle: string; keeper: string; relayer: string };
   elapsedMs: number;
@@ -133,13 +162,22 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
   const tariff = await c.market.tariffAt(await c.market.nextInterval());
   const community = planCommunity(options, { retailPerKWh: tariff.retailPerKWh, feedInPerKWh: tariff.feedInPerKWh });
   const { members, schedule } = community;
+  // The community battery: a member of kind storage with its own meter, wallet and agent.
+  const storage =
+    options.batteryKWh > 0
+      ? (() => {
+          const capacityWh = BigInt(options.batteryKWh) * 1000n;
+          const battery = new Battery({ capacityWh, powerW: (capacityWh * BATTERY_C_RATE_PPM) / PPM, ...splitRoundTrip(BATTERY_ROUND_TRIP_PPM), socWh: 0n }, intervalSeconds);
+          return { name: "BATTERY", wallet: new Wallet(id(`gridledger-demo/${options.seed}/member/BATTERY`)), meterId: id(`gridledger-demo/${options.seed}/meter/BATTERY`), battery, decisions: 0, orderTxs: 0 };
+        })()
+      : undefined;
   const wallet = (w: Wallet) => w.connect(provider);
   const keeperWallet = wallet(community.keeper);
   const relayer = wallet(community.relayer);
   const stats: DemoStats = { readingsAccepted: 0, readingsRejected: 0, oracleBatches: 0, oracleRestarts: 0, keeperTxs: 0, keeperGas: 0n, ordersByTx: 0, ordersSigned: 0, orderUpdates: 0 };
 
   // ---- 2. operator: service accounts, roles, reading deadline, members and meters
-  await chain.fund(operator, [community.oracle, community.keeper, community.relayer, ...members.map((m) => m.wallet)].map((w) => w.address));
+  await chain.fund(operator, [community.oracle, community.keeper, community.relayer, ...members.map((m) => m.wallet), ...(storage ? [storage.wallet] : [])].map((w) => w.address));
   await wait(c.registry.grantRole(ROLES.ORACLE_ROLE, community.oracle.address));
   // With real time and short intervals, a shorter deadline (the demo waits for it when a meter is
   // refused), but three intervals at least: on a PoA chain the demo's transactions can run late.
@@ -191,6 +229,15 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
   const meters = new Map(members.map((m) => [m, new MeterSimulator(m.household, { intervalSeconds, startInterval: startOfDayInterval })]));
   const early = members.filter((m) => m.joinsAt === undefined);
   for (const m of early) await onboard(m);
+  if (storage) {
+    // Kind 3 = Storage; the meter's plausibility limit is the battery's power (plus rounding room).
+    await wait(c.registry.onboardMember(storage.wallet.address, 3, id("gridledger-demo/identity/BATTERY")));
+    await wait(c.registry.registerMeter(storage.meterId, storage.wallet.address, community.gateway.address, storage.battery.spec.powerW + 100n, 1, storage.battery.importWhTotal, storage.battery.exportWhTotal));
+    await wait(c.credit.mint(storage.wallet.address, MINT));
+    const w = wallet(storage.wallet);
+    await wait(c.credit.connect(w).approve(addresses.market, DEPOSIT));
+    await wait(c.market.connect(w).deposit(DEPOSIT));
+  }
   orderRange.first = Number(await c.market.nextInterval());
   orderRange.last = orderRange.first + options.intervals + intervalsPerDay;
   for (const m of early) for (const o of m.orders) await setOrder(m, o, "place", orderRange.first);
@@ -204,7 +251,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
     registryAddress: addresses.registry,
     submitter: community.oracle,
     gateway: community.gateway,
-    meters: members.map((m) => ({ meterKey: m.household.name, meterId: m.meterId })),
+    meters: [...members.map((m) => ({ meterKey: m.household.name, meterId: m.meterId })), ...(storage ? [{ meterKey: storage.name, meterId: storage.meterId }] : [])],
     now: () => clock.now(),
     logLevel: io.oracleLogLevel,
   });
@@ -230,6 +277,36 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
     await feed.push([...reading].map((m) => ({ meterKey: m.household.name, timestamp: ts, importWhTotal: meters.get(m)!.importWhTotal, exportWhTotal: meters.get(m)!.exportWhTotal })));
     await feed.land();
   };
+  // The battery follows the market (src/sim/dispatch.ts): with the households' readings of t on
+  // chain, it meters exactly what its orders buy or sell in t; then its reading goes in.
+  const sampleBattery = async (t: number | undefined) => {
+    if (!storage) return;
+    if (t !== undefined) {
+      const input = await loadClearingInput({ ...keeper, fromBlock: cursor }, t);
+      for (const side of [0, 1] as const) {
+        const o = await c.market.orderOf(storage.wallet.address, side);
+        if (o.orderId !== 0n && o.firstInterval <= BigInt(t) && BigInt(t) <= o.lastInterval) {
+          input.orders.push({ orderId: o.orderId, member: storage.wallet.address, side: side === 0 ? "buy" : "sell", limitPricePerKWh: o.limitPricePerKWh, capWhPerInterval: o.capWhPerInterval });
+        }
+      }
+      const flow = dispatchBattery(input, storage.wallet.address, storage.battery, await c.market.depositOf(storage.wallet.address));
+      storage.battery.charge(flow.importWh);
+      storage.battery.discharge(flow.exportWh);
+    }
+    await feed.push([{ meterKey: storage.name, timestamp: boundary(t ?? base), importWhTotal: storage.battery.importWhTotal, exportWhTotal: storage.battery.exportWhTotal }]);
+    await feed.land();
+  };
+  const agentDir = storage ? fs.mkdtempSync(path.join(os.tmpdir(), "gridledger-demo-agent-")) : undefined;
+  const agent = storage
+    ? new StorageAgent({
+        contracts: { market: c.market.connect(wallet(storage.wallet)), readings: c.readings, fromBlock },
+        member: storage.wallet.address,
+        source: simulatorStatus(storage.battery, () => clock.now()),
+        statePath: path.join(agentDir!, "agent-storage.json"),
+        logger: pino({ level: io.oracleLogLevel ?? "silent" }, pino.destination(2)),
+      })
+    : undefined;
+  const socStartWh = storage?.battery.socWh ?? 0n;
 
   let base = -1;
   try {
@@ -237,6 +314,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
     base = Number(await c.readings.currentInterval());
     await goTo(boundary(base) + 1);
     await sampleAll(base);
+    await sampleBattery(undefined);
     for (let t = Number(await c.market.nextInterval()); t <= base; t++) await settle(t);
     progress.update(0, "community onboarded, first readings in");
 
@@ -263,15 +341,23 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
         }
         if (schedule.updateAt === k && m.update) await setOrder(m, m.update, "update", t);
       }
+      if (agent) {
+        // The agent decides t's orders while t runs (they freeze at its end).
+        const r = await agent.step();
+        storage!.decisions++;
+        storage!.orderTxs += (r.actions.buy !== "none" ? 1 : 0) + (r.actions.sell !== "none" ? 1 : 0);
+      }
       for (const sim of meters.values()) sim.next();
       await goTo(boundary(t) + 1);
       await sampleAll(t);
+      await sampleBattery(t);
       if (!(await c.readings.isReady(t))) await goTo(boundary(t) + deadlineSeconds + 1); // a meter was refused
       const out = await settle(t);
       progress.update(k + 1, `${label(k)} price ${out.matchedWh > 0n ? price(out.pricePerKWh) : "  -   "} P2P ${kWh(out.matchedWh).padStart(5)} kWh`);
     }
   } finally {
     await feed.close();
+    if (agentDir) fs.rmSync(agentDir, { recursive: true, force: true });
   }
 
   // ---- 5. the report, from events
@@ -293,6 +379,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
     if (mb.update) notes.push(`${mb.update.side} limit ${price(mb.orders.find((o) => o.side === mb.update!.side)!.limitPricePerKWh)} -> ${price(mb.update.limitPricePerKWh)} at ${timeLabel(run, schedule.updateAt!)}`);
     return { address: mb.wallet.address, name: mb.household.name, kind: mb.household.kind, pvPeakW: mb.household.pvPeakW, ordersBy: mb.signs ? "signed" : "tx", notes };
   });
+  if (storage) {
+    const b = storage.battery.spec;
+    infos.push({ address: storage.wallet.address, name: storage.name, kind: "storage", pvPeakW: 0, ordersBy: "agent", notes: [`${kWh(b.capacityWh)} kWh, ${kWh(b.powerW)} kW`] });
+  }
   const report = buildReport(run, events, infos);
 
   const inRun = (t: bigint) => Number(t) >= first && Number(t) <= last;
@@ -311,7 +401,25 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
       `keeper: ${plural(stats.keeperTxs, "transaction")}, ${(Number(stats.keeperGas) / 1e6).toFixed(1)} Mgas`,
   ];
   const accounts = { operator: operator.address, oracle: community.oracle.address, keeper: community.keeper.address, relayer: community.relayer.address };
-  return { report, audit, summary, stats, audited, accounts, elapsedMs: Date.now() - started };
+  const battery: DemoBattery | undefined = storage && {
+    name: storage.name,
+    address: storage.wallet.address,
+    capacityWh: storage.battery.spec.capacityWh,
+    powerW: storage.battery.spec.powerW,
+    roundTripPpm: (storage.battery.spec.chargeEfficiencyPpm * storage.battery.spec.dischargeEfficiencyPpm) / PPM,
+    cyclesPpm: storage.battery.cyclesPpm,
+    socStartWh,
+    socEndWh: storage.battery.socWh,
+    decisions: storage.decisions,
+    orderTxs: storage.orderTxs,
+  };
+  if (battery) {
+    summary.push(
+      `Battery: ${kWh(battery.capacityWh)} kWh / ${kWh(battery.powerW)} kW, ${Number(battery.roundTripPpm) / 1e4} % round trip, a storage member whose agent made ${battery.decisions} decisions and sent ${plural(battery.orderTxs, "order transaction")}; ` +
+        `SoC ${kWh(battery.socStartWh)} -> ${kWh(battery.socEndWh)} kWh, ${(Number(battery.cyclesPpm) / 1e6).toFixed(2)} cycles`,
+    );
+  }
+  return { report, audit, summary, stats, audited, battery, accounts, elapsedMs: Date.now() - started };
 }
 
 interface DemoChain {

@@ -24,7 +24,7 @@ const PHASES = ["open", "collecting", "settling", "settled"];
 const SIDES = ["buy", "sell"];
 const TAGS = ["none", "ask", "bid"];
 const MEMBER_STATUS = ["none (never onboarded)", "active", "suspended", "removed", "migrated"];
-const MEMBER_KIND = ["none", "consumer", "prosumer"];
+const MEMBER_KIND = ["none", "consumer", "prosumer", "storage"];
 
 const enumName = (names: string[], v: unknown) => names[Number(v)] ?? `#${String(v)}`;
 const credits = (v: unknown) => `${formatCredits(BigInt(v as bigint))} credits`;
@@ -138,7 +138,7 @@ export const ERROR_SENTENCES: Record<string, { signature: string; say: Say }> = 
   },
   RegistryInvalidMemberKind: {
     signature: "RegistryInvalidMemberKind(uint8 kind)",
-    say: (a) => `member kind ${enumName(MEMBER_KIND, a.kind)} is not usable: use consumer or prosumer`,
+    say: (a) => `member kind ${enumName(MEMBER_KIND, a.kind)} is not usable: use consumer, prosumer or storage`,
   },
   RegistryInvalidMeterId: {
     signature: "RegistryInvalidMeterId(bytes32 meterId)",

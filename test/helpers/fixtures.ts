@@ -3,7 +3,7 @@ import type { HardhatEthersSigner } from "@nomicfoundation/hardhat-ethers/signer
 import { id } from "ethers";
 import type { CommunityCredit, CommunityRegistry, EnergyMarket, EnergyToken, MeterReadings } from "../../typechain-types";
 
-export const MemberKind = { None: 0, Consumer: 1, Prosumer: 2 } as const;
+export const MemberKind = { None: 0, Consumer: 1, Prosumer: 2, Storage: 3 } as const;
 export const MemberStatus = { None: 0, Active: 1, Suspended: 2, Removed: 3, Migrated: 4 } as const;
 export const MeterStatus = { None: 0, Active: 1, Retired: 2 } as const;
 

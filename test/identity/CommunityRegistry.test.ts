@@ -85,6 +85,19 @@ describe("CommunityRegistry", () => {
         .withArgs(MemberKind.None);
     });
 
+    it("records a storage member (a battery) like any other kind", async () => {
+      await expect(c.registry.onboardMember(c.alice.address, MemberKind.Storage, identityHash("battery")))
+        .to.emit(c.registry, "MemberOnboarded");
+      const m = await c.registry.memberOf(c.alice.address);
+      expect(m.kind).to.equal(MemberKind.Storage);
+      expect(await c.registry.isActiveMember(c.alice.address)).to.equal(true);
+    });
+
+    it("refuses a kind beyond the enum", async () => {
+      await expect(c.registry.onboardMember(c.alice.address, MemberKind.Storage + 1, ZeroHash)).to.be.reverted;
+      expect(await c.registry.isActiveMember(c.alice.address)).to.equal(false);
+    });
+
     it("refuses a wallet that is already a member and changes nothing", async () => {
       await c.registry.onboardMember(c.alice.address, MemberKind.Prosumer, identityHash("alice"));
       await expect(c.registry.onboardMember(c.alice.address, MemberKind.Consumer, identityHash("x")))

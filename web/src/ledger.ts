@@ -84,12 +84,17 @@ export interface Ledger {
   deposits: Map<string, bigint>;
   orders: Map<string, LiveOrder>; // key member|side
   meters: Map<string, { meterId: string; owner: string; zone: number; maxPowerW: number }>;
+  /** Member kind per wallet (1 consumer, 2 prosumer, 3 storage), from `MemberOnboarded`. */
+  kinds: Map<string, number>;
 }
+
+/** MemberKind.Storage in the registry: a battery. */
+export const STORAGE_KIND = 3;
 
 const k = (a: string) => a.toLowerCase();
 
 export function buildLedger(events: Ev[]): Ledger {
-  const L: Ledger = { intervals: new Map(), keyOf: new Map(), status: new Map(), deposits: new Map(), orders: new Map(), meters: new Map() };
+  const L: Ledger = { intervals: new Map(), keyOf: new Map(), status: new Map(), deposits: new Map(), orders: new Map(), meters: new Map(), kinds: new Map() };
   // Order versions by member key and side, each in force from an interval on (null: cancelled):
   // an interval clears with the versions in force at its end (frozen inputs).
   const versions = new Map<string, { from: number; o: LiveOrder | null }[]>();
@@ -125,6 +130,9 @@ export function buildLedger(events: Ev[]): Ledger {
     const a = e.args;
     switch (e.name) {
       case "MemberOnboarded":
+        L.kinds.set(k(a.member), Number(a.kind));
+        L.status.set(k(a.member), STATUS_BY_EVENT[e.name]);
+        break;
       case "MemberSuspended":
       case "MemberReinstated":
       case "MemberRemoved":
@@ -136,6 +144,7 @@ export function buildLedger(events: Ev[]): Ledger {
         walletOfKey.set(key, k(a.newWallet));
         L.status.set(k(a.newWallet), L.status.get(k(a.oldWallet)) ?? "Active");
         L.status.set(k(a.oldWallet), "Migrated");
+        if (L.kinds.has(k(a.oldWallet))) L.kinds.set(k(a.newWallet), L.kinds.get(k(a.oldWallet))!);
         break;
       }
       case "MeterRegistered":
@@ -217,6 +226,18 @@ export function buildLedger(events: Ev[]): Ledger {
   }
   for (const r of L.intervals.values()) r.keyOf = L.keyOf;
   return L;
+}
+
+/** Storage members' (batteries') charge (metered import) and discharge (metered export) in interval `r`. */
+export function storageFlows(L: Ledger, r: IntervalRec): { chargeWh: bigint; dischargeWh: bigint } {
+  let chargeWh = 0n;
+  let dischargeWh = 0n;
+  for (const x of r.readings) {
+    if (L.kinds.get(k(x.owner)) !== STORAGE_KIND) continue;
+    chargeWh += x.importWh;
+    dischargeWh += x.exportWh;
+  }
+  return { chargeWh, dischargeWh };
 }
 
 /**

@@ -8,7 +8,7 @@ import { formatCredits, formatEnergy, formatPricePerKWh, parseCredits, parseEner
 import { ORDER_INTENT_TYPES, OrderAction, Side, marketDomain } from "@sdk/eip712";
 import { Chain, FriendlyError } from "./chain";
 import { explain } from "./errors";
-import { BILL_HEADER, billOf, billRow, buildLedger, positions, verify, type Ledger } from "./ledger";
+import { BILL_HEADER, STORAGE_KIND, billOf, billRow, buildLedger, positions, storageFlows, verify, type IntervalRec, type Ledger } from "./ledger";
 import { chart, downloadCsv, html, mount, raw, short, type Html } from "./ui";
 
 type View = "me" | "market" | "audit";
@@ -233,6 +233,7 @@ function layout(): void {
   } else if (view === "market") {
     mount(app, html`
       <section><h2>Clearing price and volume</h2><div data-slot="prices"></div></section>
+      <section><h2>Community storage: charge and discharge</h2><div data-slot="storage"></div></section>
       <section><h2>Order book</h2><div data-slot="book"></div></section>`);
   } else {
     mount(app, html`
@@ -257,7 +258,7 @@ async function renderMe(): Promise<void> {
     r.registry.memberOf(me), r.registry.metersOf(me), r.credit.balanceOf(me), r.market.depositOf(me), r.energy.balanceOf(me), r.market.orderOf(me, 0), r.market.orderOf(me, 1),
   ]);
   const status = ["not a member", "active", "suspended", "removed", "migrated"][Number(member.status)];
-  const kind = ["—", "consumer", "prosumer"][Number(member.kind)];
+  const kind = ["—", "consumer", "prosumer", "storage"][Number(member.kind)];
   const meters = await Promise.all(meterIds.map(async (id) => ({ id, m: await r.registry.meterOf(id), s: await r.readings.meterState(id) })));
   if (Number(member.status) !== 1 && !wrongNetwork()) {
     alertMsg(`Not a member: ${me} is ${status} in this community, so it cannot deposit or trade. Ask the community operator to onboard this wallet.`);
@@ -323,6 +324,7 @@ function renderMarket(): void {
       { label: "matched volume (kWh)", color: "#93c5fd", kind: "bar", values: cleared.map((r) => kwh(r.cleared!.matchedWh)) },
       { label: "clearing price (credits/kWh)", color: "#047857", kind: "line", right: true, values: cleared.map((r) => Number(r.cleared!.pricePerKWh) / 1e6) },
     ], { left: "kWh matched", right: "credits/kWh" })}`);
+  renderStorage(cleared);
   const live = [...ledger.orders.values()].filter((o) => o.lastInterval >= clock.next);
   const asks = live.filter((o) => o.side === "sell").sort((a, b) => (a.limitPricePerKWh < b.limitPricePerKWh ? -1 : 1));
   const bids = live.filter((o) => o.side === "buy").sort((a, b) => (a.limitPricePerKWh > b.limitPricePerKWh ? -1 : 1));
@@ -341,6 +343,28 @@ function renderMarket(): void {
     ${ladder.map(([p, l]) => html`<tr><td class="num">${l.bids || ""} <span class="bar" style="${`width:${(60 * l.bids) / maxN}px;background:#f59e0b`}"></span></td><td class="num">${l.bidCap ? formatEnergy(l.bidCap) : l.bids ? "no cap" : ""}</td>
       <td class="num"><b>${formatPricePerKWh(p)}</b></td><td><span class="bar" style="${`width:${(60 * l.asks) / maxN}px;background:#10b981`}"></span> ${l.asks || ""}</td><td>${l.askCap ? formatEnergy(l.askCap) : l.asks ? "no cap" : ""}</td></tr>`)}
     </table>${ladder.length ? "" : html`<p class="muted">The book is empty.</p>`}`);
+}
+
+/** The community batteries (storage members): charge and discharge per interval, from their meters' readings. */
+function renderStorage(cleared: IntervalRec[]): void {
+  const slot = $("[data-slot=storage]");
+  if (!slot) return;
+  const batteries = [...ledger.kinds.values()].filter((v) => v === STORAGE_KIND).length;
+  if (!batteries) {
+    mount(slot, html`<p class="muted">No storage member (battery) in this community.</p>`);
+    return;
+  }
+  const flows = cleared.map((r) => storageFlows(ledger, r));
+  const total = (f: (x: (typeof flows)[number]) => bigint) => flows.reduce((s, x) => s + f(x), 0n);
+  mount(slot, html`
+    <div class="cards">
+      <div class="card"><b data-testid="storage-charge">${formatEnergy(total((x) => x.chargeWh))}</b><span>charged (bought) by ${batteries} battery member(s)</span></div>
+      <div class="card"><b data-testid="storage-discharge">${formatEnergy(total((x) => x.dischargeWh))}</b><span>discharged (sold)</span></div>
+    </div>
+    ${chart("storage-chart", cleared.map((r) => label(r.interval)), [
+      { label: "battery charge (kWh)", color: "#6366f1", kind: "bar", values: flows.map((x) => kwh(x.chargeWh)) },
+      { label: "battery discharge (kWh)", color: "#f97316", kind: "bar", values: flows.map((x) => kwh(x.dischargeWh)) },
+    ], { left: "kWh" })}`);
 }
 
 function renderAudit(): void {

@@ -11,7 +11,7 @@ export function registerMember(program: Command, rt: CliRuntime): void {
     .command("add")
     .description("onboard ADDR as an active member")
     .argument("<address>", "the member's wallet")
-    .addOption(new Option("--kind <kind>", "consumer or prosumer (owns exporting meters)").choices(["consumer", "prosumer"]).makeOptionMandatory())
+    .addOption(new Option("--kind <kind>", "consumer, prosumer (owns exporting meters) or storage (a battery: imports when charging, exports when discharging)").choices(["consumer", "prosumer", "storage"]).makeOptionMandatory())
     .option("--identity <text>", 'off-chain identity: a 0x bytes32 hash, or text hashed as keccak256("identity:<text>")')
     .action(async (addr: string, o: { kind: keyof typeof MEMBER_KINDS; identity?: string }, cmd: Command) => {
       const ctx = new Ctx(cmd, rt);
