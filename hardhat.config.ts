@@ -58,6 +58,12 @@ const config: HardhatUserConfig = {
       initialBaseFeePerGas: 0,
       allowUnlimitedContractSize: false,
       ...(runningNode && nodeBlockMs > 0 ? { mining: { auto: true, interval: nodeBlockMs } } : {}),
+      // A node keeps chain time = wall clock: without this, Hardhat gives every block a timestamp
+      // strictly above the previous one and keeps the bump as its new time offset, so every
+      // block mined within the same second as another (a deploy, a keeper's pages, an oracle
+      // batch beside an interval block) moved the chain one second ahead for good (43-57 s in
+      // 25 minutes, issue 18). Tests and the demo move time themselves and keep strict order.
+      ...(runningNode ? { allowBlocksWithSameTimestamp: true } : {}),
     },
     localhost: {
       url: process.env.LOCALHOST_RPC_URL ?? "http://127.0.0.1:8545",
