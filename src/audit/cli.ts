@@ -21,6 +21,7 @@ import { JsonRpcProvider, Provider } from "ethers";
 import { ValidationError } from "../sdk/errors";
 import { FailoverJsonRpcProvider } from "../sdk/network";
 import { formatViolations } from "./verify";
+import { parseMeterId } from "../sdk/meter-id";
 import { anomalies, communitySummary, intervalReport, memberReport, memberStatement, meterReport, statementCsv, toJson } from "./reports";
 import type { AuditRun, RunAuditOptions } from "./index";
 
@@ -165,10 +166,10 @@ export function registerAudit(program: Command, deps: AuditCliDeps = {}): Comman
     .command("meter <meterId>")
     .description("one meter: signer and owner history, readings, refusals")
     .action(async (id: string, _o: unknown, cmd: Command) => {
-      if (!/^0x[0-9a-fA-F]{64}$/.test(id)) throw new ValidationError("meterId", `must be a 32-byte 0x hex id, got ${id}`);
+      const meterId = parseMeterId(id, "meterId"); // the CLI's resolver: a 0x id or a name such as alice-roof
       const run = await open(cmd, false);
       try {
-        json(meterReport(run.state, id));
+        json(meterReport(run.state, meterId));
       } finally {
         run.close();
       }

@@ -41,6 +41,11 @@ export interface OracleHandle {
   tick(): Promise<void>;
   /** Resolves when every finite source (CSV, file, iterable) has delivered everything. */
   sourcesDone(): Promise<void>;
+  /**
+   * Resolves once every finite source has delivered everything and every reading made from it is
+   * confirmed on chain (or quarantined): what a replay (`--csv` only) waits for before exiting.
+   */
+  drained(): Promise<void>;
   health(): { ok: boolean; [k: string]: unknown };
   /** Graceful stop: stop the sources, finish the current batch, close the server and the database. */
   stop(): Promise<void>;
@@ -309,7 +314,25 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
     config: cfg, outbox, pipeline, metrics, httpPort: http?.port,
     tick: () => tick(),
     sourcesDone: async () => void (await Promise.all(sources.map((s) => s.done ?? Promise.resolve()))),
+    drained: async () => {
+      await Promise.all(sources.map((s) => s.done ?? Promise.resolve()));
+      // Two full iterations after the last sample: silent meters' last intervals are flushed to the outbox.
+      await tick();
+      await tick();
+      for (;;) {
+        const c = outbox.counts();
+        if (c.pending === 0 && c.submitted === 0) return;
+        await sleep(cfg.pollMs, abort.signal);
+        if (stopping) return;
+        await tick();
+      }
+    },
     health,
     stop,
   };
+}
+
+/** A replay: only finite sources (CSV files), no broker, no P1 port, so the daemon ends when the files are done. */
+export function isReplayOnly(cfg: OracleConfig): boolean {
+  return cfg.csv.length > 0 && !cfg.mqtt && cfg.dsmr.length === 0;
 }

@@ -152,7 +152,7 @@ describe("keeper / start-up checks and clock skew (issue 18)", () => {
     expect(expected).to.be.greaterThan(3590);
     const k = await startKeeper({ contracts: w.keeper, pollMs: 20, httpPort: 0 });
     try {
-      const health = await (await fetch(`http://127.0.0.1:${k.httpPort}/healthz`)).json();
+      const health = (await (await fetch(`http://127.0.0.1:${k.httpPort}/healthz`)).json()) as { chainClockSkewSeconds: number };
       const skew = Number(health.chainClockSkewSeconds);
       expect(skew).to.be.within(expected - 5, expected + 1);
       const metrics = await (await fetch(`http://127.0.0.1:${k.httpPort}/metrics`)).text();

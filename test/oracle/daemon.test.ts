@@ -3,7 +3,8 @@ import * as path from "node:path";
 import { deployments, ethers, network } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { BrowserProvider } from "ethers";
-import { startOracle, OracleHandle } from "../../src/oracle/daemon";
+import * as fs from "node:fs";
+import { isReplayOnly, startOracle, OracleHandle } from "../../src/oracle/daemon";
 import { iterableSource } from "../../src/oracle/sources/iterable";
 import { writeKeystore } from "../../src/oracle/keystore";
 import { ConfigError } from "../../src/sdk/errors";
@@ -203,6 +204,24 @@ describe("oracle / start-up checks and clock skew (issue 18)", () => {
       expect(e).to.be.instanceOf(ConfigError);
       expect((e as ConfigError).problems.join("\n")).to.contain(`MeterReadings: no contract at ${hardhatAccount(7).address}`);
     }
+  });
+
+  it("with only --csv, finishes once the replay is delivered and every reading is on chain", async () => {
+    const start0 = Number(await c.readings.marketStart());
+    const I = Number(await c.readings.intervalSeconds());
+    await c.readings.setReadingDeadlineSeconds(30 * 86_400);
+    await time.increaseTo(start0 + 4 * I + 5);
+    const file = path.join(tmpDir("gl-csv-"), "replay.csv");
+    const lines = ["meterKey,timestamp,importWhTotal,exportWhTotal"];
+    for (let t = 0; t < 4; t++) lines.push(`alice-p1,${start0 + (t + 1) * I},${1000 + 100 * t},${500 + 300 * t}`);
+    fs.writeFileSync(file, lines.join("\n") + "\n");
+    const cfg = { ...(await base(hardhatAccount(0).address)), csv: [file], http: { enabled: false }, boundaryGraceSeconds: 0 };
+    oracle = await startOracle(cfg, { provider: provider(), now: () => start0 + 4 * I + 5 });
+    expect(isReplayOnly(oracle.config)).to.equal(true);
+    expect(isReplayOnly({ ...oracle.config, mqtt: { url: "mqtt://127.0.0.1:1" } } as never)).to.equal(false);
+    await oracle.drained();
+    expect(oracle.outbox.counts()).to.include({ pending: 0, submitted: 0, confirmed: 4 });
+    expect((await c.readings.meterState(meterId("alice"))).lastInterval).to.equal(3n);
   });
 
   it("reports the skew between the chain's clock and its own in /healthz and /metrics", async () => {
