@@ -251,44 +251,6 @@ describe("gridledger CLI, end to end against a hardhat node", function () {
       const r = ok(await asAlice(["bill", "--from", "0", "--to", "now", "--json"]));
       expect(r.json()).to.include({ intervals: 0, totalCredits: "0" });
     });
-
-    it("asks for --yes before a limit price outside [feed-in, retail] (issue 18)", async () => {
-      const r = await asAlice(["order", "update", "--side", "sell", "--price", "25", "--to", "now+96"]);
-      expect(r.code, r.stderr).to.equal(2);
-      expect(r.stderr).to.match(/25\.00\/kWh is outside the tariffs .* retail tariff\).*Pass --yes/);
-      const yes = ok(await asAlice(["order", "update", "--side", "sell", "--price", "25", "--to", "now+96", "--yes", "--json"]));
-      expect(yes.json().limitPricePerKWh).to.equal("25000000");
-      ok(await asAlice(["order", "update", "--side", "sell", "--price", "0.12", "--cap", "2 kWh", "--to", "now+96"]));
-    });
-
-    it("refuses a deposit by a non-member before sending the approval (issue 18)", async () => {
-      const stranger = new Wallet(STRANGER_KEY).address;
-      const nonce = await provider.getTransactionCount(stranger);
-      const r = await cli(["deposit", "1"], { GRIDLEDGER_PRIVATE_KEY: STRANGER_KEY });
-      expect(r.code).to.equal(2);
-      expect(r.stderr).to.include(`${stranger} is not a member`);
-      expect(await provider.getTransactionCount(stranger)).to.equal(nonce);
-    });
-
-    it("starts an order without --from at the current interval, not one long past (issue 18)", async () => {
-      // Two hours pass with nothing cleared: the market still owes interval 0.
-      await provider.send("evm_increaseTime", [7200]);
-      await provider.send("evm_mine", []);
-      const st = ok(await cli(["interval", "status", "now", "--json"])).json();
-      expect(st.market.nextInterval).to.be.lessThan(st.currentInterval);
-      const r = ok(await asAlice(["order", "update", "--side", "sell", "--price", "0.12", "--to", "now+96", "--json"]));
-      expect(r.json().firstInterval).to.equal(st.currentInterval);
-    });
-
-    it("says a settled interval is settled, not ready to clear (issue 18)", async () => {
-      const next = ok(await cli(["interval", "status", "next", "--json"])).json();
-      ok(await asOperator(["settle", "--interval", String(next.interval)]));
-      const r = ok(await cli(["interval", "status", String(next.interval), "--json"])).json();
-      expect(r.market.phase).to.equal("settled");
-      expect(r.reason).to.equal("cleared and settled");
-      const human = ok(await cli(["interval", "status", String(next.interval)])).stdout;
-      expect(human).to.not.include("ready to clear");
-    });
   });
 
   describe("the embedded chain", () => {
