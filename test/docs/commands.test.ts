@@ -130,7 +130,7 @@ describe("docs / every command of README.md and docs/*.md", function () {
       LOG_LEVEL: "info",
       NODE_PATH: path.join(ROOT, "node_modules"), // `node -e 'require("ethers")'` in docs/cli.md, run outside the project
     });
-    const sh = (cmd: string, timeoutMs = 120_000) =>
+    const sh = (cmd: string, timeoutMs = 300_000) =>
       new Promise<{ code: number | null; out: string }>((resolve) => {
         const child = spawn("bash", ["-c", cmd], { cwd: work, env: { ...process.env, ...env() }, stdio: ["ignore", "pipe", "pipe"] });
         let out = "";
