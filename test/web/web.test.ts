@@ -195,7 +195,7 @@ describe("web app, end to end in Chromium against a hardhat node", function () {
       await page.locator("#price-chart polyline").first().waitFor({ state: "attached" });
       expect(await page.locator("#price-chart circle").count()).to.equal(traded);
       for (const cls of ["tick-left", "tick-right"]) {
-        const ticks = (await page.locator(`#price-chart .${cls}`).allInnerTexts()).map(Number);
+        const ticks = (await page.locator(`#price-chart .${cls}`).allTextContents()).map(Number); // SVG text has no innerText
         expect(ticks.length, cls).to.be.greaterThan(1);
         const step = ticks[1] - ticks[0];
         const mantissa = step / 10 ** Math.floor(Math.log10(step) + 1e-9);
