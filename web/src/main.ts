@@ -280,6 +280,8 @@ async function renderMe(): Promise<void> {
   const status = ["not a member", "active", "suspended", "removed", "migrated"][Number(member.status)];
   const kind = ["—", "consumer", "prosumer"][Number(member.kind)];
   const meters = await Promise.all(meterIds.map(async (id) => ({ id, m: await r.registry.meterOf(id), s: await r.readings.meterState(id) })));
+  // The person navigated away while the chain answered: nothing of this view (nor its alert) belongs there.
+  if (view !== "me") return;
   if (Number(member.status) !== 1 && !wrongNetwork()) {
     alertMsg(`Not a member: ${me} is ${status} in this community, so it cannot deposit or trade. Ask the community operator to onboard this wallet.`);
   }
