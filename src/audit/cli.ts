@@ -70,7 +70,10 @@ export function registerAudit(program: Command, deps: AuditCliDeps = {}): Comman
     // An empty variable (as `.env.example` leaves them) counts as unset.
     const env = Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined && v.trim() !== "")) as NodeJS.ProcessEnv;
     const network = f.network ?? env.GRIDLEDGER_NETWORK ?? "localhost";
-    const deploymentsDir = f.deployments ?? env.GRIDLEDGER_DEPLOYMENTS_DIR ?? deps.defaults?.deploymentsDir ?? path.join("deployments", network);
+    // GRIDLEDGER_DEPLOYMENTS_DIR is the records root (<dir>/<network>/) for the CLI, the daemons and the web app; accept it here too.
+    const envDir = env.GRIDLEDGER_DEPLOYMENTS_DIR?.trim();
+    const fromEnv = envDir && fs.existsSync(path.join(envDir, network)) ? path.join(envDir, network) : envDir || undefined;
+    const deploymentsDir = f.deployments ?? fromEnv ?? deps.defaults?.deploymentsDir ?? path.join("deployments", network);
     const dbPath = f.db ?? env.GRIDLEDGER_AUDIT_DB ?? deps.defaults?.dbPath ?? path.join(".gridledger", `audit-${network}.sqlite`);
     // Several comma-separated URLs (a PoA network's nodes): fail over between them.
     const urls = (f.rpcUrl ?? env.GRIDLEDGER_RPC_URL ?? "http://127.0.0.1:8545").split(",").map((u) => u.trim()).filter(Boolean);

@@ -67,7 +67,7 @@ const PLAN: [RegExp, Step][] = [
   [/poa:up|poa:down|test:poa|poa\.env|--network poa|^go install/, { not: "needs a proof-of-authority network of geth nodes (built with Go, minutes); .ci/run runs npm run test:poa" }],
   [/^(GRIDLEDGER_INTERVAL_SECONDS=60 GRIDLEDGER_ORACLE=0x[0-9a-fA-F]{40} )?npx hardhat node$/, { node: true }],
   [/^npx hardhat deploy --network localhost$/, { run: "ok" }],
-  [/ keeper( --http-port \d+)?$/, { daemon: "keeper" }],
+  [/ -w \S+ keeper( --http-port \d+)?$/, { daemon: "keeper" }],
   [/ oracle --meters '\[/, { daemon: "oracle" }],
   [/ settle --interval now-1$/, { run: "ok-or-not-ready" }],
   [/^(GRIDLEDGER_PRIVATE_KEY=\S+ )?npx gridledger /, { run: "ok" }],
