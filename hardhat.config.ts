@@ -1,6 +1,6 @@
 import * as dotenv from "dotenv";
 import { HardhatUserConfig, subtask } from "hardhat/config";
-import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD } from "hardhat/builtin-tasks/task-names";
+import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_NODE_SERVER_READY } from "hardhat/builtin-tasks/task-names";
 import "@nomicfoundation/hardhat-toolbox";
 import "hardhat-deploy";
 import "hardhat-deploy-ethers";
@@ -30,6 +30,19 @@ subtask(TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD).setAction(async ({ solcVersion }: 
     version: solcVersion,
     longVersion: solc.version() as string,
   };
+});
+
+// `npx hardhat node` prints the contracts it deployed and where their records are, so that an
+// operator can check them against the CLI and the web app (hardhat-deploy's own log is off).
+subtask(TASK_NODE_SERVER_READY).setAction(async (args, hre, runSuper) => {
+  await runSuper(args);
+  const all = await (hre as unknown as { deployments: { all(): Promise<Record<string, { address: string }>> } }).deployments.all();
+  const names = Object.keys(all).sort();
+  if (names.length === 0) return;
+  const chain = await hre.network.provider.request({ method: "eth_chainId" });
+  console.log(`\nGridLedger deployed on chain ${Number(chain)} (records in ${hre.config.paths.deployments}/localhost):`);
+  for (const n of names) console.log(`  ${n.padEnd(20)} ${all[n].address}`);
+  console.log("");
 });
 
 const poaAccounts = process.env.POA_DEPLOYER_KEY ? [process.env.POA_DEPLOYER_KEY] : [];
@@ -79,6 +92,12 @@ const config: HardhatUserConfig = {
       // Tests that replay past intervals start the node's clock in the past, register the meters
       // there (a meter's readings start at its registration), then move the clock to now.
       ...(process.env.GRIDLEDGER_NODE_INITIAL_DATE ? { initialDate: process.env.GRIDLEDGER_NODE_INITIAL_DATE } : {}),
+      // A node keeps chain time = wall clock: without this, Hardhat gives every block a timestamp
+      // strictly above the previous one and keeps the bump as its new time offset, so every
+      // block mined within the same second as another (a deploy, a keeper's pages, an oracle
+      // batch beside an interval block) moved the chain one second ahead for good (43-57 s in
+      // 25 minutes, issue 18). Tests and the demo move time themselves and keep strict order.
+      ...(runningNode ? { allowBlocksWithSameTimestamp: true } : {}),
     },
     localhost: {
       url: process.env.LOCALHOST_RPC_URL ?? "http://127.0.0.1:8545",

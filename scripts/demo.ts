@@ -3,7 +3,7 @@
  *
  *   npm run demo                                   # embedded Hardhat chain, 20 households, 96 intervals
  *   npm run demo -- --households 30 --intervals 48 --seed 7
- *   npx hardhat node & npm run demo -- --network localhost
+ *   npx hardhat node & npm run demo -- --network localhost --move-clock   # records in deployments/demo/localhost
  *
  * Runs directly with ts-node (flags parsed here, then Hardhat loaded with HARDHAT_NETWORK set)
  * or under `hardhat run scripts/demo.ts`, which passes no flags: then DEMO_HOUSEHOLDS,
@@ -13,6 +13,7 @@
  * The report goes to stdout, the progress bar and timing to stderr; DEMO_PROFILE=1 adds the time
  * spent per JSON-RPC method.
  */
+import * as path from "node:path";
 import { Command } from "commander";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { GridLedgerError } from "../src/sdk/errors";
@@ -28,6 +29,8 @@ interface Flags {
   network?: string;
   progress: boolean;
   oracleLog?: string;
+  deployments?: string;
+  moveClock?: boolean;
 }
 
 function parseFlags(argv: string[]): Flags {
@@ -42,6 +45,8 @@ function parseFlags(argv: string[]): Flags {
     .option("--network <name>", "hardhat (embedded, default) or a Hardhat node such as localhost (HARDHAT_NETWORK)")
     .option("--no-progress", "no progress bar on stderr")
     .option("--oracle-log <level>", "show the oracle daemon's logs on stderr (info, warn, debug)")
+    .option("--deployments <dir>", "with --network: the demo's own records root (default deployments/demo, or $GRIDLEDGER_DEPLOYMENTS_DIR/demo); never a folder holding another deployment")
+    .option("--move-clock", "with --network on a Hardhat node: allow the demo to move the node's clock forward by hours (refused otherwise)")
     .parse(argv, { from: "node" })
     .opts<Flags>();
 }
@@ -58,6 +63,11 @@ async function main(): Promise<void> {
     progress: flags.progress,
   });
   if (flags.network) process.env.HARDHAT_NETWORK = flags.network;
+  if (flags.network && flags.network !== "hardhat") {
+    // The demo's records never land in deployments/<network>, where the operator's community lives.
+    const root = process.env.GRIDLEDGER_DEPLOYMENTS_DIR?.trim() || path.join(__dirname, "..", "deployments");
+    process.env.GRIDLEDGER_DEPLOYMENTS_DIR = path.resolve(flags.deployments ?? path.join(root, "demo"));
+  }
   // Loaded only now, so that HARDHAT_NETWORK picks the chain (under `hardhat run` it is loaded already).
   // eslint-disable-next-line @typescript-eslint/no-var-requires
   const hre = require("hardhat") as HardhatRuntimeEnvironment;
@@ -84,7 +94,7 @@ async function main(): Promise<void> {
     return;
   }
   const progress = new Progress(options.intervals, options.progress);
-  const result = await runDemo(hre, options, { progress, oracleLogLevel: flags.oracleLog });
+  const result = await runDemo(hre, options, { progress, oracleLogLevel: flags.oracleLog, allowClockMove: Boolean(flags.moveClock) });
   progress.finish(`Simulated ${options.intervals} intervals in ${((Date.now() - started) / 1000).toFixed(1)} s on network ${hre.network.name}`);
   process.stdout.write(renderReport(result.report, result.audit, result.summary));
 }

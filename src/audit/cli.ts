@@ -36,6 +36,7 @@ import { deploymentsRoot } from "../sdk/deployments";
 import { makeProvider, resolveNetwork } from "../sdk/network";
 import { formatCredits, formatEnergy, formatPricePerKWh } from "../sdk/units";
 import { formatViolations } from "./verify";
+import { parseMeterId } from "../sdk/meter-id";
 import { anomalies, communitySummary, intervalReport, memberReport, memberStatement, meterReport, statementCsv, toJson } from "./reports";
 import type { AuditRun, RunAuditOptions } from "./index";
 import type { CliRuntime } from "../cli/context";
@@ -231,9 +232,9 @@ export function registerAudit(program: Command, deps: AuditCliDeps = {}): Comman
     .command("meter <meterId>")
     .description("one meter: signer and owner history, readings, refusals")
     .action(async (id: string, _o: unknown, cmd: Command) => {
-      if (!/^0x[0-9a-fA-F]{64}$/.test(id)) throw new ValidationError("meterId", `must be a 32-byte 0x hex id, got ${id}`);
+      const meterId = parseMeterId(id, "meterId"); // the CLI's resolver: a 0x id or a name such as alice-roof
       await answer(cmd, (run) => {
-        const m = meterReport(run.state, id);
+        const m = meterReport(run.state, meterId);
         const human = !m.known
           ? [`meter ${m.meterId}: not registered in this community`]
           : [

@@ -16,13 +16,7 @@ export function parseAddress(text: string, field: string): string {
  * A meter id: a 0x-prefixed 32-byte hex value as is, or a human name hashed as
  * `keccak256("meter:<name>")` (the same rule as the test fixtures and the simulator).
  */
-export function parseMeterId(text: string, field = "meter id"): string {
-  const t = String(text ?? "").trim();
-  if (isHexString(t, 32)) return t.toLowerCase();
-  if (t.startsWith("0x")) throw new ValidationError(field, `a hex meter id must be 32 bytes (0x + 64 hex digits), got "${text}"`);
-  if (!t) throw new ValidationError(field, "must not be empty");
-  return id(`meter:${t}`);
-}
+export { parseMeterId } from "../sdk/meter-id";
 
 /** The identity hash: a 0x bytes32 as is, text as `keccak256("identity:<text>")`, nothing as zero. */
 export function parseIdentity(text: string | undefined): string {

@@ -1,6 +1,6 @@
 export { runDemo } from "./runner";
 export type { DemoResult, DemoStats, DemoIo } from "./runner";
-export { resolveOptions, DEFAULT_OPTIONS, DEMO_ENV } from "./options";
+export { resolveOptions, defaultStartHour, DEFAULT_OPTIONS, DEMO_ENV } from "./options";
 export type { DemoOptions } from "./options";
 export { planCommunity } from "./community";
 export { buildReport, renderReport, renderChart, renderMembers, renderGains, renderTotals, kWh, credits, price } from "./report";

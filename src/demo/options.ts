@@ -8,7 +8,11 @@ export interface DemoOptions {
   intervals: number;
   /** Seed of the community, its weather and its orders (DEMO_SEED, `--seed`), default 1. */
   seed: number;
-  /** Local hour of the day at which the simulated run starts (DEMO_START_HOUR, `--start-hour`), default 0. */
+  /**
+   * Local hour of the day at which the simulated run starts (DEMO_START_HOUR, `--start-hour`).
+   * Default: the run is centred on midday (`defaultStartHour`), so a short run has sun and trades;
+   * a whole day (96 intervals) starts at 00:00.
+   */
   startHour: number;
   /** Participants per keeper page (`collect` / `settle` transaction), default 200. */
   pageSize: number;
@@ -73,6 +77,17 @@ export function resolveOptions(
     out[key] = n;
   }
   if (flags.progress !== undefined) out.progress = Boolean(flags.progress);
+  const startHourGiven = (flags.startHour ?? env[DEMO_ENV.startHour]?.trim()) ?? "";
+  if (startHourGiven === "") out.startHour = defaultStartHour(out.intervals, Number(env.GRIDLEDGER_INTERVAL_SECONDS ?? 900) || 900);
   if (problems.length) throw new ValidationError("options", problems.join("; "));
   return out;
+}
+
+/**
+ * The whole hour at which a run of `intervals` intervals of `intervalSeconds` starts so that it is
+ * centred on midday: 8 quarter-hours start at 11:00, 48 at 06:00, a whole day (or more) at 00:00.
+ */
+export function defaultStartHour(intervals: number, intervalSeconds = 900): number {
+  const hours = (intervals * intervalSeconds) / 3600;
+  return Math.min(23, Math.max(0, Math.floor(12 - hours / 2)));
 }

@@ -96,6 +96,28 @@ export interface DemoIo {
   progress?: Progress;
   /** Daemon log level (stderr), default silent. */
   oracleLogLevel?: string;
+  /**
+   * On a Hardhat node (not the embedded chain) the demo moves the node's clock forward by hours
+   * to run a day in a minute; every other user of the node sees that jump. Without this the demo
+   * refuses to start there (`--move-clock`).
+   */
+  allowClockMove?: boolean;
+}
+
+/** The file that marks a deployment folder as the demo's own: only such a folder is ever replaced. */
+export const DEMO_MARKER = ".gridledger-demo";
+
+/**
+ * Refuses to replace deployment records the demo did not write: `dir` may be missing, empty, or
+ * hold the demo's marker. The error says how to proceed.
+ */
+export function checkDemoDeploymentFolder(dir: string): void {
+  if (!fs.existsSync(dir)) return;
+  const records = fs.readdirSync(dir).filter((f) => f.endsWith(".json"));
+  if (records.length === 0 || fs.existsSync(path.join(dir, DEMO_MARKER))) return;
+  throw new GridLedgerError(`the demo will not replace ${dir}: it holds a deployment the demo did not create (${records.length} records, no ${DEMO_MARKER} marker)`, {
+    details: "give the demo its own records folder (npm run demo -- --deployments DIR; the default is deployments/demo), or delete that folder yourself if the community in it is disposable",
+  });
 }
 
 interface Contracts {
@@ -112,7 +134,15 @@ const wait = async (tx: Promise<ContractTransactionResponse>) => (await (await t
 export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptions, io: DemoIo = {}): Promise<DemoResult> {
   const started = Date.now();
   const { ethers, deployments, network } = hre;
+  if (network.name !== "hardhat" && (await isHardhatChain(network.provider as Eip1193Provider)) && !io.allowClockMove) {
+    throw new GridLedgerError(`the demo moves the clock of the node behind network ${network.name} forward by hours (evm_setNextBlockTimestamp); it refuses without --move-clock`, {
+      details:
+        "every other user of that node (daemons, a web app, another community) sees its time jump and its intervals pass. Start a node of your own " +
+        "(GRIDLEDGER_NODE_BLOCK_MS=0 npx hardhat node --port 8546, LOCALHOST_RPC_URL=http://127.0.0.1:8546) and pass --move-clock, or run the demo on the embedded chain (no --network)",
+    });
+  }
   const chain = await connectChain(hre);
+  const clockAtStart = await chain.clock.latest();
   const { provider, clock } = chain;
   const progress = io.progress ?? new Progress(options.intervals, false);
   const latestTime = () => clock.latest();
@@ -124,8 +154,13 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
   if (network.name === "hardhat") {
     await deployments.fixture(["core"]);
   } else {
-    // A fresh community on the node; the records in deployments/<network> follow it.
+    // A fresh community on the node, in the demo's own records folder (scripts/demo.ts points
+    // paths.deployments at deployments/demo): never a deployment someone else made.
+    const folder = path.join(hre.config.paths.deployments, network.name);
+    checkDemoDeploymentFolder(folder);
     await deployments.run(["core"], { resetMemory: true, deletePreviousDeployments: true, writeDeploymentsToFiles: true });
+    fs.mkdirSync(folder, { recursive: true });
+    fs.writeFileSync(path.join(folder, DEMO_MARKER), `written by npm run demo at ${new Date().toISOString()}\n`);
   }
   const operator = await chain.operator((await ethers.getSigners())[0].address);
   const record = async (name: string) => deployments.get(name);
@@ -400,6 +435,10 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
     `Orders: ${stats.ordersByTx} sent by the member, ${stats.ordersSigned} signed by the member and relayed (of which ${plural(stats.orderUpdates, "mid-day update")}); ` +
       `keeper: ${plural(stats.keeperTxs, "transaction")}, ${(Number(stats.keeperGas) / 1e6).toFixed(1)} Mgas`,
   ];
+  if (clock.kind === "simulated" && network.name !== "hardhat") {
+    const moved = (await clock.latest()) - clockAtStart;
+    summary.push(`Clock: the demo moved the node's clock forward by ${moved} s (${(moved / 3600).toFixed(1)} h); records in ${path.join(hre.config.paths.deployments, network.name)}`);
+  }
   const accounts = { operator: operator.address, oracle: community.oracle.address, keeper: community.keeper.address, relayer: community.relayer.address };
   const battery: DemoBattery | undefined = storage && {
     name: storage.name,

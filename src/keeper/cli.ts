@@ -46,6 +46,7 @@ export function registerKeeper(program: Command, rt: CliRuntime): void {
         pollMs: positiveInt(o.pollMs, "--poll-ms", 5000),
         httpPort: o.httpPort === undefined ? undefined : Number(o.httpPort),
         logger: componentLogger("keeper"),
+        expectedChainId: ctx.net.chainId,
       });
       const stop = () => void keeper.stop();
       process.once("SIGTERM", stop);

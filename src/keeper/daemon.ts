@@ -10,6 +10,8 @@ import { Phase, settleInterval } from "./interval";
 import { componentLogger, Logger } from "../sdk/logger";
 import { backoffDelay, isTransientError, sleep } from "../sdk/retry";
 import { HttpServerHandle, startHttpServer } from "../oracle/sources/http";
+import { ConfigError } from "../sdk/errors";
+import { chainClockSkewSeconds, checkDeployment } from "../sdk/preflight";
 
 export interface KeeperOptions {
   contracts: KeeperContracts;
@@ -23,6 +25,8 @@ export interface KeeperOptions {
   maxIntervals?: number;
   logger?: Logger;
   onSettled?: (outcome: IntervalOutcome) => void;
+  /** The chain id the records were written for; a node answering another one is refused at start. */
+  expectedChainId?: bigint;
 }
 
 export interface KeeperHandle {
@@ -45,6 +49,7 @@ function createKeeperMetrics(defaults: boolean) {
     failures: new Counter({ name: "gridledger_keeper_loop_failures_total", help: "Loop iterations that failed", labelNames: ["kind"], registers: [registry] }),
     nextInterval: new Gauge({ name: "gridledger_keeper_next_interval", help: "The market's next interval to clear", registers: [registry] }),
     lagIntervals: new Gauge({ name: "gridledger_keeper_lag_intervals", help: "Ended intervals not yet settled", registers: [registry] }),
+    clockSkewSeconds: new Gauge({ name: "gridledger_keeper_chain_clock_skew_seconds", help: "Latest block timestamp minus the keeper's clock, in seconds (positive: the chain is ahead)", registers: [registry] }),
   };
 }
 
@@ -61,9 +66,33 @@ export async function startKeeper(options: KeeperOptions): Promise<KeeperHandle>
   let failuresInARow = 0;
   const abort = new AbortController();
 
+  // Start-up checks: the node is the chain of the records, the contracts are there, the account
+  // that sends pays for gas. Everything missing is reported at once.
+  const provider = contracts.market.runner?.provider;
+  if (!provider) throw new ConfigError(["the keeper's market contract has no provider"]);
+  const addresses = {
+    EnergyMarket: await contracts.market.getAddress(),
+    MeterReadings: await contracts.readings.getAddress(),
+    CommunityRegistry: await contracts.registry.getAddress(),
+  };
+  const { problems } = await checkDeployment(provider, addresses, options.expectedChainId);
+  const sender = contracts.market.runner && "getAddress" in contracts.market.runner ? await (contracts.market.runner as { getAddress(): Promise<string> }).getAddress() : undefined;
+  if (!sender) problems.push("wallet: the keeper sends collect and settle transactions: pass --wallet NAME|ADDRESS or set GRIDLEDGER_WALLET");
+  else if (problems.length === 0 && (await provider.getBalance(sender)) === 0n && ((await provider.getFeeData()).gasPrice ?? 0n) > 0n) {
+    problems.push(`wallet: the keeper's account ${sender} has no gas money (on a local node: gridledger -w operator wallet fund ${sender} 1)`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  let clockSkew: number | undefined;
+  const measureSkew = async () => {
+    clockSkew = await chainClockSkewSeconds(provider, Math.floor(Date.now() / 1000));
+    metrics.clockSkewSeconds.set(clockSkew);
+  };
+
   // Not ok (503) while the latest iteration failed (chain unreachable, a revert): reported at once.
   const health = () => ({
     ok: lastError === undefined,
+    account: sender,
+    chainClockSkewSeconds: clockSkew,
     failuresInARow,
     lastOkUnix: lastOk,
     lastError,
@@ -85,6 +114,7 @@ export async function startKeeper(options: KeeperOptions): Promise<KeeperHandle>
   const loop = async () => {
     while (!stopping) {
       try {
+        await measureSkew();
         const next = Number(await contracts.market.nextInterval());
         metrics.nextInterval.set(next);
         const current = Number(await contracts.readings.currentInterval());
@@ -127,12 +157,15 @@ export async function startKeeper(options: KeeperOptions): Promise<KeeperHandle>
         options.onSettled?.(outcome);
         if (options.maxIntervals !== undefined && settledCount >= options.maxIntervals) break;
       } catch (e) {
-        const transient = isTransientError(e);
+        // Another process sending from the same account took our nonce: nothing of ours landed
+        // twice (every step re-reads the interval's pages from the chain), so go again at once.
+        const nonceRace = /nonce (is )?too low|nonce has already been used|already known|replacement transaction underpriced/i.test((e as Error).message ?? "");
+        const transient = nonceRace || isTransientError(e);
         metrics.failures.inc({ kind: transient ? "transient" : "revert" });
         lastError = (e as Error).message?.slice(0, 300);
         failuresInARow++;
         // Exponential backoff with jitter from pollMs up to 30 s (a revert waits at least 10 s).
-        const delayMs = Math.max(backoffDelay(failuresInARow, pollMs, 30_000), transient ? 0 : 10_000);
+        const delayMs = nonceRace ? Math.min(pollMs, 1000) : Math.max(backoffDelay(failuresInARow, pollMs, 30_000), transient ? 0 : 10_000);
         log.warn({ err: lastError, transient, failuresInARow, delayMs }, "keeper step failed; retrying after a pause");
         await sleep(delayMs, abort.signal);
       }

@@ -12,6 +12,7 @@ export const METER_READINGS_ABI = [
 
 export const REGISTRY_ABI = [
   "function meterOf(bytes32 meterId) view returns (tuple(address owner, address signer, uint32 maxPowerW, uint16 zone, uint8 status))",
+  "function hasRole(bytes32 role, address account) view returns (bool)",
 ];
 
 export { REJECT_REASONS } from "../sdk/reject-reasons";

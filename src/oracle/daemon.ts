@@ -6,6 +6,7 @@ import { ConfigError } from "../sdk/errors";
 import { readingsDomain } from "../sdk/eip712";
 import { componentLogger, Logger } from "../sdk/logger";
 import { isTransientError, sleep, withRetry } from "../sdk/retry";
+import { chainClockSkewSeconds, checkDeployment, missingRole } from "../sdk/preflight";
 import { METER_READINGS_ABI, REGISTRY_ABI } from "./abi";
 import { isParsedConfig, loadConfig, OracleConfig, redactConfig } from "./config";
 import { loadKeystore, OracleWallet } from "./keystore";
@@ -43,6 +44,11 @@ export interface OracleHandle {
   tick(): Promise<void>;
   /** Resolves when every finite source (CSV, file, iterable) has delivered everything. */
   sourcesDone(): Promise<void>;
+  /**
+   * Resolves once every finite source has delivered everything and every reading made from it is
+   * confirmed on chain (or quarantined): what a replay (`--csv` only) waits for before exiting.
+   */
+  drained(): Promise<void>;
   health(): { ok: boolean; [k: string]: unknown };
   /** Graceful stop: stop the sources, finish the current batch, close the server and the database. */
   stop(): Promise<void>;
@@ -111,7 +117,13 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
   };
   const retryOpts = { ...cfg.retry, signal: abort.signal, onRetry: (e: unknown, attempt: number, delayMs: number) => (onChainError(e), log.warn({ attempt, delayMs, err: (e as Error).message?.slice(0, 200) }, "chain not reachable yet, retrying")) };
   const readings = new Contract(readingsAddress!, METER_READINGS_ABI, provider);
-  const chainId = cfg.chainId ? BigInt(cfg.chainId) : (await withRetry(() => provider.getNetwork(), retryOpts)).chainId;
+  // Start-up checks: the node is the chain of the records (chain id, code at every address).
+  const deployed = await withRetry(
+    () => checkDeployment(provider, { MeterReadings: readingsAddress!, ...(registryAddress ? { CommunityRegistry: registryAddress } : {}) }, cfg.chainId ? BigInt(cfg.chainId) : undefined),
+    retryOpts,
+  );
+  if (deployed.problems.length) throw new ConfigError(deployed.problems);
+  const chainId = cfg.chainId ? BigInt(cfg.chainId) : deployed.chainId;
   const marketStart = cfg.marketStart ?? Number(await withRetry(() => readings.marketStart(), retryOpts));
   const intervalSeconds = cfg.intervalSeconds ?? Number(await withRetry(() => readings.intervalSeconds(), retryOpts));
   const registry = registryAddress ? new Contract(registryAddress, REGISTRY_ABI, provider) : undefined;
@@ -134,6 +146,30 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
   };
   await refreshMeters();
   let lastRefresh = Date.now();
+
+  // Whether the submitter may submit (ORACLE_ROLE): checked now, with every registry refresh and,
+  // while missing, every loop. Missing is not fatal (the operator may grant it), but /healthz
+  // answers 503 with the sentence until it is granted.
+  let roleProblem: string | undefined;
+  const checkRole = async () => {
+    if (!registryAddress) return;
+    roleProblem = await withRetry(() => missingRole(provider, registryAddress!, "ORACLE_ROLE", submitterWallet!.address, "the submitter (GRIDLEDGER_ORACLE_SUBMITTER)"), retryOpts);
+    metrics.submitterCanSubmit.set(roleProblem ? 0 : 1);
+  };
+  await checkRole();
+  if (roleProblem) log.error({ submitter: submitterWallet!.address }, `readings cannot be submitted: ${roleProblem}`);
+  // The chain's clock against ours (latest block timestamp - now), for /healthz and /metrics.
+  let clockSkew: number | undefined;
+  let lastSkewAt = 0;
+  const measureSkew = async () => {
+    clockSkew = await chainClockSkewSeconds(provider, now());
+    lastSkewAt = Date.now();
+    metrics.clockSkewSeconds.set(clockSkew);
+    if (Math.abs(clockSkew) > Math.max(10, intervalSeconds / 4)) {
+      log.warn({ chainClockSkewSeconds: clockSkew }, "the chain's clock and ours are far apart: readings are stamped by the meters' time and sent once the chain has passed the interval's end");
+    }
+  };
+  await withRetry(measureSkew, retryOpts);
 
   const outbox = new Outbox(cfg.dbPath, now);
   const signerPool = cfg.signerThreads > 0 && cfg.mqtt ? new SignerPool(keys, { threads: cfg.signerThreads }) : undefined;
@@ -189,9 +225,11 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
     const st = sourceStatus();
     const down = Object.entries(st).filter(([, v]) => !v.up).map(([k]) => k);
     const outboxCounts = outbox.db.open ? (() => { try { return outbox.counts(); } catch { return undefined; } })() : undefined;
-    const ok = outbox.db.open && staleMs < Math.max(30_000, cfg.pollMs * 10) && !chainError && down.length === 0 && !pipeline.outboxError;
+    const ok = outbox.db.open && staleMs < Math.max(30_000, cfg.pollMs * 10) && !chainError && down.length === 0 && !pipeline.outboxError && !roleProblem;
     return {
       ok, outbox: outboxCounts, lastLoopAgoMs: staleMs, lastError,
+      submitterRole: roleProblem ? `readings cannot be submitted: ${roleProblem}` : "ok",
+      chainClockSkewSeconds: clockSkew,
       chain: chainError ? `unreachable since ${new Date(chainError.since).toISOString()}: ${chainError.err}` : "ok",
       sources: st,
       ...(pipeline.outboxError ? { outboxError: `the outbox cannot write: ${pipeline.outboxError}` } : {}),
@@ -239,7 +277,11 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
         if (Date.now() - lastRefresh >= cfg.registryRefreshSeconds * 1000) {
           lastRefresh = Date.now();
           await refreshMeters();
-        }
+          await checkRole();
+        } else if (roleProblem) await checkRole();
+      }],
+      ["clock", async () => {
+        if (Date.now() - lastSkewAt >= 10_000) await measureSkew();
       }],
       ["flush", () => pipeline.flushSilent()],
       ["submit", async () => {
@@ -250,7 +292,7 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
     ];
     let ok = true;
     for (const [name, fn] of steps) {
-      if (stopping && name === "flush") continue;
+      if (stopping && (name === "flush" || name === "clock")) continue;
       try {
         await fn();
       } catch (e) {
@@ -293,7 +335,25 @@ export async function startOracle(configOrOverrides: OracleConfig | Record<strin
     config: cfg, outbox, pipeline, metrics, httpPort: http?.port,
     tick: () => tick(),
     sourcesDone: async () => void (await Promise.all(sources.map((s) => s.done ?? Promise.resolve()))),
+    drained: async () => {
+      await Promise.all(sources.map((s) => s.done ?? Promise.resolve()));
+      // Two full iterations after the last sample: silent meters' last intervals are flushed to the outbox.
+      await tick();
+      await tick();
+      for (;;) {
+        const c = outbox.counts();
+        if (c.pending === 0 && c.submitted === 0) return;
+        await sleep(cfg.pollMs, abort.signal);
+        if (stopping) return;
+        await tick();
+      }
+    },
     health,
     stop,
   };
+}
+
+/** A replay: only finite sources (CSV files), no broker, no P1 port, so the daemon ends when the files are done. */
+export function isReplayOnly(cfg: OracleConfig): boolean {
+  return cfg.csv.length > 0 && !cfg.mqtt && cfg.dsmr.length === 0;
 }

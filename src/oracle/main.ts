@@ -8,7 +8,7 @@ import * as dotenv from "dotenv";
 import { Command } from "commander";
 import { ConfigError, isGridLedgerError } from "../sdk/errors";
 import { componentLogger } from "../sdk/logger";
-import { startOracle } from "./daemon";
+import { isReplayOnly, startOracle } from "./daemon";
 import { loadConfig } from "./config";
 import { listQuarantine } from "./outbox";
 
@@ -47,6 +47,14 @@ export function oracleCommand(name = "gridledger-oracle"): Command {
       const config = loadConfig(overrides, env);
       const oracle = await startOracle(config);
       const log = componentLogger("oracle-main");
+      if (isReplayOnly(config)) {
+        // Only --csv: the daemon ends once the files are replayed and every reading is on chain.
+        void oracle.drained().then(async () => {
+          log.info({ outbox: oracle.outbox.counts() }, "replay done: every reading is confirmed; exiting");
+          await oracle.stop();
+          process.exit(0);
+        });
+      }
       // Runs until SIGTERM or SIGINT, then stops gracefully (finishes the batch, closes the outbox).
       await new Promise<void>((resolve) => {
         const onSignal = (sig: string) => {

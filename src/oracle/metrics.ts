@@ -20,6 +20,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     chainErrors: new Counter({ name: "gridledger_oracle_chain_errors_total", help: "Failed calls to the chain (each retry and each failed submit step)", registers: [registry] }),
     outboxWriteFailures: new Counter({ name: "gridledger_oracle_outbox_write_failures_total", help: "Samples or refusals the outbox could not store (disk full, I/O error)", registers: [registry] }),
     sourceUp: new Gauge({ name: "gridledger_oracle_source_up", help: "1 when the source can receive (broker connected), 0 when not", labelNames: ["source"], registers: [registry] }),
+    clockSkewSeconds: new Gauge({ name: "gridledger_oracle_chain_clock_skew_seconds", help: "Latest block timestamp minus the daemon's clock, in seconds (positive: the chain is ahead)", registers: [registry] }),
+    submitterCanSubmit: new Gauge({ name: "gridledger_oracle_submitter_can_submit", help: "1 when the submitting account holds ORACLE_ROLE, 0 when not", registers: [registry] }),
     lastLoopSeconds: new Gauge({ name: "gridledger_oracle_last_loop_timestamp_seconds", help: "Unix time of the last completed loop iteration", registers: [registry] }),
   };
   return m;

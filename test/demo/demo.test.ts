@@ -133,6 +133,24 @@ describe("demo / a short community run on the embedded chain", function () {
   });
 });
 
+describe("demo / options", () => {
+  it("starts a short run around midday by default, so that it has sun and trades", () => {
+    expect(resolveOptions({ intervals: 8 }, {}).startHour).to.equal(11);
+    expect(resolveOptions({ intervals: 48 }, {}).startHour).to.equal(6);
+    expect(resolveOptions({}, {}).startHour).to.equal(0); // a whole day from midnight
+    expect(resolveOptions({ intervals: 8, startHour: 3 }, {}).startHour).to.equal(3);
+    expect(resolveOptions({ intervals: 8 }, { DEMO_START_HOUR: "0" }).startHour).to.equal(0);
+  });
+
+  it("lists every flag of scripts/demo.ts in the README", () => {
+    const script = fs.readFileSync(path.join(__dirname, "../../scripts/demo.ts"), "utf8");
+    const flags = [...script.matchAll(/\.option\("(--[a-z-]+)/g)].map((m) => m[1]);
+    expect(flags.length).to.be.greaterThan(8);
+    const readme = fs.readFileSync(path.join(__dirname, "../../README.md"), "utf8");
+    for (const f of flags) expect(readme, f).to.contain(`\`${f}`);
+  });
+});
+
 describe("demo / audit hook", () => {
   it("prints Audit: (pending) without src/audit and the verdict with it", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gl-audit-"));

@@ -124,3 +124,41 @@ describe("keeper", () => {
     expect(revertName(new Error("network down"))).to.equal(undefined);
   });
 });
+
+describe("keeper / start-up checks and clock skew (issue 18)", () => {
+  let w: MarketWorld;
+  before(async () => {
+    w = await deployMarketWorld(2);
+  });
+
+  it("refuses to start against a node without the contracts, naming each one and the chain id", async () => {
+    const { ethers } = await import("hardhat");
+    const nowhere = ethers.Wallet.createRandom().address;
+    const contracts: KeeperContracts = { ...w.keeper, market: w.market.attach(nowhere) as typeof w.market };
+    try {
+      await startKeeper({ contracts, pollMs: 20, expectedChainId: 1n });
+      expect.fail("started");
+    } catch (e) {
+      const msg = (e as Error).message;
+      expect(msg).to.contain(`EnergyMarket: no contract at ${nowhere}`);
+      expect(msg).to.contain("chain id: the node answers 31337, the configuration expects 1");
+    }
+  });
+
+  it("reports the skew between the chain's clock and its own in /healthz and /metrics", async () => {
+    const { time } = await import("@nomicfoundation/hardhat-network-helpers");
+    await time.increase(3600); // the embedded chain is now an hour ahead of the wall clock
+    const expected = (await time.latest()) - Math.floor(Date.now() / 1000); // other suites move the chain too
+    expect(expected).to.be.greaterThan(3590);
+    const k = await startKeeper({ contracts: w.keeper, pollMs: 20, httpPort: 0 });
+    try {
+      const health = (await (await fetch(`http://127.0.0.1:${k.httpPort}/healthz`)).json()) as { chainClockSkewSeconds: number };
+      const skew = Number(health.chainClockSkewSeconds);
+      expect(skew).to.be.within(expected - 5, expected + 1);
+      const metrics = await (await fetch(`http://127.0.0.1:${k.httpPort}/metrics`)).text();
+      expect(Number(/gridledger_keeper_chain_clock_skew_seconds (-?\d+)/.exec(metrics)?.[1])).to.be.within(expected - 5, expected + 1);
+    } finally {
+      await k.stop();
+    }
+  });
+});

@@ -54,9 +54,8 @@ describe("keeper + oracle daemons against a hardhat node (real time)", function 
         await (await market.placeOrder(0, 250_000, 0, 0, 1_000_000)).wait();
       }
     }
-    // Every block mined within the same second moves the node's clock one second ahead of the
-    // wall clock (deployment and setup mine dozens), so readings arrive "late" by chain time:
-    // give them a minute, as an operator of a fast chain would.
+    // 10-second intervals on a loaded machine: give readings a minute, as an operator of a fast
+    // chain would (the node's clock no longer runs ahead of the wall clock: see hardhat.config.ts).
     const readings = new Contract(record("MeterReadings").address, record("MeterReadings").abi, admin);
     await (await readings.setReadingDeadlineSeconds(60)).wait();
     await writeKeystore(path.join(work, "keys"), hardhatAccount(0), PASSWORD, true);

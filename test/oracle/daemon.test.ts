@@ -3,7 +3,8 @@ import * as path from "node:path";
 import { deployments, ethers, network } from "hardhat";
 import { time } from "@nomicfoundation/hardhat-network-helpers";
 import { BrowserProvider } from "ethers";
-import { startOracle, OracleHandle } from "../../src/oracle/daemon";
+import * as fs from "node:fs";
+import { isReplayOnly, startOracle, OracleHandle } from "../../src/oracle/daemon";
 import { iterableSource } from "../../src/oracle/sources/iterable";
 import { writeKeystore } from "../../src/oracle/keystore";
 import { ConfigError } from "../../src/sdk/errors";
@@ -143,5 +144,93 @@ describe("oracle / daemon on the in-process chain", () => {
     expect(loadConfig({ ...base, network: "poa" }, {}).confirmations).to.equal(2);
     expect(loadConfig({ ...base, network: "poa" }, { GRIDLEDGER_ORACLE_CONFIRMATIONS: "3" }).confirmations).to.equal(3);
     expect(loadConfig({ ...base, network: "poa", confirmations: 1 }, {}).confirmations).to.equal(1);
+  });
+});
+
+describe("oracle / start-up checks and clock skew (issue 18)", () => {
+  let c: Core;
+  let oracle: OracleHandle | undefined;
+  let keystoreDir: string;
+  before(async () => {
+    keystoreDir = tmpDir("gl-keys-");
+    await writeKeystore(keystoreDir, hardhatAccount(0), PASSWORD, true);
+    await writeKeystore(keystoreDir, hardhatAccount(5), PASSWORD, true); // no ORACLE_ROLE
+  });
+  beforeEach(async () => {
+    c = await deployCommunity();
+  });
+  afterEach(async () => {
+    await oracle?.stop();
+    oracle = undefined;
+  });
+  const base = async (submitter: string) => ({
+    network: network.name,
+    keystoreDir,
+    keystorePassword: PASSWORD,
+    submitter,
+    readingsAddress: (await deployments.get("MeterReadings")).address,
+    registryAddress: (await deployments.get("CommunityRegistry")).address,
+    dbPath: path.join(tmpDir("gl-db-"), "o.sqlite"),
+    meters: [{ meterKey: "alice-p1", meterId: meterId("alice") }],
+    pollMs: 20,
+    http: { enabled: true, host: "127.0.0.1", port: 0 },
+  });
+  const provider = () => new BrowserProvider(network.provider as never);
+
+  it("answers /healthz 503 naming the missing ORACLE_ROLE, and 200 once the operator grants it", async () => {
+    const submitter = hardhatAccount(5).address;
+    oracle = await startOracle(await base(submitter), { provider: provider() });
+    const healthz = async () => {
+      const r = await fetch(`http://127.0.0.1:${oracle!.httpPort}/healthz`);
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    await oracle.tick();
+    const down = await healthz();
+    expect(down.status).to.equal(503);
+    expect(String(down.body.submitterRole)).to.contain(`${submitter} lacks ORACLE_ROLE`);
+    const metrics = await (await fetch(`http://127.0.0.1:${oracle.httpPort}/metrics`)).text();
+    expect(metrics).to.match(/gridledger_oracle_submitter_can_submit 0/);
+
+    await (await c.registry.grantRole(await c.registry.ORACLE_ROLE(), submitter)).wait();
+    await waitFor(async () => (await healthz()).status === 200, "healthz 200 after the grant");
+    expect((await healthz()).body.submitterRole).to.equal("ok");
+  });
+
+  it("refuses to start when there is no contract at the readings address, naming it", async () => {
+    const cfg = { ...(await base(hardhatAccount(0).address)), readingsAddress: hardhatAccount(7).address };
+    try {
+      oracle = await startOracle(cfg, { provider: provider() });
+      expect.fail("started without a contract");
+    } catch (e) {
+      expect(e).to.be.instanceOf(ConfigError);
+      expect((e as ConfigError).problems.join("\n")).to.contain(`MeterReadings: no contract at ${hardhatAccount(7).address}`);
+    }
+  });
+
+  it("with only --csv, finishes once the replay is delivered and every reading is on chain", async () => {
+    const start0 = Number(await c.readings.marketStart());
+    const I = Number(await c.readings.intervalSeconds());
+    await c.readings.setReadingDeadlineSeconds(30 * 86_400);
+    await time.increaseTo(start0 + 4 * I + 5);
+    const file = path.join(tmpDir("gl-csv-"), "replay.csv");
+    const lines = ["meterKey,timestamp,importWhTotal,exportWhTotal"];
+    for (let t = 0; t < 4; t++) lines.push(`alice-p1,${start0 + (t + 1) * I},${1000 + 100 * t},${500 + 300 * t}`);
+    fs.writeFileSync(file, lines.join("\n") + "\n");
+    const cfg = { ...(await base(hardhatAccount(0).address)), csv: [file], http: { enabled: false }, boundaryGraceSeconds: 0 };
+    oracle = await startOracle(cfg, { provider: provider(), now: () => start0 + 4 * I + 5 });
+    expect(isReplayOnly(oracle.config)).to.equal(true);
+    expect(isReplayOnly({ ...oracle.config, mqtt: { url: "mqtt://127.0.0.1:1" } } as never)).to.equal(false);
+    await oracle.drained();
+    expect(oracle.outbox.counts()).to.include({ pending: 0, submitted: 0, confirmed: 4 });
+    expect((await c.readings.meterState(meterId("alice"))).lastInterval).to.equal(3n);
+  });
+
+  it("reports the skew between the chain's clock and its own in /healthz and /metrics", async () => {
+    const latest = await time.latest();
+    oracle = await startOracle(await base(hardhatAccount(0).address), { provider: provider(), now: () => latest - 42 });
+    await oracle.tick();
+    expect(oracle.health().chainClockSkewSeconds).to.equal(42);
+    const metrics = await (await fetch(`http://127.0.0.1:${oracle.httpPort}/metrics`)).text();
+    expect(metrics).to.match(/gridledger_oracle_chain_clock_skew_seconds 42/);
   });
 });

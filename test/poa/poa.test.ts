@@ -179,7 +179,7 @@ describeIfSelected(TITLE, function () {
 
       // Nothing lost: every refused reading is the suspended member's (or a harmless resubmission
       // of a batch already landed, after a failover); none came too late or was otherwise bad.
-      const readingsRecord = JSON.parse(fs.readFileSync(path.join(records, "poa", "MeterReadings.json"), "utf8")) as { address: string };
+      const readingsRecord = JSON.parse(fs.readFileSync(path.join(records, "demo", "poa", "MeterReadings.json"), "utf8")) as { address: string };
       const rd = new Contract(readingsRecord.address, ["event ReadingRejected(bytes32 indexed meterId, uint32 indexed interval, uint8 reason)", "event IntervalClosed(uint32 indexed interval)"], watch);
       const rejected = await rd.queryFilter("ReadingRejected", 0);
       const reasons = rejected.map((e) => Number((e as unknown as { args: [string, bigint, bigint] }).args[2]));

@@ -139,7 +139,7 @@ describe("web app, end to end in Chromium against a hardhat node", function () {
       await results.locator("tr", { hasText: `#${start + 1}` }).waitFor({ timeout: 20_000 });
       const row = (await results.locator("tr", { hasText: `#${start + 1}` }).innerText()).toLowerCase();
       // bid 0.25 vs ask max(0.10, feed-in 0.08) = 0.10 -> price 0.175/kWh; 2 kWh bought from bob
-      expect(row).to.include("0.175/kwh");
+      expect(row).to.include("0.175 credits/kwh");
       expect(row).to.include("2 kwh");
       expect(row).to.include(bob.slice(0, 6));
       expect(await page.locator("[data-testid=saving]").innerText()).to.equal("0.25"); // 2 kWh * (0.30 - 0.175)
@@ -164,7 +164,7 @@ describe("web app, end to end in Chromium against a hardhat node", function () {
       await page.selectOption("[name=mode]", "tx");
       await page.fill("[name=limit]", "0.22");
       await page.getByRole("button", { name: "Update" }).click();
-      await page.locator("#notice", { hasText: "Your buy order at 0.22/kWh is on the book." }).waitFor();
+      await page.locator("#notice", { hasText: "Your buy order at 0.22 credits/kWh is on the book." }).waitFor();
       const updated = await c.market.orderOf(alice, 0);
       expect(updated.limitPricePerKWh).to.equal(220_000n);
       expect(updated.orderId).to.be.greaterThan(before.orderId);
@@ -179,8 +179,41 @@ describe("web app, end to end in Chromium against a hardhat node", function () {
   describe("the market and the auditor", () => {
     it("charts the clearing price and volume and shows the book", async () => {
       const page = await open(alice, {}, "#/market");
-      await page.locator("#price-chart polyline").waitFor();
-      expect(await page.locator("[data-testid=book]").innerText()).to.include("0.10/kWh"); // bob's standing sell order
+      await page.locator("#price-chart circle").first().waitFor(); // one point per interval with trades
+      expect(await page.locator("[data-testid=book]").innerText()).to.include("0.10 credits/kWh"); // bob's standing sell order
+      await page.close();
+    });
+
+    it("draws a gap in the price line for intervals without trades, on round axis ticks (issue 18)", async () => {
+      const cleared = await c.market.queryFilter(c.market.filters.IntervalCleared());
+      const traded = cleared.filter((e) => e.args.matchedWh > 0n).length;
+      expect(cleared.length).to.be.greaterThan(traded); // the baseline interval cleared without a trade
+      const page = await open(alice, {}, "#/market");
+      await page.locator("#price-chart polyline").first().waitFor({ state: "attached" });
+      expect(await page.locator("#price-chart circle").count()).to.equal(traded);
+      for (const cls of ["tick-left", "tick-right"]) {
+        const ticks = (await page.locator(`#price-chart .${cls}`).allTextContents()).map(Number); // SVG text has no innerText
+        expect(ticks.length, cls).to.be.greaterThan(1);
+        const step = ticks[1] - ticks[0];
+        const mantissa = step / 10 ** Math.floor(Math.log10(step) + 1e-9);
+        expect([1, 2, 5].some((m) => Math.abs(mantissa - m) < 1e-6), `${cls} step ${step}`).to.equal(true);
+        ticks.forEach((t: number, i: number) => expect(t).to.be.closeTo(i * step, 1e-9));
+      }
+      await page.close();
+    });
+
+    it("counts every settled interval, with or without readings (issue 18)", async () => {
+      // An interval nobody reported for: settled once its reading deadline has passed.
+      const quiet = Number(await c.market.nextInterval());
+      const deadline = Number(await c.readings.readingDeadlineSeconds());
+      const len = Number(await c.readings.intervalSeconds());
+      await goToInterval(c, quiet + 2 + Math.ceil(deadline / len));
+      await keeperUpTo(c, quiet);
+      const settled = (await c.market.queryFilter(c.market.filters.IntervalSettled())).length;
+      const page = await open(alice, {}, "#/audit");
+      await page.locator(`[data-interval="${quiet}"]`).waitFor();
+      expect(await page.locator("[data-testid=audit-settled]").innerText()).to.include(`${settled} settled interval(s)`);
+      expect(await page.locator("[data-testid=audit-summary]").innerText()).to.include(`${settled} interval(s) verified`);
       await page.close();
     });
 
@@ -207,12 +240,39 @@ describe("web app, end to end in Chromium against a hardhat node", function () {
       await page.close();
     });
 
+    it("keeps the forms disabled until a wallet is connected (issue 18)", async () => {
+      const page = await open(alice);
+      await page.locator("[data-slot=membership]", { hasText: "Connect a wallet" }).waitFor();
+      expect(await page.locator("[name=depositAmount]").isDisabled()).to.equal(true);
+      expect(await page.getByRole("button", { name: "Place", exact: true }).isDisabled()).to.equal(true);
+      await page.getByRole("button", { name: "Connect wallet" }).first().click();
+      await page.locator("[data-testid=member-status]", { hasText: "active" }).waitFor();
+      expect(await page.locator("[name=depositAmount]").isDisabled()).to.equal(false);
+      // The meter by its label, registers in kWh (never a mix of Wh and kWh).
+      const meter = await page.locator("[data-testid=meters] tr").nth(1).innerText();
+      expect(meter).to.match(/^meter 1\s/);
+      expect(meter).to.match(/\d+\.\d{3} kWh\s+\d+\.\d{3} kWh/);
+      await page.close();
+    });
+
+    it("shows a non-member a clear 'not a member' state, and the error goes on navigation (issue 18)", async () => {
+      const page = await open(stranger);
+      await page.getByRole("button", { name: "Connect wallet" }).first().click();
+      await page.locator("[data-testid=not-member]").waitFor();
+      expect(await page.locator("#energy-chart").count()).to.equal(0); // no axes of 0.00
+      expect(await page.locator("[name=depositAmount]").isDisabled()).to.equal(true);
+      expect(await page.locator("#alert").isVisible()).to.equal(true);
+      await page.evaluate("location.hash = '#/market'");
+      await page.locator("#price-chart").waitFor({ state: "attached" });
+      expect(await page.locator("#alert").isVisible()).to.equal(false);
+      await page.close();
+    });
+
     it("not a member", async () => {
       const page = await open(stranger);
       await page.getByRole("button", { name: "Connect wallet" }).first().click();
       await page.locator("#alert", { hasText: "Not a member" }).waitFor();
-      await page.getByRole("button", { name: "Deposit", exact: true }).click();
-      await page.locator("#alert", { hasText: "is not an active member of this community" }).waitFor();
+      expect(await alertText(page)).to.include("cannot deposit or trade");
       await page.close();
     });
   });

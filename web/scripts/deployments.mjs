@@ -34,4 +34,11 @@ if (!fs.existsSync(path.join(folder, "EnergyMarket.json"))) {
   console.log(`deployments: ${network} (chain ${result.chainId}) from ${folder}`);
 }
 fs.mkdirSync(path.dirname(out), { recursive: true });
+// Meter names for the app's labels (GRIDLEDGER_METER_NAMES=alice-roof,bob-p1): the registry keeps
+// only keccak256("meter:<name>"), the rule of `gridledger meter register <name>`.
+const names = (process.env.GRIDLEDGER_METER_NAMES ?? "").split(",").map((n) => n.trim()).filter(Boolean);
+if (names.length) {
+  const { id } = await import("ethers");
+  result.meterNames = Object.fromEntries(names.map((n) => [id(`meter:${n}`).toLowerCase(), n]));
+}
 fs.writeFileSync(out, JSON.stringify(result));

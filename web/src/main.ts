@@ -4,7 +4,7 @@
  * statement export). Everything is derived from the deployment records, view calls and events.
  */
 import "./style.css";
-import { formatCredits, formatEnergy, formatPricePerKWh, parseCredits, parseEnergyWh, parsePricePerKWh } from "@sdk/units";
+import { formatCredits, formatEnergy, parseCredits, parseEnergyWh, parsePricePerKWh } from "@sdk/units";
 import { ORDER_INTENT_TYPES, OrderAction, Side, marketDomain } from "@sdk/eip712";
 import { Chain, FriendlyError } from "./chain";
 import { explain } from "./errors";
@@ -38,8 +38,21 @@ function notice(text: string | undefined): void {
 const timeOf = (t: number) => new Date((clock.marketStart + t * clock.intervalSeconds) * 1000).toISOString().slice(11, 16);
 const label = (t: number) => `#${t} ${timeOf(t)}`;
 const kwh = (wh: bigint) => Number(wh) / 1000;
+/** Prices always in credits per kWh. */
+const formatPricePerKWh = (p: bigint) => `${formatCredits(p)} credits/kWh`;
+/** Meter registers and energies in one unit: kWh with three decimals (1 Wh). */
+const kWhText = (wh: bigint) => `${(Number(wh) / 1000).toFixed(3)} kWh`;
 const credits = (c: bigint) => `${formatCredits(c)}`;
 const lc = (a: string) => a.toLowerCase();
+/**
+ * A meter's label: the name the operator registered it under (`gridledger meter register
+ * alice-roof` stores keccak256("meter:alice-roof")), when the deployment file lists it in
+ * `meterNames`, else "meter N".
+ */
+function meterLabel(id: string, index?: number): string {
+  const names = (chain.deps as unknown as { meterNames?: Record<string, string> }).meterNames ?? {};
+  return names[lc(id)] ?? (index === undefined ? "meter" : `meter ${index + 1}`);
+}
 
 // ------------------------------------------------------------------ wallet
 
@@ -247,9 +260,17 @@ function layout(): void {
 
 async function renderMe(): Promise<void> {
   const w = chain.wallet;
+  // The forms act for a member: usable only with a connected wallet of an active member.
+  const setForms = (enabled: boolean, why: string) =>
+    document.querySelectorAll("[data-form] input, [data-form] select, [data-form] button").forEach((el) => {
+      (el as HTMLInputElement).disabled = !enabled;
+      if (enabled) el.removeAttribute("title");
+      else el.setAttribute("title", why);
+    });
   if (!w) {
     mount($("[data-slot=membership]"), html`<p>Connect a wallet (MetaMask or any EIP-1193 wallet) to see your meters, energy, deposits, orders and bill.</p><button type="button" data-action="connect">Connect wallet</button>`);
     for (const s of ["energy", "balances", "orders", "bill"]) mount($(`[data-slot=${s}]`), html`<p class="muted">Not connected.</p>`);
+    setForms(false, "Connect your wallet first");
     return;
   }
   const me = w.address;
@@ -260,8 +281,18 @@ async function renderMe(): Promise<void> {
   const status = ["not a member", "active", "suspended", "removed", "migrated"][Number(member.status)];
   const kind = ["—", "consumer", "prosumer", "storage"][Number(member.kind)];
   const meters = await Promise.all(meterIds.map(async (id) => ({ id, m: await r.registry.meterOf(id), s: await r.readings.meterState(id) })));
+  // The person navigated away while the chain answered: nothing of this view (nor its alert) belongs there.
+  if (view !== "me") return;
   if (Number(member.status) !== 1 && !wrongNetwork()) {
     alertMsg(`Not a member: ${me} is ${status} in this community, so it cannot deposit or trade. Ask the community operator to onboard this wallet.`);
+  }
+  setForms(Number(member.status) === 1 && !wrongNetwork(), "Only an active member can deposit or trade");
+  if (Number(member.status) === 0) {
+    // Nothing to chart for a wallet that never joined: say so instead of empty axes.
+    mount($("[data-slot=membership]"), html`<div class="cards"><div class="card"><b data-testid="member-status">not a member</b><span>${me}</span></div></div>
+      <p data-testid="not-member">This wallet is not a member of this community: it has no meters, energy, deposits, orders or bill here. Ask the community operator to onboard it (<code>gridledger member add</code>), or connect a member's wallet.</p>`);
+    for (const sl of ["energy", "balances", "orders", "bill"]) mount($(`[data-slot=${sl}]`), html`<p class="muted">Not a member.</p>`);
+    return;
   }
   mount($("[data-slot=membership]"), html`
     <div class="cards">
@@ -269,8 +300,8 @@ async function renderMe(): Promise<void> {
       <div class="card"><b>${meterIds.length}</b><span>meters</span></div>
       <div class="card"><b>#${clock.current}</b><span>current interval (${timeOf(clock.current)} UTC)</span></div>
     </div>
-    ${meters.length ? html`<table><tr><th>meter</th><th>zone</th><th class="num">max power</th><th class="num">import register</th><th class="num">export register</th><th class="num">last interval</th></tr>
-      ${meters.map(({ id, m, s }) => html`<tr><td><code>${short(id)}</code></td><td>${m.zone}</td><td class="num">${m.maxPowerW} W</td><td class="num">${formatEnergy(s.importWhTotal)}</td><td class="num">${formatEnergy(s.exportWhTotal)}</td><td class="num">${s.hasReading ? s.lastInterval : "—"}</td></tr>`)}</table>` : ""}`);
+    ${meters.length ? html`<table data-testid="meters"><tr><th>meter</th><th>id</th><th>zone</th><th class="num">max power</th><th class="num">import register</th><th class="num">export register</th><th class="num">last interval</th></tr>
+      ${meters.map(({ id, m, s }, i) => html`<tr><td>${meterLabel(id, i)}</td><td><code title="${id}">${short(id)}</code></td><td>${m.zone}</td><td class="num">${(Number(m.maxPowerW) / 1000).toFixed(1)} kW</td><td class="num">${kWhText(s.importWhTotal)}</td><td class="num">${kWhText(s.exportWhTotal)}</td><td class="num">${s.hasReading ? s.lastInterval : "—"}</td></tr>`)}</table>` : ""}`);
 
   // energy per interval
   const mine = [...ledger.intervals.values()].filter((x) => positions(x).has(lc(me))).sort((a, b) => a.interval - b.interval).slice(-48);
@@ -322,7 +353,8 @@ function renderMarket(): void {
     </div>
     ${chart("price-chart", cleared.map((r) => label(r.interval)), [
       { label: "matched volume (kWh)", color: "#93c5fd", kind: "bar", values: cleared.map((r) => kwh(r.cleared!.matchedWh)) },
-      { label: "clearing price (credits/kWh)", color: "#047857", kind: "line", right: true, values: cleared.map((r) => Number(r.cleared!.pricePerKWh) / 1e6) },
+      // No trade, no price: a gap in the line rather than a drop to 0.
+      { label: "clearing price (credits/kWh)", color: "#047857", kind: "line", right: true, values: cleared.map((r) => (r.cleared!.matchedWh > 0n ? Number(r.cleared!.pricePerKWh) / 1e6 : NaN)) },
     ], { left: "kWh matched", right: "credits/kWh" })}`);
   renderStorage(cleared);
   const live = [...ledger.orders.values()].filter((o) => o.lastInterval >= clock.next);
@@ -368,12 +400,14 @@ function renderStorage(cleared: IntervalRec[]): void {
 }
 
 function renderAudit(): void {
-  const recs = [...ledger.intervals.values()].filter((r) => r.collected || r.readings.length).sort((a, b) => b.interval - a.interval);
+  // Every interval the market cleared or settled counts, with or without readings.
+  const recs = [...ledger.intervals.values()].filter((r) => r.collected || r.cleared || r.settled || r.readings.length).sort((a, b) => b.interval - a.interval);
   const verdicts = new Map(recs.map((r) => [r.interval, verify(r)]));
   const badge = (s: string) => html`<span class="badge ${s === "ok" ? "ok" : s === "mismatch" ? "mismatch" : "pending"}">${s === "ok" ? "✓ verified" : s}</span>`;
   const bad = [...verdicts.values()].filter((v) => v.state === "mismatch").length;
   mount($("[data-slot=verdicts]"), html`
-    <p><b data-testid="audit-summary">${bad ? `${bad} interval(s) differ from the re-clearing` : `${[...verdicts.values()].filter((v) => v.state === "ok").length} interval(s) verified, none differ`}</b></p>
+    <p><b data-testid="audit-summary">${bad ? `${bad} interval(s) differ from the re-clearing` : `${[...verdicts.values()].filter((v) => v.state === "ok").length} interval(s) verified, none differ`}</b>
+      <span class="muted" data-testid="audit-settled">(${recs.filter((r) => r.settled).length} settled interval(s) on chain)</span></p>
     <table data-testid="verdicts"><tr><th>interval</th><th class="num">readings</th><th class="num">participants</th><th class="num">price</th><th class="num">matched</th><th class="num">fills</th><th>verdict</th><th></th></tr>
     ${recs.map((r) => html`<tr class="${r.interval === auditSelected ? "sel" : ""}" data-interval="${r.interval}"><td>${label(r.interval)}</td><td class="num">${r.readings.length}</td><td class="num">${r.cleared?.participants ?? ""}</td>
       <td class="num">${r.cleared ? formatPricePerKWh(r.cleared.pricePerKWh) : ""}</td><td class="num">${r.cleared ? formatEnergy(r.cleared.matchedWh) : ""}</td><td class="num">${r.trades.length}</td>
@@ -393,7 +427,7 @@ function renderAudit(): void {
       ${r.trades.map((t) => html`<tr><td><code>${t.seller}</code></td><td><code>${t.buyer}</code></td><td class="num">${formatEnergy(t.wh)}</td><td class="num">${formatPricePerKWh(t.pricePerKWh)}</td><td class="num">${credits(t.credits)}</td></tr>`)}</table>
     <h3>Readings</h3>
     <table><tr><th>meter</th><th>owner</th><th class="num">import</th><th class="num">export</th><th class="num">registers (in / out)</th></tr>
-      ${r.readings.map((x) => html`<tr><td><code>${short(x.meterId)}</code></td><td><code>${x.owner}</code></td><td class="num">${formatEnergy(x.importWh)}</td><td class="num">${formatEnergy(x.exportWh)}</td><td class="num">${x.importWhTotal} / ${x.exportWhTotal}${x.unbookedImportWh + x.unbookedExportWh > 0n ? ` (grid, not traded: ${formatEnergy(x.unbookedImportWh)} in / ${formatEnergy(x.unbookedExportWh)} out)` : ""}</td></tr>`)}</table>
+      ${r.readings.map((x) => html`<tr><td>${meterLabel(x.meterId)} <code>${short(x.meterId)}</code></td><td><code>${x.owner}</code></td><td class="num">${formatEnergy(x.importWh)}</td><td class="num">${formatEnergy(x.exportWh)}</td><td class="num">${x.importWhTotal} / ${x.exportWhTotal}${x.unbookedImportWh + x.unbookedExportWh > 0n ? ` (grid, not traded: ${formatEnergy(x.unbookedImportWh)} in / ${formatEnergy(x.unbookedExportWh)} out)` : ""}</td></tr>`)}</table>
     <h3>Settlements</h3>
     <table><tr><th>member</th><th class="num">self-supply</th><th class="num">sold</th><th class="num">bought</th><th class="num">grid out</th><th class="num">grid in</th><th class="num">paid</th><th class="num">received</th></tr>
       ${r.settlements.map((s) => html`<tr><td><code>${s.member}</code></td><td class="num">${formatEnergy(s.selfSupplyWh)}</td><td class="num">${formatEnergy(s.soldWh)}</td><td class="num">${formatEnergy(s.boughtWh)}</td><td class="num">${formatEnergy(s.gridExportWh)}</td><td class="num">${formatEnergy(s.gridImportWh)}</td><td class="num">${credits(s.paidCredits)}</td><td class="num">${credits(s.receivedCredits)}</td></tr>`)}</table>`);
@@ -431,6 +465,9 @@ async function refresh(): Promise<void> {
 }
 
 function route(): void {
+  // A message belongs to the view it was shown on.
+  alertMsg(undefined);
+  notice(undefined);
   const h = location.hash.replace(/^#\/?/, "").split("/")[0];
   view = h === "market" || h === "audit" ? h : "me";
   layout();

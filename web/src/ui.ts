@@ -35,22 +35,43 @@ export interface Series {
   right?: boolean;
 }
 
-/** A bar/line chart over categories (intervals) as inline SVG. */
+/**
+ * A round axis: the smallest step of 1, 2 or 5 x 10^k that covers `max` in at most `ticks` steps,
+ * and the axis top (a whole number of steps). 0.95 -> step 0.5 (top 1.0); 1.42 -> 0.5 (top 1.5); 3.7 -> 1 (top 4).
+ */
+export function niceScale(max: number, ticks = 4): { step: number; top: number } {
+  if (!(max > 0) || !Number.isFinite(max)) return { step: 1, top: ticks };
+  const raw = max / ticks;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw * (1 - 1e-9))!;
+  return { step, top: step * Math.ceil(max / step - 1e-9) };
+}
+
+/** A bar/line chart over categories (intervals) as inline SVG. A line's NaN value is a gap (nothing to draw). */
 export function chart(id: string, categories: string[], series: Series[], units: { left: string; right?: string }): Html {
   const W = 720, H = 240, L = 56, R = units.right ? 56 : 16, T = 16, B = 36;
   const n = Math.max(categories.length, 1);
-  const max = (right: boolean) => Math.max(1e-9, ...series.filter((s) => !!s.right === right).flatMap((s) => s.values));
-  const maxL = max(false), maxR = units.right ? max(true) : 1;
+  const max = (right: boolean) => Math.max(0, ...series.filter((s) => !!s.right === right).flatMap((s) => s.values.filter((v) => Number.isFinite(v))));
+  const scaleL = niceScale(max(false)), scaleR = niceScale(units.right ? max(true) : 1);
+  const maxL = scaleL.top, maxR = scaleR.top;
   const x0 = (i: number) => L + ((W - L - R) * i) / n;
   const bw = (W - L - R) / n;
   const y = (v: number, right?: boolean) => T + (H - T - B) * (1 - v / (right ? maxR : maxL));
   const bars = series.filter((s) => s.kind === "bar");
   let body = "";
-  for (let k = 0; k <= 4; k++) {
-    const yy = T + ((H - T - B) * k) / 4;
-    body += `<line x1="${L}" x2="${W - R}" y1="${yy}" y2="${yy}" stroke="#e5e7eb"/>`;
-    body += `<text x="${L - 6}" y="${yy + 4}" text-anchor="end" font-size="10" fill="#6b7280">${fmtNum((maxL * (4 - k)) / 4)}</text>`;
-    if (units.right) body += `<text x="${W - R + 6}" y="${yy + 4}" font-size="10" fill="#6b7280">${fmtNum((maxR * (4 - k)) / 4)}</text>`;
+  // Round ticks (1/2/5 x 10^k): the left axis's grid lines, the right axis labelled at its own steps.
+  const stepsL = Math.round(maxL / scaleL.step);
+  for (let k = 0; k <= stepsL; k++) {
+    const v = k * scaleL.step;
+    const yy = y(v);
+    body += `<line x1="${L}" x2="${W - R}" y1="${yy.toFixed(1)}" y2="${yy.toFixed(1)}" stroke="#e5e7eb"/>`;
+    body += `<text class="tick-left" x="${L - 6}" y="${(yy + 4).toFixed(1)}" text-anchor="end" font-size="10" fill="#6b7280">${fmtTick(v, scaleL.step)}</text>`;
+  }
+  if (units.right) {
+    for (let k = 0; k <= Math.round(maxR / scaleR.step); k++) {
+      const v = k * scaleR.step;
+      body += `<text class="tick-right" x="${W - R + 6}" y="${(y(v, true) + 4).toFixed(1)}" font-size="10" fill="#6b7280">${fmtTick(v, scaleR.step)}</text>`;
+    }
   }
   bars.forEach((s, j) => {
     const w = (bw * 0.8) / bars.length;
@@ -60,9 +81,18 @@ export function chart(id: string, categories: string[], series: Series[], units:
     });
   });
   for (const s of series.filter((s) => s.kind === "line")) {
-    const pts = s.values.map((v, i) => `${(x0(i) + bw / 2).toFixed(1)},${y(v, s.right).toFixed(1)}`).join(" ");
-    body += `<polyline points="${pts}" fill="none" stroke="${s.color}" stroke-width="2"/>`;
-    s.values.forEach((v, i) => (body += `<circle cx="${(x0(i) + bw / 2).toFixed(1)}" cy="${y(v, s.right).toFixed(1)}" r="3" fill="${s.color}"><title>${esc(s.label)} ${esc(categories[i])}: ${fmtNum(v)}</title></circle>`));
+    // One polyline per run of values; a NaN (no trade, no price) breaks the line.
+    let run: string[] = [];
+    const flush = () => {
+      if (run.length) body += `<polyline points="${run.join(" ")}" fill="none" stroke="${s.color}" stroke-width="2"/>`;
+      run = [];
+    };
+    s.values.forEach((v, i) => {
+      if (!Number.isFinite(v)) return flush();
+      run.push(`${(x0(i) + bw / 2).toFixed(1)},${y(v, s.right).toFixed(1)}`);
+      body += `<circle cx="${(x0(i) + bw / 2).toFixed(1)}" cy="${y(v, s.right).toFixed(1)}" r="3" fill="${s.color}"><title>${esc(s.label)} ${esc(categories[i])}: ${fmtNum(v)}</title></circle>`;
+    });
+    flush();
   }
   const step = Math.ceil(n / 16);
   categories.forEach((c, i) => {
@@ -72,6 +102,13 @@ export function chart(id: string, categories: string[], series: Series[], units:
   const legend = series.map((s) => `<span class="legend"><i style="background:${s.color}"></i>${esc(s.label)}</span>`).join("");
   if (!categories.length) body += `<text x="${W / 2}" y="${H / 2}" text-anchor="middle" fill="#9ca3af">no data yet</text>`;
   return raw(`<figure class="chart" id="${id}"><svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(series.map((s) => s.label).join(", "))}">${body}</svg><figcaption>${legend}</figcaption></figure>`);
+}
+
+/** A tick label with as many decimals as the step needs (0.2, 0.25 -> 0.25, 1000 -> 1k). */
+function fmtTick(v: number, step: number): string {
+  if (v >= 1000 && step >= 100) return `${+(v / 1000).toFixed(1)}k`;
+  const decimals = Math.max(0, -Math.floor(Math.log10(step) + 1e-9));
+  return v.toFixed(decimals);
 }
 
 function fmtNum(v: number): string {

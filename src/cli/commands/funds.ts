@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { Signature } from "ethers";
 import { PERMIT_TYPES } from "../../sdk/eip712";
 import { Ctx, type CliRuntime } from "../context";
+import { ValidationError } from "../../sdk/errors";
 import { MEMBER_STATUS_NAMES, parseAddress } from "../parse";
 import { formatCredits, formatEnergy, parseCredits } from "../../sdk/units";
 
@@ -20,6 +21,13 @@ export function registerFunds(program: Command, rt: CliRuntime): void {
       const { credit, market } = ctx.contracts;
       const marketAddr = ctx.contracts.record("EnergyMarket").address;
       const what = `deposit ${formatCredits(amount)} credits`;
+      // Check before any transaction (an approval sent for a deposit that must fail costs gas and trust).
+      const [member, balance] = await ctx.read("CommunityRegistry", () => Promise.all([ctx.contracts.registry.memberOf(me), credit.balanceOf(me)]));
+      const status = MEMBER_STATUS_NAMES[Number(member.status)];
+      if (status !== "active") {
+        throw new ValidationError("wallet", `${me} is ${status === "none" ? "not a member" : `a ${status} member`}: only active members deposit (the operator onboards with \`gridledger member add\`)`);
+      }
+      if (balance < amount) throw new ValidationError("amount", `${me} holds ${formatCredits(balance)} credits, ${formatCredits(amount)} needed (the issuer mints with \`gridledger credit mint\`)`);
       let hash: string;
       if (o.permit) {
         const [nonce, name, net] = await ctx.read("CommunityCredit", () => Promise.all([credit.nonces(me), credit.name(), ctx.provider.getNetwork()]));

@@ -46,7 +46,14 @@ export function registerInterval(program: Command, rt: CliRuntime): void {
           feedInPerKWh: st.feedInPerKWh,
         };
       }
-      const why = ready
+      const phase = market?.phase as string | undefined;
+      const why = phase === "settled"
+        ? "cleared and settled"
+        : phase === "collecting" || phase === "settling"
+          ? `being cleared (${phase})`
+          : market && t < (market.nextInterval as number)
+            ? "cleared"
+            : ready
         ? "ready to clear"
         : !ended
           ? `not ready: the interval has not ended (ends ${new Date(endsAt * 1000).toISOString()}; current interval is ${current})`

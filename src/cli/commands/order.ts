@@ -45,6 +45,7 @@ interface OrderOpts {
   signOnly?: boolean;
   out?: string;
   deadline?: string;
+  yes?: boolean;
 }
 
 function addSignOptions(c: Command): Command {
@@ -59,8 +60,9 @@ function addOrderOptions(c: Command): Command {
     .addOption(new Option("--side <side>", "buy or sell").choices(["buy", "sell"]).makeOptionMandatory())
     .requiredOption("--price <price>", 'limit price per kWh in credits, e.g. "0.22"')
     .option("--cap <energy>", 'most energy per interval, e.g. "1500", "1.5 kWh"; 0 = no cap', "0")
-    .option("--from <interval>", 'first interval: number, "now+N" or "next"', "next")
-    .requiredOption("--to <interval>", 'last interval: number, "now+N" or "next"');
+    .option("--from <interval>", 'first interval: number, "now", "now+N" or "next" (default: the current interval, or the next to clear if later)')
+    .requiredOption("--to <interval>", 'last interval: number, "now+N" or "next"')
+    .option("--yes", "accept a limit price outside [feed-in, retail] (the auction clamps it to the tariffs)");
 }
 
 export function registerOrder(program: Command, rt: CliRuntime): void {
@@ -77,11 +79,14 @@ export function registerOrder(program: Command, rt: CliRuntime): void {
       if (price === 0n) throw new ValidationError("--price", "must be greater than 0");
       const cap = parseEnergyWh(o.cap ?? "0", "--cap");
       // Both interval arguments are checked before either is resolved against the chain.
-      checkIntervalSyntax(o.from ?? "next", "--from");
+      if (o.from !== undefined) checkIntervalSyntax(o.from, "--from");
       checkIntervalSyntax(o.to!, "--to");
-      const first = await ctx.interval(o.from ?? "next", "--from");
+      // Without --from: the current interval (it has not ended, so the order takes part in it), or
+      // the next to clear when that is later; never an interval long past the market still owes.
+      const first = o.from !== undefined ? await ctx.interval(o.from, "--from") : Math.max(await ctx.interval("now", "--from"), await ctx.interval("next", "--from"));
       const last = await ctx.interval(o.to!, "--to");
       if (first > last) throw new ValidationError("--to", `interval ${last} is before --from ${first}`);
+      await checkLimitAgainstTariff(ctx, price, first, Boolean(o.yes));
       const summary = `${SIDE_NAMES[side]} at ${formatPricePerKWh(price)}, ${cap === 0n ? "no cap" : `cap ${formatEnergy(cap)}`} per interval, intervals ${first}..${last}`;
       const act = action === "place" ? OrderAction.Place : OrderAction.Update;
       if (o.signOnly) return signIntent(ctx, o, { action: act, side, limitPricePerKWh: price, capWhPerInterval: cap, firstInterval: first, lastInterval: last }, summary);
@@ -275,4 +280,21 @@ function intentMessage(s: SignedOrderFile): OrderIntentMessage {
     nonce: big(s.intent.nonce, "nonce"),
     deadline: big(s.intent.deadline, "deadline"),
   };
+}
+
+/**
+ * A limit outside [feed-in, retail] is legal (the auction clamps it) but most often a typo (25.00
+ * for 0.25): it needs `--yes`.
+ */
+async function checkLimitAgainstTariff(ctx: Ctx, price: bigint, first: number, yes: boolean): Promise<void> {
+  if (yes || !ctx.contracts.has("EnergyMarket")) return;
+  const tariff = await ctx.read("EnergyMarket", () => ctx.contracts.market.tariffAt(first));
+  const { retailPerKWh, feedInPerKWh } = tariff;
+  if (price >= feedInPerKWh && price <= retailPerKWh) return;
+  const ratio = price > retailPerKWh && retailPerKWh > 0n ? ` (${(Number((price * 10n) / retailPerKWh) / 10).toFixed(1)}x the retail tariff)` : "";
+  throw new ValidationError(
+    "--price",
+    `${formatPricePerKWh(price)} is outside the tariffs of interval ${first}: feed-in ${formatPricePerKWh(feedInPerKWh)} .. retail ${formatPricePerKWh(retailPerKWh)} credits/kWh${ratio}; ` +
+      "the auction would clamp it to the tariff. Pass --yes if you mean it",
+  );
 }
