@@ -41,7 +41,8 @@ async function main(): Promise<void> {
   process.stdout.write("done\n");
 }
 
-main().then(
+// Run only as the child process (mocha loads every file under test/ when `npm test` starts).
+if (require.main === module) main().then(
   () => process.exit(0),
   (e) => {
     process.stderr.write(String((e as Error).stack ?? e));
