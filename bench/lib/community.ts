@@ -53,7 +53,7 @@ async function sendAll(txs: (() => Promise<string>)[], label: string, onProgress
   onProgress?.(`${label}: ${hashes.length} transactions`);
 }
 
-const GAS = "0x249f0"; // 150,000: well above each transaction here (~50-90k)
+const GAS = "0x493e0"; // 300,000: well above each transaction here (~50-90k)
 const MAX_FEE = "0x2540be400"; // 10 gwei: above any base fee the run reaches (London, from 0)
 
 /**
