@@ -53,7 +53,7 @@ async function sendAll(txs: (() => Promise<string>)[], label: string, onProgress
   onProgress?.(`${label}: ${hashes.length} transactions`);
 }
 
-const GAS = "0x3d090"; // 250,000: well above each transaction here (~50-150k; a first deposit writes its checkpoint)
+const GAS = "0x493e0"; // 300,000: well above each transaction here (~50-150k; a first deposit writes its checkpoint)
 const MAX_FEE = "0x2540be400"; // 10 gwei: above any base fee the run reaches (London, from 0)
 
 /**

@@ -51,7 +51,6 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     uint32 private _minCollectPage = 32;
     OrderBook.Book private _book;
     Tariff[] private _tariffs;
-    mapping(address memberKey => uint32 intervalPlusOne) private _lastCollected;
     mapping(uint32 interval => IntervalState) private _intervals;
     mapping(uint32 interval => mapping(uint32 page => Page)) private _pages;
     ClearingWalk.State private _collectWalk;
@@ -79,13 +78,6 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         _credit = credit_;
         OrderBook.scheduleTariff(_tariffs, retailPerKWh, feedInPerKWh, 0, 0, 0);
         _next = firstInterval;
-    }
-
-    modifier onlyRegistryRole(bytes32 role) {
-        if (!_registry.hasRole(role, msg.sender)) {
-            revert IAccessControl.AccessControlUnauthorizedAccount(msg.sender, role);
-        }
-        _;
     }
 
     // ---------------------------------------------------------------- deposits
@@ -176,7 +168,8 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         uint64 retailPerKWh,
         uint64 feedInPerKWh,
         uint32 fromInterval
-    ) external onlyRegistryRole(Roles.OPERATOR) {
+    ) external {
+        _onlyRole(Roles.OPERATOR);
         OrderBook.scheduleTariff(_tariffs, retailPerKWh, feedInPerKWh, fromInterval, _current(), _next);
     }
 
@@ -217,9 +210,22 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         uint64 retail = st.retailPerKWh;
         uint64 feedIn = st.feedInPerKWh;
         for (uint256 i = 0; i < hint.length; ++i) {
-            Entry memory e = _collectOne(interval, hint[i], retail, feedIn);
+            Entry memory e = _collectOne(interval, hint[i], retail, feedIn, st.restarts);
             h = keccak256(abi.encode(h, e));
-            _admit(walk, e, interval, hint[i].participant);
+            if (!_admit(walk, e)) {
+                // A genuine entry the walk refuses. If the state the earlier pages left refuses it
+                // too (its side closed, or an entry after it admitted), those pages were wrong:
+                // anyone may send a page, so start the collection again instead of freezing
+                // (docs/reliability.md, section 9). Otherwise this page is wrong: revert.
+                ClearingWalk.State memory start = _collectWalk;
+                if (_admit(start, e)) revert MarketHintNotSorted(interval, hint[i].participant);
+                st.collected = 0;
+                st.pagesCollected = 0;
+                ++st.restarts;
+                delete _collectWalk;
+                emit CollectionRestarted(interval, st.restarts, msg.sender, hint[i].participant);
+                return;
+            }
             // Fills are only counted here (pass 2 books them): advance the walk until it stops.
             // solhint-disable-next-line no-empty-blocks
             while (walk.nextFill() != 0) {}
@@ -292,7 +298,8 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     }
 
     /// @inheritdoc IEnergyMarket
-    function setMinCollectPage(uint32 minimum) external onlyRegistryRole(Roles.OPERATOR) {
+    function setMinCollectPage(uint32 minimum) external {
+        _onlyRole(Roles.OPERATOR);
         if (minimum == 0 || minimum > MAX_MIN_COLLECT_PAGE) revert MarketInvalidMinCollectPage(minimum, MAX_MIN_COLLECT_PAGE);
         emit MinCollectPageChanged(_minCollectPage, minimum);
         _minCollectPage = minimum;
@@ -304,17 +311,20 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     }
 
     /// @inheritdoc IEnergyMarket
-    function recoverSurplus(address to) external onlyRegistryRole(Roles.DEFAULT_ADMIN) {
+    function recoverSurplus(address to) external {
+        _onlyRole(Roles.DEFAULT_ADMIN);
         OrderBook.recoverSurplus(_book, _credit, to);
     }
 
     /// @inheritdoc IEnergyMarket
-    function pause() external onlyRegistryRole(Roles.PAUSER) {
+    function pause() external {
+        _onlyRole(Roles.PAUSER);
         _pause();
     }
 
     /// @inheritdoc IEnergyMarket
-    function unpause() external onlyRegistryRole(Roles.PAUSER) {
+    function unpause() external {
+        _onlyRole(Roles.PAUSER);
         _unpause();
     }
 
@@ -373,11 +383,6 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         return _credit.balanceOf(address(this)) - _book.totalDeposits;
     }
 
-    /// @dev Whether `order` takes part in `interval`.
-    function isLive(Order memory order, uint32 interval) private pure returns (bool) {
-        return order.orderId != 0 && order.firstInterval <= interval && interval <= order.lastInterval;
-    }
-
     /// @inheritdoc IEnergyMarket
     function tariffAt(uint32 interval) external view returns (Tariff memory) {
         return _tariffAt(interval);
@@ -427,63 +432,20 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         uint32 interval,
         HintItem calldata item,
         uint64 retail,
-        uint64 feedIn
-    ) private returns (Entry memory e) {
+        uint64 feedIn,
+        uint32 restarts
+    ) private returns (Entry memory) {
         address participant = item.participant;
-        if (_lastCollected[participant] == interval + 1) revert MarketHintDuplicate(interval, participant);
-        _lastCollected[participant] = interval + 1;
         IMeterReadings.Position memory p = _readings.positionOf(interval, participant);
         if (p.importWh == 0 && p.exportWh == 0) revert MarketHintNotParticipant(interval, participant);
-
         // Participants are member keys (MeterReadings keys positions by them): one entry per member.
-        e.member = participant;
-        e.importWh = p.importWh;
-        e.exportWh = p.exportWh;
-        uint256 available = 0;
-        if (p.exportWh != p.importWh && _registry.isActiveMember(_wallet(participant))) {
-            // The order in force at the end of `interval` (issue 14, items 2 and 3).
-            Order memory o = _orderAt(participant, p.exportWh > p.importWh ? Side.Sell : Side.Buy, interval);
-            if (p.exportWh > p.importWh) {
-                if (isLive(o, interval)) {
-                    uint64 netExport = p.exportWh - p.importWh;
-                    e.qtyWh = o.capWhPerInterval == 0 || o.capWhPerInterval > netExport ? netExport : o.capWhPerInterval;
-                    e.pricePerKWh = o.limitPricePerKWh > feedIn ? o.limitPricePerKWh : feedIn;
-                    e.orderId = o.orderId;
-                    e.tag = Tag.Ask;
-                }
-            } else {
-                if (isLive(o, interval)) {
-                    uint64 netImport = p.importWh - p.exportWh;
-                    uint64 price = o.limitPricePerKWh < retail ? o.limitPricePerKWh : retail;
-                    available = _availableAt(participant, interval);
-                    uint256 qty = (available * 1000) / price;
-                    if (qty > netImport) qty = netImport;
-                    if (o.capWhPerInterval != 0 && qty > o.capWhPerInterval) qty = o.capWhPerInterval;
-                    if (qty != 0) {
-                        e.qtyWh = uint64(qty);
-                        e.pricePerKWh = price;
-                        e.orderId = o.orderId;
-                        e.tag = Tag.Bid;
-                    }
-                }
-            }
-        }
-        if (e.tag != item.tag) revert MarketHintWrongTag(interval, participant, e.tag, item.tag);
-        emit EntryCollected(
-            interval,
-            e.member,
-            e.tag,
-            e.orderId,
-            e.qtyWh,
-            e.pricePerKWh,
-            e.importWh,
-            e.exportWh,
-            available
-        );
+        bool trades = p.exportWh != p.importWh && _registry.isActiveMember(_wallet(participant));
+        return OrderBook.collectEntry(_book, participant, item.tag, interval, restarts, p, trades, retail, feedIn);
     }
 
-    function _admit(ClearingWalk.State memory walk, Entry memory e, uint32 interval, address participant) private pure {
-        if (e.tag == Tag.None) return;
+    /// @dev Admits `e` to the walk; false if the walk refuses it.
+    function _admit(ClearingWalk.State memory walk, Entry memory e) private pure returns (bool ok) {
+        if (e.tag == Tag.None) return true;
         ClearingWalk.Cur memory cur = ClearingWalk.Cur(
             e.member,
             e.orderId,
@@ -495,8 +457,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
             true,
             0
         );
-        (bool ok, ) = e.tag == Tag.Ask ? ClearingWalk.admitAsk(walk, cur) : ClearingWalk.admitBid(walk, cur);
-        if (!ok) revert MarketHintNotSorted(interval, participant);
+        (ok, ) = e.tag == Tag.Ask ? ClearingWalk.admitAsk(walk, cur) : ClearingWalk.admitBid(walk, cur);
     }
 
     function _cur(Entry calldata e) private pure returns (ClearingWalk.Cur memory) {
@@ -616,6 +577,10 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
 
     function _availableAt(address key, uint32 interval) private view returns (uint256) {
         return OrderBook.availableAt(_book, key, interval);
+    }
+
+    function _onlyRole(bytes32 role) private view {
+        if (!_registry.hasRole(role, msg.sender)) revert IAccessControl.AccessControlUnauthorizedAccount(msg.sender, role);
     }
 
     function _onlyRegistry() private view {

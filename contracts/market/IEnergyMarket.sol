@@ -24,7 +24,10 @@ pragma solidity ^0.8.24;
 ///            (see `src/sdk/hint.ts`). The contract computes each entry itself, checks the tag,
 ///            the order and that nobody appears twice, walks the auction and emits
 ///            `EntryCollected`. After the last participant the price is known
-///            (`IntervalCleared`). A wrong hint reverts; it cannot change the outcome.
+///            (`IntervalCleared`). A wrong hint reverts; it cannot change the outcome. A genuine
+///            entry that the pages collected so far refuse (they closed its side, or admitted
+///            a later order of its side) proves those pages wrong: pass 1 starts again
+///            (`CollectionRestarted`) instead of reverting, so no caller can freeze `t`.
 ///         2. `settle(t, entries)`: the caller passes the collected entries back, page by page
 ///            as they were collected; the contract checks them against the hash of pass 1,
 ///            replays the walk with the price, moves credits (buyer -> seller), retires every
@@ -126,6 +129,8 @@ interface IEnergyMarket {
         uint64 matchedWh;
         uint64 retailPerKWh;
         uint64 feedInPerKWh;
+        /// @dev How often pass 1 started again (`CollectionRestarted`).
+        uint32 restarts;
     }
 
     // ---------------------------------------------------------------- events
@@ -168,6 +173,11 @@ interface IEnergyMarket {
     /// @notice A page of pass 1 ended after `collected` participants; `checkpoint` is the hash
     ///         of every entry so far.
     event PageCollected(uint32 indexed interval, uint32 page, uint32 collected, bytes32 checkpoint);
+    /// @notice Pass 1 of `interval` started again from the first participant: `participant`'s
+    ///         genuine entry (sent by `by`) proved the pages collected so far wrong (a side closed
+    ///         while it still had orders, or an order admitted ahead of a better one). Entries and
+    ///         pages collected before this event no longer count; `restarts` is the new count.
+    event CollectionRestarted(uint32 indexed interval, uint32 restarts, address indexed by, address participant);
     event IntervalCleared(
         uint32 indexed interval,
         uint64 pricePerKWh,

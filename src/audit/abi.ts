@@ -65,6 +65,7 @@ export const MARKET_EVENTS = [
   "event AccountMigrated(address indexed oldWallet, address indexed newWallet, uint256 deposit)",
   "event EntryCollected(uint32 indexed interval, address indexed member, uint8 tag, uint64 orderId, uint64 qtyWh, uint64 pricePerKWh, uint64 importWh, uint64 exportWh, uint256 availableCredits)",
   "event PageCollected(uint32 indexed interval, uint32 page, uint32 collected, bytes32 checkpoint)",
+  "event CollectionRestarted(uint32 indexed interval, uint32 restarts, address indexed by, address participant)",
   "event IntervalCleared(uint32 indexed interval, uint64 pricePerKWh, uint64 matchedWh, uint64 retailPerKWh, uint64 feedInPerKWh, uint32 participants)",
   "event Traded(uint32 indexed interval, address indexed seller, address indexed buyer, uint64 wh, uint64 pricePerKWh, uint256 credits)",
   "event MemberSettled(uint32 indexed interval, address indexed member, uint64 selfSupplyWh, uint64 soldWh, uint64 boughtWh, uint64 gridExportWh, uint64 gridImportWh, uint256 paidCredits, uint256 receivedCredits)",

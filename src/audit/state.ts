@@ -641,6 +641,12 @@ function replay(s: AuditState, events: StoredEvent[]): void {
         else rec.cleared = cleared;
         break;
       }
+      case "market.CollectionRestarted":
+        // Pass 1 started again (a page had closed a side too early): the entries collected so
+        // far, including those of the restarting transaction, no longer count. Where pass 1
+        // first started (collectStart) stays: nothing the clearing reads changed since.
+        intervalOf(s, num(a.interval)).entries = [];
+        break;
       case "market.Traded":
         intervalOf(s, num(a.interval)).trades.push({
           ...where(e),

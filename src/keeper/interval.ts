@@ -127,13 +127,22 @@ export async function loadClearingInput(c: KeeperContracts, interval: number): P
   };
 }
 
-/** The entries pass 1 collected for `interval`, grouped by the page that collected them. */
+/**
+ * The entries pass 1 collected for `interval`, grouped by the page that collected them. Only what
+ * was collected after the latest `CollectionRestarted` counts (a restart discards every page and
+ * entry before it, including the entries of the restarting transaction itself).
+ */
 export async function collectedPages(c: KeeperContracts, interval: number): Promise<IEnergyMarket.EntryStruct[][]> {
-  const [entryLogs, pageLogs] = await Promise.all([
+  const [entryLogs, pageLogs, restartLogs] = await Promise.all([
     c.market.queryFilter(c.market.filters.EntryCollected(interval), c.fromBlock),
     c.market.queryFilter(c.market.filters.PageCollected(interval), c.fromBlock),
+    c.market.queryFilter(c.market.filters.CollectionRestarted(interval), c.fromBlock),
   ]);
-  const entries: IEnergyMarket.EntryStruct[] = entryLogs.map((l) => ({
+  const after = (l: { blockNumber: number; index: number }, r: { blockNumber: number; index: number }) =>
+    l.blockNumber > r.blockNumber || (l.blockNumber === r.blockNumber && l.index > r.index);
+  const last = restartLogs.reduce<(typeof restartLogs)[number] | undefined>((m, r) => (!m || after(r, m) ? r : m), undefined);
+  const current = <T extends { blockNumber: number; index: number }>(logs: T[]) => (last ? logs.filter((l) => after(l, last)) : logs);
+  const entries: IEnergyMarket.EntryStruct[] = current(entryLogs).map((l) => ({
     member: l.args.member,
     tag: l.args.tag,
     orderId: l.args.orderId,
@@ -144,7 +153,7 @@ export async function collectedPages(c: KeeperContracts, interval: number): Prom
   }));
   const out: IEnergyMarket.EntryStruct[][] = [];
   let from = 0;
-  for (const p of [...pageLogs].sort((a, b) => Number(a.args.page - b.args.page))) {
+  for (const p of [...current(pageLogs)].sort((a, b) => Number(a.args.page - b.args.page))) {
     const to = Number(p.args.collected);
     out.push(entries.slice(from, to));
     from = to;
@@ -244,6 +253,7 @@ export async function settleInterval(
 
   let hint: HintItem[] | undefined;
   let hintFrom = 0; // hint[0] is the participant at this collection index
+  let hintRestarts = 0; // the chain's restart count when the hint was built
   let collected: IEnergyMarket.EntryStruct[][] | undefined;
   let lastProgress = "";
   let racesWithoutProgress = 0;
@@ -257,8 +267,11 @@ export async function settleInterval(
     try {
       if (phase === Phase.Open || phase === Phase.Collecting) {
         const done = Number(st.collected);
-        if (!hint) {
+        // A restart (CollectionRestarted: someone's page closed a side too early) discards the
+        // collected prefix our hint continued from: build it again from the start.
+        if (!hint || Number(st.restarts) !== hintRestarts) {
           hintFrom = done;
+          hintRestarts = Number(st.restarts);
           hint = await remainingHint(c, interval, done);
         }
         const page = hint.slice(done - hintFrom, done - hintFrom + pageSize);

@@ -278,7 +278,7 @@ export const ERROR_SENTENCES: Record<string, { signature: string; say: Say }> = 
   },
   MarketHintNotSorted: {
     signature: "MarketHintNotSorted(uint32 interval, address participant)",
-    say: (a) => `hint for interval ${a.interval}: ${a.participant} is out of walk order`,
+    say: (a) => `hint for interval ${a.interval}: ${a.participant} is out of walk order within this page (an earlier page's mistake restarts the collection instead)`,
   },
   MarketHintTooMany: {
     signature: "MarketHintTooMany(uint32 interval, uint32 participants)",

@@ -8,7 +8,10 @@
  * here can hide them. The contract fixes the price only after every participant is collected, so
  * each of them is admitted; an ask sent while the current ask still has a remainder (before the
  * walk stopped) tells the contract that no bid is left, and any bid after it reverts; the same
- * for bids. After the walk stops, the rest of each side only has to be sorted.
+ * for bids. After the walk stops, the rest of each side only has to be sorted. If an earlier page
+ * (anyone's) closed a side too early, the first entry of that side that the contract refuses for
+ * it restarts the collection (`CollectionRestarted`) rather than reverting; the keeper then
+ * builds the hint again from the start.
  */
 import type { ClearingResult } from "./clearing";
 import { ValidationError } from "./errors";

@@ -142,6 +142,7 @@ describe("access: every contract in contracts/ is covered", () => {
       "availableAt",
       "cancel",
       "checkIntent",
+      "collectEntry",
       "lockedUntil",
       "orderAt",
       "recoverSurplus",

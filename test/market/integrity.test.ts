@@ -182,4 +182,106 @@ describe("EnergyMarket integrity (issue 14)", () => {
       .withArgs(w.mallory.address, ROLES.OPERATOR_ROLE);
     await expect(w.market.setMinCollectPage(8)).to.emit(w.market, "MinCollectPageChanged").withArgs(32, 8);
   });
+
+  describe("follow-up: a wrongly closing collect page restarts pass 1 instead of freezing the interval", () => {
+    /** Two sellers (0.10, 0.12) and two buyers (0.25 for 1,000 Wh, 0.20 for 500 Wh). */
+    async function twoAndTwo() {
+      await w.market.setMinCollectPage(1); // the operator's lowest page: the attack needs no more
+      await as(0).placeOrder(Side.Sell, 100_000, 0, 1, 100);
+      await as(2).placeOrder(Side.Sell, 120_000, 0, 1, 100);
+      await as(1).deposit(10n * CREDIT);
+      await as(1).placeOrder(Side.Buy, 250_000, 0, 1, 100);
+      await as(3).deposit(10n * CREDIT);
+      await as(3).placeOrder(Side.Buy, 200_000, 0, 1, 100);
+      await goToInterval(w.readings, 2);
+      await submitReadings(
+        w,
+        w.households,
+        1,
+        new Map([
+          [h(0).address, e(0n, 1000n)],
+          [h(2).address, e(0n, 1000n)],
+          [h(1).address, e(1000n, 0n)],
+          [h(3).address, e(500n, 0n)],
+        ]),
+      );
+      return clearMarketInterval(await loadClearingInput(w.keeper, 1));
+    }
+
+    async function keeperSettlesAsReference(ref: Awaited<ReturnType<typeof twoAndTwo>>) {
+      const out = await settleInterval(w.keeper, 1);
+      expect(out.pricePerKWh).to.equal(ref.pricePerKWh);
+      expect(out.matchedWh).to.equal(ref.matchedWh);
+      expect(await w.market.nextInterval()).to.equal(2n);
+      const trades = await w.market.queryFilter(w.market.filters.Traded(1));
+      expect(trades.map((t) => [t.args.seller, t.args.buyer, t.args.wh, t.args.credits])).to.deep.equal(
+        ref.fills.map((f) => [f.seller, f.buyer, f.wh, f.costCredits]),
+      );
+    }
+
+    it("an outsider's first page [ask1, ask2] closes the bid side; the next bid restarts and the keeper settles as the reference", async () => {
+      const ref = await twoAndTwo();
+      expect(ref.matchedWh).to.equal(1500n);
+      // ask1 keeps a remainder (no bid yet), so ask2 tells the contract "no bid is left".
+      await w.market.connect(w.mallory).collect(1, [
+        { participant: h(0).address, tag: Tag.Ask },
+        { participant: h(2).address, tag: Tag.Ask },
+      ]);
+      expect((await w.market.intervalState(1)).collected).to.equal(2n);
+      // Before the fix the first bid reverted (MarketHintNotSorted) for ever: the interval froze.
+      await expect(w.market.connect(w.mallory).collect(1, [{ participant: h(1).address, tag: Tag.Bid }]))
+        .to.emit(w.market, "CollectionRestarted")
+        .withArgs(1, 1, w.mallory.address, h(1).address);
+      const st = await w.market.intervalState(1);
+      expect([st.phase, st.collected, st.pagesCollected, st.restarts]).to.deep.equal([1n, 0n, 0n, 1n]);
+      await keeperSettlesAsReference(ref);
+    });
+
+    it("the symmetric case: a first page [bid1, bid2] closes the ask side; the next ask restarts", async () => {
+      const ref = await twoAndTwo();
+      await w.market.connect(w.mallory).collect(1, [
+        { participant: h(1).address, tag: Tag.Bid },
+        { participant: h(3).address, tag: Tag.Bid },
+      ]);
+      // The keeper resumes from the collected prefix; its first ask proves the prefix wrong.
+      await keeperSettlesAsReference(ref);
+      const restarts = await w.market.queryFilter(w.market.filters.CollectionRestarted(1));
+      expect(restarts.map((r) => r.args.participant)).to.deep.equal([h(0).address]);
+    });
+
+    it("an ask admitted ahead of a cheaper one in an earlier page restarts too", async () => {
+      const ref = await twoAndTwo();
+      await w.market.connect(w.mallory).collect(1, [{ participant: h(2).address, tag: Tag.Ask }]);
+      await expect(w.market.collect(1, [{ participant: h(0).address, tag: Tag.Ask }])).to.emit(w.market, "CollectionRestarted");
+      await keeperSettlesAsReference(ref);
+    });
+
+    it("a page that is wrong in itself still reverts and changes nothing", async () => {
+      const ref = await twoAndTwo();
+      await expect(
+        w.market.connect(w.mallory).collect(1, [
+          { participant: h(2).address, tag: Tag.Ask },
+          { participant: h(0).address, tag: Tag.Ask },
+        ]),
+      )
+        .to.be.revertedWithCustomError(w.market, "MarketHintNotSorted")
+        .withArgs(1, h(0).address);
+      // Closing and then a bid in the same page: the caller's own mistake.
+      await expect(
+        w.market.connect(w.mallory).collect(1, [
+          { participant: h(0).address, tag: Tag.Ask },
+          { participant: h(2).address, tag: Tag.Ask },
+          { participant: h(1).address, tag: Tag.Bid },
+        ]),
+      )
+        .to.be.revertedWithCustomError(w.market, "MarketHintNotSorted")
+        .withArgs(1, h(1).address);
+      // A correct prefix is never restarted: the keeper's walk-order pages go through.
+      await w.market.collect(1, (await hintFor(1)).slice(0, 2));
+      const st = await w.market.intervalState(1);
+      expect([st.collected, st.restarts]).to.deep.equal([2n, 0n]);
+      await keeperSettlesAsReference(ref);
+      expect(await w.market.queryFilter(w.market.filters.CollectionRestarted(1))).to.have.length(0);
+    });
+  });
 });

@@ -112,6 +112,8 @@ interface Model {
   /** Settled intervals with at least one trade, and the member keys with a fill. */
   intervalsTraded: number;
   filled: Set<string>;
+  /** Wrongly closing first pages sent before the keeper (each followed by a restart or not needed). */
+  closingAttacks: number;
   stepsRun: number;
 }
 
@@ -620,6 +622,8 @@ class Clear implements Cmd {
     readonly midChange: "none" | "suspend" | "migrate",
     readonly midWho: number,
     readonly attacks: Cmd[] = [],
+    /** Without `interleave`: an attacker first sends a wrongly closing page (follow-up to issue 14). */
+    readonly closing = false,
   ) {}
   check = (m: Readonly<Model>) => m.pending !== null;
   async run(m: Model, real: Real) {
@@ -678,6 +682,21 @@ class Clear implements Cmd {
       if (collected.length > 1) {
         for (const a of this.attacks) if (!(a instanceof Withdraw)) await a.run(m, real);
       }
+    } else if (this.closing && expected.members.length > MIN_PAGE) {
+      // The attacker's first page is two asks (or two bids) while the other side has orders: the
+      // first keeps a remainder, so the second tells the market "the other side is empty". The
+      // keeper's next page proves it wrong and pass 1 starts again (CollectionRestarted).
+      const chain = clearMarketInterval(await loadClearingInput(real.keeper, t));
+      const page =
+        chain.asks.length >= 2 && chain.bids.length > 0
+          ? chain.asks.slice(0, 2).map((a) => ({ participant: a.member, tag: 1 }))
+          : chain.bids.length >= 2 && chain.asks.length > 0
+            ? chain.bids.slice(0, 2).map((b) => ({ participant: b.member, tag: 2 }))
+            : undefined;
+      if (page) {
+        await (await real.market.connect(real.mallory).collect(t, page)).wait();
+        m.closingAttacks++;
+      }
     }
     // Every ended interval is settleable by the keeper alone, whatever happened above.
     const outcome = await settleInterval(real.keeper, t, { pageSize });
@@ -727,7 +746,7 @@ class Clear implements Cmd {
     m.intervalsSettled++;
   }
   toString = () =>
-    `Clear(pages of ${this.pageSize}${this.interleave ? `, interleaved, ${this.midChange} ${this.midWho} between pages, attacks [${this.attacks.join(", ")}]` : ""})`;
+    `Clear(pages of ${this.pageSize}${this.interleave ? `, interleaved, ${this.midChange} ${this.midWho} between pages, attacks [${this.attacks.join(", ")}]` : this.closing ? ", wrongly closing first page" : ""})`;
 }
 
 
@@ -826,7 +845,9 @@ const commandList = [
       who,
       fc.array(attack, { maxLength: 4 }),
     )
-    .map(([e, p, i, c, x, a]) => new Checked(new Advance(new Read(e), new Clear(p, i, c, x, a)))),
+    // Without interleaving, `who` is unused: an even one sends a wrongly closing first page
+    // (derived rather than drawn, so that the campaign's random stream stays as it was).
+    .map(([e, p, i, c, x, a]) => new Checked(new Advance(new Read(e), new Clear(p, i, c, x, a, !i && x % 2 === 0)))),
   standaloneAttack.map((c) => new Checked(c)),
   who.map((i) => new Checked(new RecoverSurplus(i))),
 ];
@@ -860,7 +881,7 @@ describe(`EnergyMarket invariants under random operation sequences (issue #10, c
     ]);
     const base = await network.provider.send("evm_snapshot", []);
     let snap = base;
-    const totals = { steps: 0, intervals: 0, trades: 0, attacks: 0, intervalsTraded: 0, members: 0, filled: 0 };
+    const totals = { steps: 0, intervals: 0, trades: 0, attacks: 0, intervalsTraded: 0, members: 0, filled: 0, closing: 0 };
     const started = Date.now();
 
     await fc.assert(
@@ -884,6 +905,7 @@ describe(`EnergyMarket invariants under random operation sequences (issue #10, c
           tradesChecked: 0,
           intervalsTraded: 0,
           filled: new Set(),
+          closingAttacks: 0,
           stepsRun: 0,
         };
         for (const cmd of [...joins, ...steps]) {
@@ -902,6 +924,7 @@ describe(`EnergyMarket invariants under random operation sequences (issue #10, c
         totals.intervalsTraded += model.intervalsTraded;
         totals.members += model.members.length;
         totals.filled += model.filled.size;
+        totals.closing += model.closingAttacks;
         if (RUNS > 5) {
           const secs = ((Date.now() - started) / 1000).toFixed(0);
           console.log(`      ... ${totals.steps} steps, ${totals.intervals} intervals, ${totals.trades} trades, ${secs} s`);
@@ -914,7 +937,7 @@ describe(`EnergyMarket invariants under random operation sequences (issue #10, c
     console.log(
       `      invariants: ${totals.steps} steps in ${RUNS} runs, ${totals.intervals} intervals settled, ` +
         `(${totals.intervalsTraded} with trades), ${totals.trades} trades checked, ${totals.filled} of ${totals.members} members with a fill, ` +
-        `${totals.attacks} attacks, 0 freezes, 0 mismatches, ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${SEED})`,
+        `${totals.attacks} attacks, ${totals.closing} wrongly closing first pages, 0 freezes, 0 mismatches, ${((Date.now() - started) / 1000).toFixed(1)} s (seed ${SEED})`,
     );
     // The campaign proves what it reports only if it traded: a minimum share of intervals with
     // trades and of members with a fill (issue 21).

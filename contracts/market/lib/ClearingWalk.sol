@@ -12,7 +12,12 @@ pragma solidity ^0.8.24;
 ///      the same code. An entry that breaks the order makes `admit*` return false.
 ///      Closing rules: a new ask while the current ask still has a remainder (and the walk has
 ///      not stopped) means "no more bids exist" — any later bid is refused; symmetrically for a
-///      new bid. So a caller cannot end the walk early by holding entries back.
+///      new bid. So a caller cannot end the walk early by holding entries back. Anyone may send
+///      a page, so a wrong closure (or a skipped cheaper order) can come from an earlier page:
+///      the market then restarts the collection when the entry it refuses is refused by the
+///      state the earlier pages left (`EnergyMarket.collect`, `CollectionRestarted`); in the walk
+///      order a correct closure is never refuted (every remaining bid comes before the next ask
+///      while the current ask has a remainder).
 ///
 ///      The price (docs/market-rule.md) lies in the competitive equilibrium range
 ///      [max(marginal matched ask, first unmatched bid), min(marginal matched bid, first unmatched

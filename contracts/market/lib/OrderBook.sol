@@ -8,6 +8,7 @@ import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {IEnergyMarket} from "../IEnergyMarket.sol";
+import {IMeterReadings} from "../../oracle/IMeterReadings.sol";
 
 /// @title OrderBook
 /// @notice Member accounts of the market: standing limit orders (one per member and side) and
@@ -47,6 +48,8 @@ library OrderBook {
         /// @dev Cumulative deposits by the interval they apply from (withdrawals not subtracted).
         mapping(address member => Checkpoints.Trace224) deposited;
         uint256 totalDeposits;
+        /// @dev (interval + 1) << 32 | the interval's restart count when the member was collected.
+        mapping(address member => uint64 mark) collected;
     }
 
     struct Params {
@@ -144,6 +147,80 @@ library OrderBook {
             else lo = mid + 1;
         }
         if (lo != 0) o = v[lo - 1].order;
+    }
+
+    /// @notice Collects `member` once per pass 1 of `interval` (`restarts` tells passes apart),
+    ///         checks the caller's `tag` and emits `EntryCollected`. The entry for metered position
+    ///         `p`: its net export as an ask, or its affordable net import as a bid, from the
+    ///         order and deposit in force at the end of `interval` (issue 14, items 2 and 3);
+    ///         tag None without a live order on that side, or if `trades` is false (no net
+    ///         position, or the member is not active). `available` is what a bid may spend.
+    function collectEntry(
+        Book storage book,
+        address member,
+        IEnergyMarket.Tag tag,
+        uint32 interval,
+        uint32 restarts,
+        IMeterReadings.Position memory p,
+        bool trades,
+        uint64 retail,
+        uint64 feedIn
+    ) external returns (IEnergyMarket.Entry memory e) {
+        uint64 mark = ((uint64(interval) + 1) << 32) | restarts;
+        if (book.collected[member] == mark) revert IEnergyMarket.MarketHintDuplicate(interval, member);
+        book.collected[member] = mark;
+        uint256 available;
+        (e, available) = _entry(book, member, interval, p, trades, retail, feedIn);
+        if (e.tag != tag) revert IEnergyMarket.MarketHintWrongTag(interval, member, e.tag, tag);
+        emit IEnergyMarket.EntryCollected(
+            interval,
+            member,
+            e.tag,
+            e.orderId,
+            e.qtyWh,
+            e.pricePerKWh,
+            e.importWh,
+            e.exportWh,
+            available
+        );
+    }
+
+    function _entry(
+        Book storage book,
+        address member,
+        uint32 interval,
+        IMeterReadings.Position memory p,
+        bool trades,
+        uint64 retail,
+        uint64 feedIn
+    ) private view returns (IEnergyMarket.Entry memory e, uint256 available) {
+        e.member = member;
+        e.importWh = p.importWh;
+        e.exportWh = p.exportWh;
+        if (!trades) return (e, 0);
+        bool sells = p.exportWh > p.importWh;
+        IEnergyMarket.Order memory o = orderAt(book, member, sells ? IEnergyMarket.Side.Sell : IEnergyMarket.Side.Buy, interval);
+        if (o.orderId == 0 || o.firstInterval > interval || interval > o.lastInterval) return (e, 0);
+        if (sells) {
+            uint64 netExport = p.exportWh - p.importWh;
+            e.qtyWh = o.capWhPerInterval == 0 || o.capWhPerInterval > netExport ? netExport : o.capWhPerInterval;
+            e.pricePerKWh = o.limitPricePerKWh > feedIn ? o.limitPricePerKWh : feedIn;
+            e.orderId = o.orderId;
+            e.tag = IEnergyMarket.Tag.Ask;
+        } else {
+            uint64 netImport = p.importWh - p.exportWh;
+            uint64 price = o.limitPricePerKWh < retail ? o.limitPricePerKWh : retail;
+            available = availableAt(book, member, interval);
+            uint256 qty = (available * 1000) / price;
+            if (qty > netImport) qty = netImport;
+            if (o.capWhPerInterval != 0 && qty > o.capWhPerInterval) qty = o.capWhPerInterval;
+            if (qty != 0) {
+                e.qtyWh = uint64(qty);
+                e.pricePerKWh = price;
+                e.orderId = o.orderId;
+                e.tag = IEnergyMarket.Tag.Bid;
+            }
+        }
     }
 
     function _write(

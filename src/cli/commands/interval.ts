@@ -40,6 +40,7 @@ export function registerInterval(program: Command, rt: CliRuntime): void {
           participants: Number(st.participants),
           pagesCollected: Number(st.pagesCollected),
           pagesSettled: Number(st.pagesSettled),
+          restarts: Number(st.restarts),
           pricePerKWh: st.pricePerKWh,
           matchedWh: st.matchedWh,
           retailPerKWh: st.retailPerKWh,
