@@ -60,9 +60,20 @@ export function expectedViews(s: AuditState) {
   // The first interval the market clears is a constructor argument (no event): known once one settled.
   const nextInterval = lastSettled === undefined ? undefined : lastSettled + 1;
   if (nextInterval !== undefined && !phases.has(nextInterval)) phases.set(nextInterval, "Open");
-  const meters = new Map<string, { lastInterval: number; importWhTotal: bigint; exportWhTotal: bigint; hasBaseline: boolean }>();
-  for (const id of s.meters.keys()) meters.set(id, { lastInterval: 0, importWhTotal: 0n, exportWhTotal: 0n, hasBaseline: false });
-  for (const r of s.readings) meters.set(r.meterId, { lastInterval: r.interval, importWhTotal: r.importWhTotal, exportWhTotal: r.exportWhTotal, hasBaseline: true });
+  // A meter's registers: the latest of its registration, its resets (MeterRegistersReset) and its
+  // accepted readings; `hasReading` and `lastInterval` only when that latest is a reading.
+  const meters = new Map<string, { lastInterval: number; importWhTotal: bigint; exportWhTotal: bigint; hasReading: boolean; pos: number }>();
+  for (const [id, m] of s.meters) {
+    for (const g of m.registers) {
+      const cur = meters.get(id);
+      if (!cur || g.pos > cur.pos) meters.set(id, { lastInterval: 0, importWhTotal: g.importWhTotal, exportWhTotal: g.exportWhTotal, hasReading: false, pos: g.pos });
+    }
+    if (!meters.has(id)) meters.set(id, { lastInterval: 0, importWhTotal: 0n, exportWhTotal: 0n, hasReading: false, pos: -1 });
+  }
+  for (const r of s.readings) {
+    const cur = meters.get(r.meterId);
+    if (!cur || r.pos > cur.pos) meters.set(r.meterId, { lastInterval: r.interval, importWhTotal: r.importWhTotal, exportWhTotal: r.exportWhTotal, hasReading: true, pos: r.pos });
+  }
   return {
     deposits,
     orders,
@@ -129,8 +140,8 @@ export async function checkViews(s: AuditState, provider: Provider, blockTag: nu
   for (const [id, m] of x.meters) {
     tasks.push(async () => {
       const v = await readings.meterState(id, at);
-      const got = `last interval ${v.lastInterval}, import ${v.importWhTotal} Wh, export ${v.exportWhTotal} Wh, baseline ${v.hasBaseline}`;
-      const want = `last interval ${m.lastInterval}, import ${m.importWhTotal} Wh, export ${m.exportWhTotal} Wh, baseline ${m.hasBaseline}`;
+      const got = `last interval ${v.lastInterval}, import ${v.importWhTotal} Wh, export ${v.exportWhTotal} Wh, read ${v.hasReading}`;
+      const want = `last interval ${m.lastInterval}, import ${m.importWhTotal} Wh, export ${m.exportWhTotal} Wh, read ${m.hasReading}`;
       diff(`MeterReadings meterState(${id})`, { meterId: id }, got, want);
     });
   }

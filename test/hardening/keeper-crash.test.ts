@@ -141,7 +141,9 @@ describe(`hardening / keeper crash (${LONG ? "long" : "short"} form, seed ${SEED
     }
 
     // The keeper, killed KILLS times when its account reaches distinct random transaction counts.
-    const pagesPerInterval = 2 * Math.ceil(N / PAGE);
+    // The keeper's pages hold at least min(participants left, the market's minimum collect page).
+    const page = Math.max(PAGE, Math.min(N, Number(await market.minCollectPage())));
+    const pagesPerInterval = 2 * Math.ceil(N / page);
     const estimate = INTERVALS * pagesPerInterval + 2;
     const pool = Array.from({ length: estimate - 1 }, (_, j) => j + 1);
     const targets = Array.from({ length: Math.min(KILLS, pool.length) }, () => pool.splice(Math.floor(random() * pool.length), 1)[0]).sort((a, b) => a - b);

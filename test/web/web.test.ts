@@ -138,11 +138,12 @@ describe("web app, end to end in Chromium against a hardhat node", function () {
       const results = page.locator("[data-testid=results]");
       await results.locator("tr", { hasText: `#${start + 1}` }).waitFor({ timeout: 20_000 });
       const row = (await results.locator("tr", { hasText: `#${start + 1}` }).innerText()).toLowerCase();
-      // bid 0.25 vs ask max(0.10, feed-in 0.08) = 0.10 -> price 0.175/kWh; 2 kWh bought from bob
-      expect(row).to.include("0.175 credits/kwh");
+      // bid 0.25 vs ask max(0.10, feed-in 0.08) = 0.10, bob's remainder unmatched at 0.10: the
+      // equilibrium range is [0.10, 0.10] (docs/market-rule.md) -> price 0.10/kWh; 2 kWh bought from bob
+      expect(row).to.include("0.10 credits/kwh");
       expect(row).to.include("2 kwh");
       expect(row).to.include(bob.slice(0, 6));
-      expect(await page.locator("[data-testid=saving]").innerText()).to.equal("0.25"); // 2 kWh * (0.30 - 0.175)
+      expect(await page.locator("[data-testid=saving]").innerText()).to.equal("0.40"); // 2 kWh * (0.30 - 0.10)
     });
 
     it("draws production and consumption per interval", async () => {
@@ -157,7 +158,7 @@ describe("web app, end to end in Chromium against a hardhat node", function () {
       await download.saveAs(file);
       const lines = fs.readFileSync(file, "utf8").toLowerCase().trim().split("\n");
       expect(lines[0]).to.match(/^interval,member,price_per_kwh/);
-      expect(lines.some((l) => l.startsWith(`${start + 1},${alice},175000,2000,0,0,0,2000`))).to.equal(true);
+      expect(lines.some((l) => l.startsWith(`${start + 1},${alice},100000,2000,0,0,0,2000`))).to.equal(true);
     });
     it("updates the order by transaction, then cancels it with a signed intent", async () => {
       const before = await c.market.orderOf(alice, 0);
