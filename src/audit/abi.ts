@@ -43,7 +43,7 @@ export const READINGS_CALLS = [
   "function submitReadings(tuple(bytes32 meterId, uint32 interval, uint64 importWhTotal, uint64 exportWhTotal, bytes signature)[] batch) returns (uint256 accepted)",
   "function marketStart() view returns (uint64)",
   "function intervalSeconds() view returns (uint32)",
-  "function meterState(bytes32 meterId) view returns (tuple(uint32 lastInterval, uint64 importWhTotal, uint64 exportWhTotal, bool hasBaseline))",
+  "function meterState(bytes32 meterId) view returns (tuple(uint32 lastInterval, uint64 importWhTotal, uint64 exportWhTotal, bool hasReading, uint32 nextInterval))",
 ];
 
 /** Public views the auditor compares its rebuilt state with (drift checks). */

@@ -22,17 +22,10 @@
  *   savingCredits     = gridOnlyCostCredits - netCostCredits
  */
 import { gridExportRevenue, gridImportCost } from "./clearing";
+import type { MemberSettlement } from "./settlement";
 
 /** What one `MemberSettled` says (the member field is optional here). */
-export interface SettledFigures {
-  selfSupplyWh: bigint;
-  soldWh: bigint;
-  boughtWh: bigint;
-  gridExportWh: bigint;
-  gridImportWh: bigint;
-  paidCredits: bigint;
-  receivedCredits: bigint;
-}
+export type SettledFigures = Omit<MemberSettlement, "member">;
 
 /** The tariffs an interval was cleared at (`IntervalCleared`). */
 export interface IntervalTariffs {
