@@ -12,17 +12,8 @@ import { id } from "ethers";
 import { Outbox } from "../../src/oracle/outbox";
 import { BASE, INTERVAL, METERS, SECONDS, MARKET_START, registers } from "./ingest-crash-stream";
 import { tmpDir } from "./helpers";
+import { mulberry32 } from "../../src/sim/random";
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function runChild(db: string, skip: number, killAfterMs?: number): Promise<{ done: boolean; killed: boolean; out: string }> {
   return new Promise((resolve) => {
