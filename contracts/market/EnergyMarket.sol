@@ -180,20 +180,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         if (interval != _next) revert MarketWrongInterval(interval, _next);
         IntervalState storage st = _intervals[interval];
         if (st.phase == Phase.Open) {
-            if (!_readings.isReady(interval)) revert MarketIntervalNotReady(interval);
-            _readings.closeInterval(interval);
-            Tariff memory tariff = _tariffAt(interval);
-            st.retailPerKWh = tariff.retailPerKWh;
-            st.feedInPerKWh = tariff.feedInPerKWh;
-            st.participants = uint32(_readings.participantCount(interval));
-            st.phase = Phase.Collecting;
-            delete _collectWalk;
-            if (st.participants == 0) {
-                if (hint.length != 0) revert MarketHintTooMany(interval, 0);
-                emit IntervalCleared(interval, 0, 0, tariff.retailPerKWh, tariff.feedInPerKWh, 0);
-                _closeInterval(interval, st);
-                return;
-            }
+            if (_openCollection(interval, st, hint.length)) return;
         } else if (st.phase != Phase.Collecting) {
             revert MarketWrongPhase(interval, st.phase);
         }
@@ -246,6 +233,24 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         } else {
             _collectWalk = walk;
         }
+    }
+
+    /// @dev Closes the readings of `interval` and fixes its tariff and participants; an interval
+    ///      without participants clears empty and closes at once (returns true: nothing to collect).
+    function _openCollection(uint32 interval, IntervalState storage st, uint256 hintLength) private returns (bool) {
+        if (!_readings.isReady(interval)) revert MarketIntervalNotReady(interval);
+        _readings.closeInterval(interval);
+        Tariff memory tariff = _tariffAt(interval);
+        st.retailPerKWh = tariff.retailPerKWh;
+        st.feedInPerKWh = tariff.feedInPerKWh;
+        st.participants = uint32(_readings.participantCount(interval));
+        st.phase = Phase.Collecting;
+        delete _collectWalk;
+        if (st.participants != 0) return false;
+        if (hintLength != 0) revert MarketHintTooMany(interval, 0);
+        emit IntervalCleared(interval, 0, 0, tariff.retailPerKWh, tariff.feedInPerKWh, 0);
+        _closeInterval(interval, st);
+        return true;
     }
 
     /// @inheritdoc IEnergyMarket

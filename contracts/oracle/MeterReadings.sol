@@ -41,11 +41,11 @@ contract MeterReadings is IMeterReadings, EIP712 {
 
     /// @dev One slot per meter: last (or anchor) interval, both registers, state, history bits.
     struct MeterSlot {
-        uint32 lastInterval;
         uint64 importWhTotal;
         uint64 exportWhTotal;
-        SlotState state;
         uint64 history;
+        uint32 lastInterval;
+        SlotState state;
     }
 
     /// @dev The energy of one accepted reading: booked to its interval, and beyond it.
@@ -135,7 +135,7 @@ contract MeterReadings is IMeterReadings, EIP712 {
         if (from < s.lastInterval) from = s.lastInterval;
         uint32 shift = from - s.lastInterval;
         uint64 history = shift >= _HISTORY_BITS ? 0 : s.history << shift;
-        _meters[meterId] = MeterSlot(from, importWhTotal, exportWhTotal, SlotState.Anchored, history);
+        _meters[meterId] = MeterSlot(importWhTotal, exportWhTotal, history, from, SlotState.Anchored);
         emit MeterRegistersReset(meterId, from, s.importWhTotal, s.exportWhTotal, importWhTotal, exportWhTotal);
     }
 
@@ -251,7 +251,7 @@ contract MeterReadings is IMeterReadings, EIP712 {
         s = _meters[meterId];
         if (s.state == SlotState.Unset) {
             ICommunityRegistry.MeterRegisters memory g = _registry.meterRegistersAtRegistration(meterId);
-            s = MeterSlot(_intervalOf(g.registeredAt), g.importWhTotal, g.exportWhTotal, SlotState.Anchored, 0);
+            s = MeterSlot(g.importWhTotal, g.exportWhTotal, 0, _intervalOf(g.registeredAt), SlotState.Anchored);
         }
     }
 
@@ -273,7 +273,7 @@ contract MeterReadings is IMeterReadings, EIP712 {
 
         uint32 shift = r.interval - s.lastInterval;
         uint64 history = shift >= _HISTORY_BITS ? 1 : (s.history << shift) | 1;
-        _meters[r.meterId] = MeterSlot(r.interval, r.importWhTotal, r.exportWhTotal, SlotState.Read, history);
+        _meters[r.meterId] = MeterSlot(r.importWhTotal, r.exportWhTotal, history, r.interval, SlotState.Read);
         ++_reportedCount[r.interval];
 
         if (e.importWh != 0 || e.exportWh != 0) {

@@ -158,6 +158,9 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
     // paths.deployments at deployments/demo): never a deployment someone else made.
     const folder = path.join(hre.config.paths.deployments, network.name);
     checkDemoDeploymentFolder(folder);
+    // hardhat-deploy creates the records root and the network folder without `recursive`: a root
+    // whose parent does not exist yet (a fresh --deployments DIR) would lose the records silently.
+    fs.mkdirSync(hre.config.paths.deployments, { recursive: true });
     await deployments.run(["core"], { resetMemory: true, deletePreviousDeployments: true, writeDeploymentsToFiles: true });
     fs.mkdirSync(folder, { recursive: true });
     fs.writeFileSync(path.join(folder, DEMO_MARKER), `written by npm run demo at ${new Date().toISOString()}\n`);
