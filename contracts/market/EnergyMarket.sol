@@ -7,7 +7,6 @@ import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
 import {IMigrationHook} from "../identity/IMigrationHook.sol";
 import {IEnergyToken} from "../token/IEnergyToken.sol";
@@ -29,7 +28,7 @@ import {Roles} from "../lib/Roles.sol";
 ///      - every trade price is the floor of the midpoint of the competitive equilibrium range,
 ///        which lies between a matched ask >= feed-in and a matched bid <= retail
 ///        (ClearingWalk.clearingPrice), hence within [feed-in, retail].
-contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable {
+contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces {
     using SafeERC20 for IERC20;
     using ClearingWalk for ClearingWalk.State;
 
@@ -44,6 +43,10 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     IMeterReadings private immutable _readings;
     IEnergyToken private immutable _energy;
     IERC20 private immutable _credit;
+    /// @dev The readings contract's clock, copied at construction (both immutable there): the
+    ///      current interval costs no external call.
+    uint64 private immutable _marketStart;
+    uint32 private immutable _intervalSeconds;
 
     uint32 private _next;
     /// @dev A collect page holds at least min(remaining participants, this): an outsider cannot
@@ -76,6 +79,8 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         _readings = readings_;
         _energy = energy_;
         _credit = credit_;
+        _marketStart = readings_.marketStart();
+        _intervalSeconds = readings_.intervalSeconds();
         OrderBook.scheduleTariff(_tariffs, retailPerKWh, feedInPerKWh, 0, 0, 0);
         _next = firstInterval;
     }
@@ -324,13 +329,22 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     /// @inheritdoc IEnergyMarket
     function pause() external {
         _onlyRole(Roles.PAUSER);
-        _pause();
+        _requireNotPaused();
+        _book.paused = true;
+        emit Paused(msg.sender);
     }
 
     /// @inheritdoc IEnergyMarket
     function unpause() external {
         _onlyRole(Roles.PAUSER);
-        _unpause();
+        if (!_book.paused) revert ExpectedPause();
+        _book.paused = false;
+        emit Unpaused(msg.sender);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function paused() external view returns (bool) {
+        return _book.paused;
     }
 
     /// @inheritdoc IMigrationHook
@@ -572,8 +586,10 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         return _registry.walletOf(key);
     }
 
+    /// @dev `IMeterReadings.currentInterval`, computed here from the same immutable clock.
     function _current() private view returns (uint32) {
-        return _readings.currentInterval();
+        if (block.timestamp < _marketStart) return 0;
+        return uint32((block.timestamp - _marketStart) / _intervalSeconds);
     }
 
     function _orderAt(address key, Side side, uint32 interval) private view returns (Order memory) {
@@ -582,6 +598,17 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
 
     function _availableAt(address key, uint32 interval) private view returns (uint256) {
         return OrderBook.availableAt(_book, key, interval);
+    }
+
+    /// @dev The pause flag shares its slot with the order-id counter (`OrderBook.Book`): the check
+    ///      warms the slot that placing an order then updates.
+    modifier whenNotPaused() {
+        _requireNotPaused();
+        _;
+    }
+
+    function _requireNotPaused() private view {
+        if (_book.paused) revert EnforcedPause();
     }
 
     function _onlyRole(bytes32 role) private view {

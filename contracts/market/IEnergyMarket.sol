@@ -152,6 +152,11 @@ interface IEnergyMarket {
     /// @notice The order is out of force from interval `fromInterval` on (ended intervals keep it).
     event OrderCancelled(address indexed member, Side indexed side, uint64 indexed orderId, uint32 fromInterval);
     /// @notice The smallest collect page (below the participants left) changed.
+    /// @notice Deposits, withdrawals, orders and clearing were paused (resp. resumed) by `account`
+    ///         (the events and errors of OpenZeppelin's `Pausable`).
+    event Paused(address account);
+    event Unpaused(address account);
+    /// @notice The smallest collect page (below the participants left) changed.
     event MinCollectPageChanged(uint32 oldMinimum, uint32 newMinimum);
     /// @notice Governance took the credits sent to the market outside deposits.
     event SurplusRecovered(address indexed to, uint256 amount);
@@ -214,6 +219,8 @@ interface IEnergyMarket {
 
     // ---------------------------------------------------------------- errors
 
+    error EnforcedPause();
+    error ExpectedPause();
     error MarketNotMember(address account);
     error MarketZeroAmount();
     error MarketInsufficientDeposit(address member, uint256 available, uint256 needed);
@@ -222,6 +229,8 @@ interface IEnergyMarket {
     error MarketOrderExpired(uint32 lastInterval, uint32 nextInterval);
     error MarketOrderExists(address member, Side side, uint64 orderId);
     error MarketOrderNotFound(address member, Side side);
+    /// @notice 2^48 - 1 orders were placed: an order id no longer fits its packed slot.
+    error MarketOrderIdsExhausted();
     error MarketInvalidTariff(uint64 retailPerKWh, uint64 feedInPerKWh);
     error MarketTariffNotInFuture(uint32 fromInterval, uint32 currentInterval);
     error MarketTariffBeforePending(uint32 fromInterval, uint32 pendingFromInterval);
@@ -313,6 +322,9 @@ interface IEnergyMarket {
 
     /// @notice Resume. Requires `PAUSER_ROLE`.
     function unpause() external;
+
+    /// @notice Whether the market is paused.
+    function paused() external view returns (bool);
 
     /// @notice Set the smallest collect page: a page must list at least min(participants left,
     ///         `minimum`), so that nobody can force one settle transaction per participant with
