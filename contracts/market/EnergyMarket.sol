@@ -2,11 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
 import {IMigrationHook} from "../identity/IMigrationHook.sol";
 import {IEnergyToken} from "../token/IEnergyToken.sol";
@@ -28,8 +25,7 @@ import {Roles} from "../lib/Roles.sol";
 ///      - every trade price is the floor of the midpoint of the competitive equilibrium range,
 ///        which lies between a matched ask >= feed-in and a matched bid <= retail
 ///        (ClearingWalk.clearingPrice), hence within [feed-in, retail].
-contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces {
-    using SafeERC20 for IERC20;
+contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
     using ClearingWalk for ClearingWalk.State;
 
     struct Page {
@@ -90,15 +86,13 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces {
     /// @inheritdoc IEnergyMarket
     function deposit(uint256 amount) public whenNotPaused {
         _requireActive(msg.sender);
-        OrderBook.addDeposit(_book, _key(msg.sender), amount, _current());
-        _credit.safeTransferFrom(msg.sender, address(this), amount);
+        OrderBook.addDeposit(_book, _key(msg.sender), amount, _current(), _credit);
     }
 
     /// @inheritdoc IEnergyMarket
     function depositWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
         // A front-run permit has already set the allowance: go on with the deposit.
-        // solhint-disable-next-line no-empty-blocks
-        try IERC20Permit(address(_credit)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+        OrderBook.permit(_credit, amount, deadline, v, r, s);
         deposit(amount);
     }
 
@@ -107,8 +101,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces {
         address key = _key(msg.sender);
         // Only the member's current wallet (active or suspended) speaks for its account.
         if (_wallet(key) != msg.sender) revert MarketNotMember(msg.sender);
-        OrderBook.takeDeposit(_book, key, amount, _next, _current());
-        _credit.safeTransfer(msg.sender, amount);
+        OrderBook.takeDeposit(_book, key, amount, _next, _current(), _credit);
     }
 
     // ---------------------------------------------------------------- orders
@@ -146,8 +139,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces {
         bytes calldata signature
     ) external whenNotPaused returns (uint64 orderId) {
         if (block.timestamp > intent.deadline) revert MarketSignatureExpired(intent.deadline);
-        OrderBook.checkIntent(intent, signature, _domainSeparatorV4());
-        _useCheckedNonce(intent.member, intent.nonce);
+        OrderBook.useIntent(_book, intent, signature, _domainSeparatorV4());
         if (intent.action == Action.Cancel) {
             _cancel(intent.member, intent.side);
             return 0;
@@ -365,8 +357,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces {
     ///      refunds the whole deposit to the member's wallet (`Withdrawn`), so nothing is lost.
     function beforeMemberRemoved(address member) external {
         _onlyRegistry();
-        uint256 amount = OrderBook.refund(_book, _key(member), _next, _current());
-        if (amount != 0) _credit.safeTransfer(member, amount);
+        OrderBook.refund(_book, _key(member), _next, _current(), _credit, member);
     }
 
     // ---------------------------------------------------------------- views
@@ -423,8 +414,8 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces {
     }
 
     /// @inheritdoc IEnergyMarket
-    function nonces(address member) public view override(IEnergyMarket, Nonces) returns (uint256) {
-        return super.nonces(member);
+    function nonces(address member) external view returns (uint256) {
+        return _book.nonces[member];
     }
 
     /// @inheritdoc IEnergyMarket

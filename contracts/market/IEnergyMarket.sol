@@ -219,6 +219,11 @@ interface IEnergyMarket {
 
     // ---------------------------------------------------------------- errors
 
+    /// @notice A signed intent's nonce is not the member's next one (OpenZeppelin `Nonces`' error).
+    error InvalidAccountNonce(address account, uint256 currentNonce);
+    /// @notice A credit transfer of a deposit, withdrawal or refund failed (OpenZeppelin
+    ///         `SafeERC20`'s error, raised in the `OrderBook` library).
+    error SafeERC20FailedOperation(address token);
     error EnforcedPause();
     error ExpectedPause();
     error MarketNotMember(address account);
@@ -229,8 +234,6 @@ interface IEnergyMarket {
     error MarketOrderExpired(uint32 lastInterval, uint32 nextInterval);
     error MarketOrderExists(address member, Side side, uint64 orderId);
     error MarketOrderNotFound(address member, Side side);
-    /// @notice 2^48 - 1 orders were placed: an order id no longer fits its packed slot.
-    error MarketOrderIdsExhausted();
     error MarketInvalidTariff(uint64 retailPerKWh, uint64 feedInPerKWh);
     error MarketTariffNotInFuture(uint32 fromInterval, uint32 currentInterval);
     error MarketTariffBeforePending(uint32 fromInterval, uint32 pendingFromInterval);

@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
@@ -42,7 +43,7 @@ library OrderBook {
 
     /// @dev Bit layout of a packed order version (least significant first); a cancelled order is a
     ///      version whose order id is 0. 48 + 40 + 64 + 32 + 32 + 32 = 248 bits.
-    uint256 private constant _PRICE_SHIFT = 48; // orderId: bits 0..47
+    uint256 private constant _PRICE_SHIFT = 48; // orderId: bits 0..47 (Book.lastOrderId is a uint48)
     uint256 private constant _CAP_SHIFT = 88; // limitPricePerKWh: bits 48..87 (<= MAX_PRICE_PER_KWH < 2^40)
     uint256 private constant _FIRST_SHIFT = 152; // capWhPerInterval: bits 88..151
     uint256 private constant _LAST_SHIFT = 184; // firstInterval: bits 152..183
@@ -53,7 +54,9 @@ library OrderBook {
     uint256 private constant _MASK64 = type(uint64).max;
 
     struct Book {
-        uint64 lastOrderId;
+        /// @dev 48 bits, the order id's width in a packed version (2^48 orders: one a second for
+        ///      8.9 million years; the checked increment reverts beyond).
+        uint48 lastOrderId;
         /// @dev The market's pause flag, in the counter's slot: every order reads it first.
         bool paused;
         /// @dev The latest order version per member and side (packed; 0: never placed).
@@ -66,6 +69,8 @@ library OrderBook {
         uint256 totalDeposits;
         /// @dev (interval + 1) << 32 | the interval's restart count when the member was collected.
         mapping(address member => uint64 mark) collected;
+        /// @dev The next nonce of each wallet's signed order intents (OpenZeppelin `Nonces`' rule).
+        mapping(address wallet => uint256) nonces;
     }
 
     struct Params {
@@ -87,7 +92,7 @@ library OrderBook {
         Params memory p,
         uint32 current,
         bool replace
-    ) external returns (uint64 orderId) {
+    ) internal returns (uint64 orderId) {
         if (p.limitPricePerKWh == 0 || p.limitPricePerKWh > MAX_PRICE_PER_KWH) {
             revert IEnergyMarket.MarketInvalidPrice(p.limitPricePerKWh, MAX_PRICE_PER_KWH);
         }
@@ -119,7 +124,7 @@ library OrderBook {
     }
 
     /// @notice Cancel `member`'s order on `side` from interval `current` on.
-    function cancel(Book storage book, address member, IEnergyMarket.Side side, uint32 current) internal {
+    function cancel(Book storage book, address member, IEnergyMarket.Side side, uint32 current) external {
         uint256 h = book.head[member][side];
         uint64 orderId = uint64(h & _MASK48);
         if (orderId == 0) revert IEnergyMarket.MarketOrderNotFound(member, side);
@@ -232,8 +237,7 @@ library OrderBook {
     }
 
     function _pack(uint64 orderId, Params memory p, uint32 current) private pure returns (uint256) {
-        // 2^48 orders (one a second for 8.9 million years) before ids no longer fit their bits.
-        if (orderId > _MASK48) revert IEnergyMarket.MarketOrderIdsExhausted();
+        // orderId < 2^48 (Book.lastOrderId), limitPricePerKWh <= MAX_PRICE_PER_KWH < 2^40 (checked).
         return
             uint256(orderId) |
             (uint256(p.limitPricePerKWh) << _PRICE_SHIFT) |
@@ -257,19 +261,36 @@ library OrderBook {
 
     // ---------------------------------------------------------------- deposits
 
-    /// @notice Book a deposit of `amount` by `member` during interval `current`.
-    function addDeposit(Book storage book, address member, uint256 amount, uint32 current) external {
+    /// @notice Book a deposit of `amount` by `member` during interval `current`, then take the
+    ///         credits from the caller (`msg.sender`, the member's wallet).
+    function addDeposit(Book storage book, address member, uint256 amount, uint32 current, IERC20 credit) external {
         if (amount == 0) revert IEnergyMarket.MarketZeroAmount();
         book.deposits[member] += amount;
         book.totalDeposits += amount;
         Checkpoints.Trace224 storage d = book.deposited[member];
         d.push(current, SafeCast.toUint224(uint256(d.latest()) + amount));
         emit IEnergyMarket.Deposited(member, amount);
+        SafeERC20.safeTransferFrom(credit, msg.sender, address(this), amount);
     }
 
-    /// @notice Take `amount` out of `member`'s deposit (a withdrawal or a refund), unless it is
-    ///         locked by an ended interval not settled yet (`next` .. `current - 1`).
-    function takeDeposit(Book storage book, address member, uint256 amount, uint32 next, uint32 current) external {
+    /// @notice Apply the caller's ERC-2612 permit of `amount` to the market; a failing permit (e.g.
+    ///         front-run, so the allowance is already set) is ignored: the deposit then decides.
+    function permit(IERC20 credit, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
+        // solhint-disable-next-line no-empty-blocks
+        try IERC20Permit(address(credit)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+    }
+
+    /// @notice Take `amount` out of `member`'s deposit and send it to the caller (`msg.sender`,
+    ///         the member's wallet), unless it is locked by an ended interval not settled yet
+    ///         (`next` .. `current - 1`).
+    function takeDeposit(
+        Book storage book,
+        address member,
+        uint256 amount,
+        uint32 next,
+        uint32 current,
+        IERC20 credit
+    ) external {
         (bool locked, uint32 until) = lockedUntil(book, member, next, current);
         if (locked) revert IEnergyMarket.MarketDepositLocked(member, until);
         if (amount == 0) revert IEnergyMarket.MarketZeroAmount();
@@ -278,18 +299,19 @@ library OrderBook {
         book.deposits[member] = available - amount;
         book.totalDeposits -= amount;
         emit IEnergyMarket.Withdrawn(member, amount);
+        SafeERC20.safeTransfer(credit, msg.sender, amount);
     }
 
-    /// @notice Take `member`'s whole deposit out (its removal), unless it is locked.
-    /// @return amount the deposit refunded (0 if none)
-    function refund(Book storage book, address member, uint32 next, uint32 current) external returns (uint256 amount) {
+    /// @notice Send `member`'s whole deposit to `wallet` (its removal), unless it is locked.
+    function refund(Book storage book, address member, uint32 next, uint32 current, IERC20 credit, address wallet) external {
         (bool locked, uint32 until) = lockedUntil(book, member, next, current);
         if (locked) revert IEnergyMarket.MarketDepositLocked(member, until);
-        amount = book.deposits[member];
+        uint256 amount = book.deposits[member];
         if (amount != 0) {
             book.deposits[member] = 0;
             book.totalDeposits -= amount;
             emit IEnergyMarket.Withdrawn(member, amount);
+            SafeERC20.safeTransfer(credit, wallet, amount);
         }
     }
 
@@ -345,13 +367,25 @@ library OrderBook {
 
     // ---------------------------------------------------------------- signed orders, tariffs
 
-    /// @notice Reverts `MarketInvalidSigner` unless `intent.member` signed `intent` (EIP-712 under
-    ///         the market's `domainSeparator`). The nonce and deadline are the market's to check.
-    function checkIntent(
+    /// @notice Uses `intent.member`'s next nonce (`InvalidAccountNonce` unless `intent.nonce` is
+    ///         it) and reverts `MarketInvalidSigner` unless `intent.member` signed `intent`
+    ///         (EIP-712 under the market's `domainSeparator`). The deadline is the market's to check.
+    function useIntent(
+        Book storage book,
         IEnergyMarket.OrderIntent calldata intent,
         bytes calldata signature,
         bytes32 domainSeparator
-    ) external pure {
+    ) external {
+        uint256 nonce = book.nonces[intent.member]++;
+        if (intent.nonce != nonce) revert IEnergyMarket.InvalidAccountNonce(intent.member, nonce);
+        _checkSigner(intent, signature, domainSeparator);
+    }
+
+    function _checkSigner(
+        IEnergyMarket.OrderIntent calldata intent,
+        bytes calldata signature,
+        bytes32 domainSeparator
+    ) private pure {
         bytes32 digest = MessageHashUtils.toTypedDataHash(
             domainSeparator,
             keccak256(
