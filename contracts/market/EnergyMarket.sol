@@ -139,22 +139,17 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         bytes calldata signature
     ) external whenNotPaused returns (uint64 orderId) {
         if (block.timestamp > intent.deadline) revert MarketSignatureExpired(intent.deadline);
-        OrderBook.useIntent(_book, intent, signature, _domainSeparatorV4());
-        if (intent.action == Action.Cancel) {
-            _cancel(intent.member, intent.side);
-            return 0;
-        }
+        // Placing or replacing needs an active member; the library checks it after the signature
+        // and the nonce (so that a wrong signature or nonce is reported as such).
         return
-            _setOrder(
-                intent.member,
-                OrderBook.Params(
-                    intent.side,
-                    intent.limitPricePerKWh,
-                    intent.capWhPerInterval,
-                    intent.firstInterval,
-                    intent.lastInterval
-                ),
-                intent.action == Action.Update
+            OrderBook.submitIntent(
+                _book,
+                intent,
+                signature,
+                _domainSeparatorV4(),
+                _key(intent.member),
+                _registry.isActiveMember(intent.member),
+                _current()
             );
     }
 

@@ -124,7 +124,7 @@ library OrderBook {
     }
 
     /// @notice Cancel `member`'s order on `side` from interval `current` on.
-    function cancel(Book storage book, address member, IEnergyMarket.Side side, uint32 current) external {
+    function cancel(Book storage book, address member, IEnergyMarket.Side side, uint32 current) public {
         uint256 h = book.head[member][side];
         uint64 orderId = uint64(h & _MASK48);
         if (orderId == 0) revert IEnergyMarket.MarketOrderNotFound(member, side);
@@ -367,18 +367,41 @@ library OrderBook {
 
     // ---------------------------------------------------------------- signed orders, tariffs
 
-    /// @notice Uses `intent.member`'s next nonce (`InvalidAccountNonce` unless `intent.nonce` is
-    ///         it) and reverts `MarketInvalidSigner` unless `intent.member` signed `intent`
-    ///         (EIP-712 under the market's `domainSeparator`). The deadline is the market's to check.
-    function useIntent(
+    /// @notice Carries out an order action signed by `intent.member` (its wallet; `key` is its
+    ///         member key, `active` whether it is an active member) during interval `current`:
+    ///         reverts `MarketInvalidSigner` unless the member signed `intent` (EIP-712 under the
+    ///         market's `domainSeparator`), `InvalidAccountNonce` unless `intent.nonce` is its next
+    ///         nonce (which it uses), and `MarketNotMember` if it places or replaces while not
+    ///         active. The deadline is the market's to check.
+    /// @return orderId the new order's id (0 for a cancel)
+    function submitIntent(
         Book storage book,
         IEnergyMarket.OrderIntent calldata intent,
         bytes calldata signature,
-        bytes32 domainSeparator
-    ) external {
-        uint256 nonce = book.nonces[intent.member]++;
-        if (intent.nonce != nonce) revert IEnergyMarket.InvalidAccountNonce(intent.member, nonce);
+        bytes32 domainSeparator,
+        address key,
+        bool active,
+        uint32 current
+    ) external returns (uint64 orderId) {
         _checkSigner(intent, signature, domainSeparator);
+        _useNonce(book, intent.member, intent.nonce);
+        if (intent.action == IEnergyMarket.Action.Cancel) {
+            cancel(book, key, intent.side, current);
+            return 0;
+        }
+        if (!active) revert IEnergyMarket.MarketNotMember(intent.member);
+        return set(book, key, _params(intent), current, intent.action == IEnergyMarket.Action.Update);
+    }
+
+    /// @dev OpenZeppelin `Nonces._useCheckedNonce`: `nonce` must be the wallet's next one.
+    function _useNonce(Book storage book, address wallet, uint256 nonce) private {
+        uint256 next = book.nonces[wallet];
+        if (nonce != next) revert IEnergyMarket.InvalidAccountNonce(wallet, next);
+        book.nonces[wallet] = next + 1;
+    }
+
+    function _params(IEnergyMarket.OrderIntent calldata intent) private pure returns (Params memory) {
+        return Params(intent.side, intent.limitPricePerKWh, intent.capWhPerInterval, intent.firstInterval, intent.lastInterval);
     }
 
     function _checkSigner(
