@@ -316,6 +316,8 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
       const r = await (await core.market.submitSignedOrder(msg, sig)).wait();
       fig("orders", "gas per order placed by relayed signature", Number(r!.gasUsed), "gas", { orders: 1 }, "EIP-712 intent relayed by another account");
       breakdown.push({ title: "One order placed by transaction", per: 1, unit: "order", gas: await traced("an order", placed!.hash, names) });
+      breakdown.push({ title: "One order updated by transaction", per: 1, unit: "order", gas: await traced("an update", updated!.hash, names) });
+      breakdown.push({ title: "One order placed by relayed signature", per: 1, unit: "order", gas: await traced("a relayed order", r!.hash, names) });
       await send("evm_revert", [snap]);
     }
 
