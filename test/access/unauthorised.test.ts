@@ -148,8 +148,8 @@ describe("access: every contract in contracts/ is covered", () => {
       "recoverSurplus",
       "refund",
       "scheduleTariff",
+      "submitIntent",
       "takeDeposit",
-      "useIntent",
     ]);
     // Views (orderAt, availableAt, lockedUntil) read only the caller's storage: solc guards only
     // the state-changing ones. Placing an order (`set`) is internal: compiled into the market.
