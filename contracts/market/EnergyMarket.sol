@@ -2,12 +2,8 @@
 pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
-import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
-import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
-import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
 import {IMigrationHook} from "../identity/IMigrationHook.sol";
 import {IEnergyToken} from "../token/IEnergyToken.sol";
@@ -29,8 +25,7 @@ import {Roles} from "../lib/Roles.sol";
 ///      - every trade price is the floor of the midpoint of the competitive equilibrium range,
 ///        which lies between a matched ask >= feed-in and a matched bid <= retail
 ///        (ClearingWalk.clearingPrice), hence within [feed-in, retail].
-contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable {
-    using SafeERC20 for IERC20;
+contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
     using ClearingWalk for ClearingWalk.State;
 
     struct Page {
@@ -44,6 +39,10 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     IMeterReadings private immutable _readings;
     IEnergyToken private immutable _energy;
     IERC20 private immutable _credit;
+    /// @dev The readings contract's clock, copied at construction (both immutable there): the
+    ///      current interval costs no external call.
+    uint64 private immutable _marketStart;
+    uint32 private immutable _intervalSeconds;
 
     uint32 private _next;
     /// @dev A collect page holds at least min(remaining participants, this): an outsider cannot
@@ -76,6 +75,8 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         _readings = readings_;
         _energy = energy_;
         _credit = credit_;
+        _marketStart = readings_.marketStart();
+        _intervalSeconds = readings_.intervalSeconds();
         OrderBook.scheduleTariff(_tariffs, retailPerKWh, feedInPerKWh, 0, 0, 0);
         _next = firstInterval;
     }
@@ -85,15 +86,13 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     /// @inheritdoc IEnergyMarket
     function deposit(uint256 amount) public whenNotPaused {
         _requireActive(msg.sender);
-        OrderBook.addDeposit(_book, _key(msg.sender), amount, _current());
-        _credit.safeTransferFrom(msg.sender, address(this), amount);
+        OrderBook.addDeposit(_book, _key(msg.sender), amount, _current(), _credit);
     }
 
     /// @inheritdoc IEnergyMarket
     function depositWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
         // A front-run permit has already set the allowance: go on with the deposit.
-        // solhint-disable-next-line no-empty-blocks
-        try IERC20Permit(address(_credit)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+        OrderBook.permit(_credit, amount, deadline, v, r, s);
         deposit(amount);
     }
 
@@ -102,8 +101,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         address key = _key(msg.sender);
         // Only the member's current wallet (active or suspended) speaks for its account.
         if (_wallet(key) != msg.sender) revert MarketNotMember(msg.sender);
-        OrderBook.takeDeposit(_book, key, amount, _next, _current());
-        _credit.safeTransfer(msg.sender, amount);
+        OrderBook.takeDeposit(_book, key, amount, _next, _current(), _credit);
     }
 
     // ---------------------------------------------------------------- orders
@@ -141,23 +139,17 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         bytes calldata signature
     ) external whenNotPaused returns (uint64 orderId) {
         if (block.timestamp > intent.deadline) revert MarketSignatureExpired(intent.deadline);
-        OrderBook.checkIntent(intent, signature, _domainSeparatorV4());
-        _useCheckedNonce(intent.member, intent.nonce);
-        if (intent.action == Action.Cancel) {
-            _cancel(intent.member, intent.side);
-            return 0;
-        }
+        // Placing or replacing needs an active member; the library checks it after the signature
+        // and the nonce (so that a wrong signature or nonce is reported as such).
         return
-            _setOrder(
-                intent.member,
-                OrderBook.Params(
-                    intent.side,
-                    intent.limitPricePerKWh,
-                    intent.capWhPerInterval,
-                    intent.firstInterval,
-                    intent.lastInterval
-                ),
-                intent.action == Action.Update
+            OrderBook.submitIntent(
+                _book,
+                intent,
+                signature,
+                _domainSeparatorV4(),
+                _key(intent.member),
+                _registry.isActiveMember(intent.member),
+                _current()
             );
     }
 
@@ -324,13 +316,22 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     /// @inheritdoc IEnergyMarket
     function pause() external {
         _onlyRole(Roles.PAUSER);
-        _pause();
+        _requireNotPaused();
+        _book.paused = true;
+        emit Paused(msg.sender);
     }
 
     /// @inheritdoc IEnergyMarket
     function unpause() external {
         _onlyRole(Roles.PAUSER);
-        _unpause();
+        if (!_book.paused) revert ExpectedPause();
+        _book.paused = false;
+        emit Unpaused(msg.sender);
+    }
+
+    /// @inheritdoc IEnergyMarket
+    function paused() external view returns (bool) {
+        return _book.paused;
     }
 
     /// @inheritdoc IMigrationHook
@@ -351,8 +352,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     ///      refunds the whole deposit to the member's wallet (`Withdrawn`), so nothing is lost.
     function beforeMemberRemoved(address member) external {
         _onlyRegistry();
-        uint256 amount = OrderBook.refund(_book, _key(member), _next, _current());
-        if (amount != 0) _credit.safeTransfer(member, amount);
+        OrderBook.refund(_book, _key(member), _next, _current(), _credit, member);
     }
 
     // ---------------------------------------------------------------- views
@@ -409,8 +409,8 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     }
 
     /// @inheritdoc IEnergyMarket
-    function nonces(address member) public view override(IEnergyMarket, Nonces) returns (uint256) {
-        return super.nonces(member);
+    function nonces(address member) external view returns (uint256) {
+        return _book.nonces[member];
     }
 
     /// @inheritdoc IEnergyMarket
@@ -572,8 +572,10 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         return _registry.walletOf(key);
     }
 
+    /// @dev `IMeterReadings.currentInterval`, computed here from the same immutable clock.
     function _current() private view returns (uint32) {
-        return _readings.currentInterval();
+        if (block.timestamp < _marketStart) return 0;
+        return uint32((block.timestamp - _marketStart) / _intervalSeconds);
     }
 
     function _orderAt(address key, Side side, uint32 interval) private view returns (Order memory) {
@@ -582,6 +584,17 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
 
     function _availableAt(address key, uint32 interval) private view returns (uint256) {
         return OrderBook.availableAt(_book, key, interval);
+    }
+
+    /// @dev The pause flag shares its slot with the order-id counter (`OrderBook.Book`): the check
+    ///      warms the slot that placing an order then updates.
+    modifier whenNotPaused() {
+        _requireNotPaused();
+        _;
+    }
+
+    function _requireNotPaused() private view {
+        if (_book.paused) revert EnforcedPause();
     }
 
     function _onlyRole(bytes32 role) private view {

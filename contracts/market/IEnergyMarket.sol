@@ -152,6 +152,11 @@ interface IEnergyMarket {
     /// @notice The order is out of force from interval `fromInterval` on (ended intervals keep it).
     event OrderCancelled(address indexed member, Side indexed side, uint64 indexed orderId, uint32 fromInterval);
     /// @notice The smallest collect page (below the participants left) changed.
+    /// @notice Deposits, withdrawals, orders and clearing were paused (resp. resumed) by `account`
+    ///         (the events and errors of OpenZeppelin's `Pausable`).
+    event Paused(address account);
+    event Unpaused(address account);
+    /// @notice The smallest collect page (below the participants left) changed.
     event MinCollectPageChanged(uint32 oldMinimum, uint32 newMinimum);
     /// @notice Governance took the credits sent to the market outside deposits.
     event SurplusRecovered(address indexed to, uint256 amount);
@@ -214,6 +219,13 @@ interface IEnergyMarket {
 
     // ---------------------------------------------------------------- errors
 
+    /// @notice A signed intent's nonce is not the member's next one (OpenZeppelin `Nonces`' error).
+    error InvalidAccountNonce(address account, uint256 currentNonce);
+    /// @notice A credit transfer of a deposit, withdrawal or refund failed (OpenZeppelin
+    ///         `SafeERC20`'s error, raised in the `OrderBook` library).
+    error SafeERC20FailedOperation(address token);
+    error EnforcedPause();
+    error ExpectedPause();
     error MarketNotMember(address account);
     error MarketZeroAmount();
     error MarketInsufficientDeposit(address member, uint256 available, uint256 needed);
@@ -313,6 +325,9 @@ interface IEnergyMarket {
 
     /// @notice Resume. Requires `PAUSER_ROLE`.
     function unpause() external;
+
+    /// @notice Whether the market is paused.
+    function paused() external view returns (bool);
 
     /// @notice Set the smallest collect page: a page must list at least min(participants left,
     ///         `minimum`), so that nobody can force one settle transaction per participant with

@@ -1,7 +1,8 @@
 /**
  * bench/README.md quotes what a run wrote (issue 21): the last full run's table is
  * `renderTable(bench/results.json)`, the quick ingest run's table is
- * `renderTable(bench/results-quick-ingest.json)`, the stage times are `stageSeconds`, and every
+ * `renderTable(bench/results-quick-ingest.json)`, the quick orders run's table is
+ * `renderTable(bench/results-quick-orders.json)` (issue 16), the stage times are `stageSeconds`, and every
  * other figure in the prose (a number with a thousands separator or a decimal point) is in one
  * of those tables or is an EVM constant or a size listed here with its reason.
  */
@@ -38,7 +39,8 @@ function blockAfter(heading: string): string {
 describe("bench/README.md quotes the results files", () => {
   const full = results("results.json");
   const quick = results("results-quick-ingest.json");
-  const tables = renderTable(full) + "\n" + renderTable(quick);
+  const orders = results("results-quick-orders.json");
+  const tables = renderTable(full) + "\n" + renderTable(quick) + "\n" + renderTable(orders);
 
   it("shows the last full run's table as rendered from bench/results.json", () => {
     expect(blockAfter("## The last full run").trimEnd()).to.equal(renderTable(full).trimEnd());
@@ -47,6 +49,11 @@ describe("bench/README.md quotes the results files", () => {
   it("shows the quick ingest run's table as rendered from bench/results-quick-ingest.json", () => {
     expect(quick.mode).to.equal("quick");
     expect(blockAfter("## The quick ingest run").trimEnd()).to.equal(renderTable(quick).trimEnd());
+  });
+
+  it("shows the quick orders run's table as rendered from bench/results-quick-orders.json", () => {
+    expect(orders.mode).to.equal("quick");
+    expect(blockAfter("## The quick orders run").trimEnd()).to.equal(renderTable(orders).trimEnd());
   });
 
   it("lists the full run's stage times as its stageSeconds", () => {

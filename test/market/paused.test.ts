@@ -51,6 +51,18 @@ describe("EnergyMarket when paused", () => {
     expect(await w.market.depositOf(h(0).address)).to.equal(10n * CREDIT);
   });
 
+  it("keeps Pausable's rules: no second pause, no resume while running, the state in paused()", async () => {
+    expect(await w.market.paused()).to.equal(false);
+    await expect(w.market.unpause()).to.be.revertedWithCustomError(w.market, "ExpectedPause");
+    await expect(w.market.connect(w.mallory).pause()).to.be.revertedWithCustomError(w.market, "AccessControlUnauthorizedAccount");
+    const pauser = await (w.market.runner as unknown as { getAddress(): Promise<string> }).getAddress();
+    await expect(w.market.pause()).to.emit(w.market, "Paused").withArgs(pauser);
+    expect(await w.market.paused()).to.equal(true);
+    await expect(w.market.pause()).to.be.revertedWithCustomError(w.market, "EnforcedPause");
+    await expect(w.market.unpause()).to.emit(w.market, "Unpaused");
+    expect(await w.market.paused()).to.equal(false);
+  });
+
   it("holds an interval between pages while paused and settles the same pages after", async () => {
     await as(0).deposit(10n * CREDIT);
     await as(0).placeOrder(Side.Buy, 200_000, 0, 1, 9);

@@ -3,6 +3,7 @@ pragma solidity ^0.8.24;
 
 import {Checkpoints} from "@openzeppelin/contracts/utils/structs/Checkpoints.sol";
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import {IERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/IERC20Permit.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
@@ -18,12 +19,17 @@ import {IMeterReadings} from "../../oracle/IMeterReadings.sol";
 ///         force at its end (issue 14, items 2 and 3).
 ///         - Orders keep a history of versions per member and side, keyed by the interval they
 ///           apply from (a second change within the same interval overwrites the last version).
+///           A version is one packed slot (`_pack`): the latest in `head`, older ones in `past`
+///           (oldest first), so a member's first order writes one new slot and a change within the
+///           same interval rewrites it; a change in a later interval moves the old head to `past`.
 ///         - Deposits keep a cumulative-deposits checkpoint per member: what a bid may spend in
 ///           an ended interval `t` is the deposit now minus what was deposited after `t` ended.
 ///         - Withdrawals wait only while the member has a buy order live in an ended interval
 ///           that is not settled yet (its money may still be spent there).
-///         A linked (external) library for the writes, so that the market's bytecode stays under
-///         the 24 KiB limit (also the signed-order check and tariff scheduling live here).
+///         Placing, replacing and cancelling orders are internal (compiled into the market: no
+///         DELEGATECALL on the hot path); deposits, collection, the signed-order check and tariff
+///         scheduling are external (a linked library) so that the market's bytecode stays under the
+///         24 KiB limit.
 library OrderBook {
     using Checkpoints for Checkpoints.Trace224;
 
@@ -35,21 +41,36 @@ library OrderBook {
             "OrderIntent(address member,uint8 action,uint8 side,uint64 limitPricePerKWh,uint64 capWhPerInterval,uint32 firstInterval,uint32 lastInterval,uint256 nonce,uint256 deadline)"
         );
 
-    /// @dev An order version; a cancelled order is a version with `order.orderId == 0`.
-    struct Version {
-        uint32 fromInterval;
-        IEnergyMarket.Order order;
-    }
+    /// @dev Bit layout of a packed order version (least significant first); a cancelled order is a
+    ///      version whose order id is 0. 48 + 40 + 64 + 32 + 32 + 32 = 248 bits.
+    uint256 private constant _PRICE_SHIFT = 48; // orderId: bits 0..47 (Book.lastOrderId is a uint48)
+    uint256 private constant _CAP_SHIFT = 88; // limitPricePerKWh: bits 48..87 (<= MAX_PRICE_PER_KWH < 2^40)
+    uint256 private constant _FIRST_SHIFT = 152; // capWhPerInterval: bits 88..151
+    uint256 private constant _LAST_SHIFT = 184; // firstInterval: bits 152..183
+    uint256 private constant _FROM_SHIFT = 216; // lastInterval: bits 184..215; fromInterval: 216..247
+    uint256 private constant _MASK32 = type(uint32).max;
+    uint256 private constant _MASK40 = type(uint40).max;
+    uint256 private constant _MASK48 = type(uint48).max;
+    uint256 private constant _MASK64 = type(uint64).max;
 
     struct Book {
-        uint64 lastOrderId;
-        mapping(address member => mapping(IEnergyMarket.Side side => Version[])) versions;
+        /// @dev 48 bits, the order id's width in a packed version (2^48 orders: one a second for
+        ///      8.9 million years; the checked increment reverts beyond).
+        uint48 lastOrderId;
+        /// @dev The market's pause flag, in the counter's slot: every order reads it first.
+        bool paused;
+        /// @dev The latest order version per member and side (packed; 0: never placed).
+        mapping(address member => mapping(IEnergyMarket.Side side => uint256 packed)) head;
+        /// @dev The earlier versions, oldest first (packed, `fromInterval` strictly increasing).
+        mapping(address member => mapping(IEnergyMarket.Side side => uint256[] packed)) past;
         mapping(address member => uint256) deposits;
         /// @dev Cumulative deposits by the interval they apply from (withdrawals not subtracted).
         mapping(address member => Checkpoints.Trace224) deposited;
         uint256 totalDeposits;
         /// @dev (interval + 1) << 32 | the interval's restart count when the member was collected.
         mapping(address member => uint64 mark) collected;
+        /// @dev The next nonce of each wallet's signed order intents (OpenZeppelin `Nonces`' rule).
+        mapping(address wallet => uint256) nonces;
     }
 
     struct Params {
@@ -68,10 +89,10 @@ library OrderBook {
     function set(
         Book storage book,
         address member,
-        Params calldata p,
+        Params memory p,
         uint32 current,
         bool replace
-    ) external returns (uint64 orderId) {
+    ) internal returns (uint64 orderId) {
         if (p.limitPricePerKWh == 0 || p.limitPricePerKWh > MAX_PRICE_PER_KWH) {
             revert IEnergyMarket.MarketInvalidPrice(p.limitPricePerKWh, MAX_PRICE_PER_KWH);
         }
@@ -79,22 +100,17 @@ library OrderBook {
             revert IEnergyMarket.MarketInvalidIntervalRange(p.firstInterval, p.lastInterval);
         }
         if (p.lastInterval < current) revert IEnergyMarket.MarketOrderExpired(p.lastInterval, current);
-        IEnergyMarket.Order memory o = latest(book, member, p.side);
-        bool live = o.orderId != 0 && o.lastInterval >= current;
+        uint256 h = book.head[member][p.side];
+        uint64 previous = uint64(h & _MASK48);
+        bool live = previous != 0 && uint32(h >> _LAST_SHIFT) >= current;
         if (replace) {
             if (!live) revert IEnergyMarket.MarketOrderNotFound(member, p.side);
-            emit IEnergyMarket.OrderCancelled(member, p.side, o.orderId, current);
+            emit IEnergyMarket.OrderCancelled(member, p.side, previous, current);
         } else if (live) {
-            revert IEnergyMarket.MarketOrderExists(member, p.side, o.orderId);
+            revert IEnergyMarket.MarketOrderExists(member, p.side, previous);
         }
         orderId = ++book.lastOrderId;
-        _write(
-            book,
-            member,
-            p.side,
-            current,
-            IEnergyMarket.Order(orderId, p.limitPricePerKWh, p.capWhPerInterval, p.firstInterval, p.lastInterval)
-        );
+        _write(book, member, p.side, h, _pack(orderId, p, current));
         emit IEnergyMarket.OrderPlaced(
             member,
             p.side,
@@ -108,23 +124,12 @@ library OrderBook {
     }
 
     /// @notice Cancel `member`'s order on `side` from interval `current` on.
-    function cancel(Book storage book, address member, IEnergyMarket.Side side, uint32 current) external {
-        uint64 orderId = latest(book, member, side).orderId;
+    function cancel(Book storage book, address member, IEnergyMarket.Side side, uint32 current) public {
+        uint256 h = book.head[member][side];
+        uint64 orderId = uint64(h & _MASK48);
         if (orderId == 0) revert IEnergyMarket.MarketOrderNotFound(member, side);
-        IEnergyMarket.Order memory none;
-        _write(book, member, side, current, none);
+        _write(book, member, side, h, uint256(current) << _FROM_SHIFT);
         emit IEnergyMarket.OrderCancelled(member, side, orderId, current);
-    }
-
-    /// @notice The latest version of `member`'s order on `side` (zero if none or cancelled).
-    function latest(
-        Book storage book,
-        address member,
-        IEnergyMarket.Side side
-    ) internal view returns (IEnergyMarket.Order memory o) {
-        Version[] storage v = book.versions[member][side];
-        uint256 n = v.length;
-        if (n != 0) o = v[n - 1].order;
     }
 
     /// @notice The version of `member`'s order on `side` in force at (the end of) `interval`.
@@ -133,20 +138,19 @@ library OrderBook {
         address member,
         IEnergyMarket.Side side,
         uint32 interval
-    ) public view returns (IEnergyMarket.Order memory o) {
-        Version[] storage v = book.versions[member][side];
-        uint256 hi = v.length;
-        if (hi == 0) return o;
-        if (v[hi - 1].fromInterval <= interval) return v[hi - 1].order;
-        // The last version with fromInterval <= interval, by binary search.
+    ) public view returns (IEnergyMarket.Order memory) {
+        uint256 h = book.head[member][side];
+        if (_from(h) <= interval) return _unpack(h);
+        // The last earlier version with fromInterval <= interval, by binary search.
+        uint256[] storage v = book.past[member][side];
         uint256 lo = 0;
-        --hi;
+        uint256 hi = v.length;
         while (lo < hi) {
             uint256 mid = (lo + hi) / 2;
-            if (v[mid].fromInterval > interval) hi = mid;
+            if (_from(v[mid]) > interval) hi = mid;
             else lo = mid + 1;
         }
-        if (lo != 0) o = v[lo - 1].order;
+        return lo == 0 ? _unpack(0) : _unpack(v[lo - 1]);
     }
 
     /// @notice Collects `member` once per pass 1 of `interval` (`restarts` tells passes apart),
@@ -225,34 +229,68 @@ library OrderBook {
         }
     }
 
-    function _write(
-        Book storage book,
-        address member,
-        IEnergyMarket.Side side,
-        uint32 current,
-        IEnergyMarket.Order memory o
-    ) private {
-        Version[] storage v = book.versions[member][side];
-        uint256 n = v.length;
-        if (n != 0 && v[n - 1].fromInterval == current) v[n - 1].order = o;
-        else v.push(Version(current, o));
+    /// @dev Makes `packed` (a version from the current interval) the head: the old head `h` goes
+    ///      to `past` unless it is from the same interval (then it is overwritten) or there is none.
+    function _write(Book storage book, address member, IEnergyMarket.Side side, uint256 h, uint256 packed) private {
+        if (h != 0 && _from(h) != _from(packed)) book.past[member][side].push(h);
+        book.head[member][side] = packed;
+    }
+
+    function _pack(uint64 orderId, Params memory p, uint32 current) private pure returns (uint256) {
+        // orderId < 2^48 (Book.lastOrderId), limitPricePerKWh <= MAX_PRICE_PER_KWH < 2^40 (checked).
+        return
+            uint256(orderId) |
+            (uint256(p.limitPricePerKWh) << _PRICE_SHIFT) |
+            (uint256(p.capWhPerInterval) << _CAP_SHIFT) |
+            (uint256(p.firstInterval) << _FIRST_SHIFT) |
+            (uint256(p.lastInterval) << _LAST_SHIFT) |
+            (uint256(current) << _FROM_SHIFT);
+    }
+
+    function _from(uint256 packed) private pure returns (uint32) {
+        return uint32(packed >> _FROM_SHIFT);
+    }
+
+    function _unpack(uint256 packed) private pure returns (IEnergyMarket.Order memory o) {
+        o.orderId = uint64(packed & _MASK48);
+        o.limitPricePerKWh = uint64((packed >> _PRICE_SHIFT) & _MASK40);
+        o.capWhPerInterval = uint64((packed >> _CAP_SHIFT) & _MASK64);
+        o.firstInterval = uint32((packed >> _FIRST_SHIFT) & _MASK32);
+        o.lastInterval = uint32((packed >> _LAST_SHIFT) & _MASK32);
     }
 
     // ---------------------------------------------------------------- deposits
 
-    /// @notice Book a deposit of `amount` by `member` during interval `current`.
-    function addDeposit(Book storage book, address member, uint256 amount, uint32 current) external {
+    /// @notice Book a deposit of `amount` by `member` during interval `current`, then take the
+    ///         credits from the caller (`msg.sender`, the member's wallet).
+    function addDeposit(Book storage book, address member, uint256 amount, uint32 current, IERC20 credit) external {
         if (amount == 0) revert IEnergyMarket.MarketZeroAmount();
         book.deposits[member] += amount;
         book.totalDeposits += amount;
         Checkpoints.Trace224 storage d = book.deposited[member];
         d.push(current, SafeCast.toUint224(uint256(d.latest()) + amount));
         emit IEnergyMarket.Deposited(member, amount);
+        SafeERC20.safeTransferFrom(credit, msg.sender, address(this), amount);
     }
 
-    /// @notice Take `amount` out of `member`'s deposit (a withdrawal or a refund), unless it is
-    ///         locked by an ended interval not settled yet (`next` .. `current - 1`).
-    function takeDeposit(Book storage book, address member, uint256 amount, uint32 next, uint32 current) external {
+    /// @notice Apply the caller's ERC-2612 permit of `amount` to the market; a failing permit (e.g.
+    ///         front-run, so the allowance is already set) is ignored: the deposit then decides.
+    function permit(IERC20 credit, uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external {
+        // solhint-disable-next-line no-empty-blocks
+        try IERC20Permit(address(credit)).permit(msg.sender, address(this), amount, deadline, v, r, s) {} catch {}
+    }
+
+    /// @notice Take `amount` out of `member`'s deposit and send it to the caller (`msg.sender`,
+    ///         the member's wallet), unless it is locked by an ended interval not settled yet
+    ///         (`next` .. `current - 1`).
+    function takeDeposit(
+        Book storage book,
+        address member,
+        uint256 amount,
+        uint32 next,
+        uint32 current,
+        IERC20 credit
+    ) external {
         (bool locked, uint32 until) = lockedUntil(book, member, next, current);
         if (locked) revert IEnergyMarket.MarketDepositLocked(member, until);
         if (amount == 0) revert IEnergyMarket.MarketZeroAmount();
@@ -261,18 +299,19 @@ library OrderBook {
         book.deposits[member] = available - amount;
         book.totalDeposits -= amount;
         emit IEnergyMarket.Withdrawn(member, amount);
+        SafeERC20.safeTransfer(credit, msg.sender, amount);
     }
 
-    /// @notice Take `member`'s whole deposit out (its removal), unless it is locked.
-    /// @return amount the deposit refunded (0 if none)
-    function refund(Book storage book, address member, uint32 next, uint32 current) external returns (uint256 amount) {
+    /// @notice Send `member`'s whole deposit to `wallet` (its removal), unless it is locked.
+    function refund(Book storage book, address member, uint32 next, uint32 current, IERC20 credit, address wallet) external {
         (bool locked, uint32 until) = lockedUntil(book, member, next, current);
         if (locked) revert IEnergyMarket.MarketDepositLocked(member, until);
-        amount = book.deposits[member];
+        uint256 amount = book.deposits[member];
         if (amount != 0) {
             book.deposits[member] = 0;
             book.totalDeposits -= amount;
             emit IEnergyMarket.Withdrawn(member, amount);
+            SafeERC20.safeTransfer(credit, wallet, amount);
         }
     }
 
@@ -305,13 +344,16 @@ library OrderBook {
         uint32 current
     ) public view returns (bool locked, uint32 until) {
         if (current <= next) return (false, 0);
-        Version[] storage v = book.versions[member][IEnergyMarket.Side.Buy];
+        uint256 h = book.head[member][IEnergyMarket.Side.Buy];
+        if (h == 0) return (false, 0);
+        uint256[] storage v = book.past[member][IEnergyMarket.Side.Buy];
         uint32 hiT = current - 1;
-        for (uint256 i = v.length; i > 0; --i) {
-            Version storage ver = v[i - 1];
-            uint32 from = ver.fromInterval;
+        // Version i: the head for i == v.length, else v[i]; newest first.
+        for (uint256 i = v.length + 1; i > 0; --i) {
+            uint256 packed = i > v.length ? h : v[i - 1];
+            uint32 from = _from(packed);
             if (from > hiT) continue; // applies from the current interval on
-            IEnergyMarket.Order memory o = ver.order;
+            IEnergyMarket.Order memory o = _unpack(packed);
             if (o.orderId != 0) {
                 uint32 a = o.firstInterval > from ? o.firstInterval : from;
                 if (a < next) a = next;
@@ -325,13 +367,48 @@ library OrderBook {
 
     // ---------------------------------------------------------------- signed orders, tariffs
 
-    /// @notice Reverts `MarketInvalidSigner` unless `intent.member` signed `intent` (EIP-712 under
-    ///         the market's `domainSeparator`). The nonce and deadline are the market's to check.
-    function checkIntent(
+    /// @notice Carries out an order action signed by `intent.member` (its wallet; `key` is its
+    ///         member key, `active` whether it is an active member) during interval `current`:
+    ///         reverts `MarketInvalidSigner` unless the member signed `intent` (EIP-712 under the
+    ///         market's `domainSeparator`), `InvalidAccountNonce` unless `intent.nonce` is its next
+    ///         nonce (which it uses), and `MarketNotMember` if it places or replaces while not
+    ///         active. The deadline is the market's to check.
+    /// @return orderId the new order's id (0 for a cancel)
+    function submitIntent(
+        Book storage book,
+        IEnergyMarket.OrderIntent calldata intent,
+        bytes calldata signature,
+        bytes32 domainSeparator,
+        address key,
+        bool active,
+        uint32 current
+    ) external returns (uint64 orderId) {
+        _checkSigner(intent, signature, domainSeparator);
+        _useNonce(book, intent.member, intent.nonce);
+        if (intent.action == IEnergyMarket.Action.Cancel) {
+            cancel(book, key, intent.side, current);
+            return 0;
+        }
+        if (!active) revert IEnergyMarket.MarketNotMember(intent.member);
+        return set(book, key, _params(intent), current, intent.action == IEnergyMarket.Action.Update);
+    }
+
+    /// @dev OpenZeppelin `Nonces._useCheckedNonce`: `nonce` must be the wallet's next one.
+    function _useNonce(Book storage book, address wallet, uint256 nonce) private {
+        uint256 next = book.nonces[wallet];
+        if (nonce != next) revert IEnergyMarket.InvalidAccountNonce(wallet, next);
+        book.nonces[wallet] = next + 1;
+    }
+
+    function _params(IEnergyMarket.OrderIntent calldata intent) private pure returns (Params memory) {
+        return Params(intent.side, intent.limitPricePerKWh, intent.capWhPerInterval, intent.firstInterval, intent.lastInterval);
+    }
+
+    function _checkSigner(
         IEnergyMarket.OrderIntent calldata intent,
         bytes calldata signature,
         bytes32 domainSeparator
-    ) external pure {
+    ) private pure {
         bytes32 digest = MessageHashUtils.toTypedDataHash(
             domainSeparator,
             keccak256(
