@@ -1,6 +1,6 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { DeployFunction } from "hardhat-deploy/types";
-import { deployLogs, ensureRole } from "../scripts/lib/deploy-helpers";
+import { deployLogs, ensureMeterHook, ensureRole } from "../scripts/lib/deploy-helpers";
 
 /**
  * MeterReadings: verifies signed readings and mints exported Wh. The settlement clock is fixed
@@ -29,6 +29,8 @@ const func: DeployFunction = async (hre: HardhatRuntimeEnvironment) => {
     skipIfAlreadyDeployed: true,
   });
   await ensureRole(hre, deployer, "ENERGY_MINTER_ROLE", readings.address);
+  // The registry tells MeterReadings of every meter change: readings use its own copy.
+  await ensureMeterHook(hre, deployer, readings.address);
 };
 
 function positiveInt(variable: string, fallback: number): number {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
+
 /// @title IMeterReadings
 /// @notice Signed smart-meter readings, verified on chain. A reading carries a meter's two
 ///         cumulative registers (imported Wh, OBIS 1.8.0; exported Wh, OBIS 2.8.0) at the end
@@ -118,12 +120,33 @@ interface IMeterReadings {
         uint64 exportWhTotal
     );
 
+    /// @notice The registry's meter record of `meterId` was copied here (`syncMeter`): readings
+    ///         of the meter are checked against these values from now on.
+    /// @param key the owner's member key (`ICommunityRegistry.memberKeyOf(owner)`), which its
+    ///        positions are booked to
+    /// @param ownerActive whether the owner is an active member (else readings are refused,
+    ///        `OwnerNotActive`)
+    event MeterSynced(
+        bytes32 indexed meterId,
+        address indexed owner,
+        address key,
+        address signer,
+        uint32 maxPowerW,
+        ICommunityRegistry.MeterStatus status,
+        bool ownerActive
+    );
+
     /// @notice The interval length is not usable (zero).
     error ReadingsInvalidIntervalSeconds(uint32 intervalSeconds);
     /// @notice A reading deadline of `deadlineSeconds` is outside `[minSeconds, maxSeconds]`.
     error ReadingsDeadlineOutOfRange(uint32 deadlineSeconds, uint32 minSeconds, uint32 maxSeconds);
     /// @notice The meter `meterId` is unknown or retired: its registers cannot be reset.
     error ReadingsMeterNotActive(bytes32 meterId);
+    /// @notice `syncMeter` was called while this contract is not the registry's meter hook
+    ///         (`hook` is): a copy nobody keeps current would be taken for the truth.
+    error ReadingsNotMeterHook(address hook);
+    /// @notice `syncMeter` of a meter the registry does not know.
+    error ReadingsMeterUnknown(bytes32 meterId);
     /// @notice The interval `interval` is not ready for the market: not ended, or neither every
     ///         active meter reported (`reported` of `expected`) nor the deadline passed.
     error ReadingsIntervalNotReady(uint32 interval, uint256 reported, uint256 expected);

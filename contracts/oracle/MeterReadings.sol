@@ -5,6 +5,7 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
+import {IMeterHook} from "../identity/IMeterHook.sol";
 import {IEnergyToken} from "../token/IEnergyToken.sol";
 import {IMeterReadings} from "./IMeterReadings.sol";
 import {Roles} from "../lib/Roles.sol";
@@ -17,7 +18,12 @@ import {Roles} from "../lib/Roles.sol";
 ///      of booked export energy; booked energy per reading <= one interval of max power.
 ///      A meter's slot also keeps a 64-bit history: bit k set <=> interval `lastInterval - k`
 ///      was accepted, so a resubmission within 64 intervals is told `AlreadyRecorded`.
-contract MeterReadings is IMeterReadings, EIP712 {
+///      Meter copy: once this contract is the registry's meter hook, `_configs`, `_owners` and
+///      `_memberKeys` equal the registry's records of every synced meter (the registry calls
+///      `syncMeter` in the transaction of every change), so a reading reads them here (two
+///      cold slots) instead of calling the registry; a meter never synced is read from the
+///      registry as before.
+contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     /// @inheritdoc IMeterReadings
     string public constant READING_TYPE =
         "Reading(bytes32 meterId,uint32 interval,uint64 importWhTotal,uint64 exportWhTotal)";
@@ -40,12 +46,26 @@ contract MeterReadings is IMeterReadings, EIP712 {
     }
 
     /// @dev One slot per meter: last (or anchor) interval, both registers, state, history bits.
+    // One slot (232 bits); solhint's packing heuristic does not count enum and uint64 fields right.
+    // solhint-disable-next-line gas-struct-packing
     struct MeterSlot {
         uint32 lastInterval;
         uint64 importWhTotal;
         uint64 exportWhTotal;
         SlotState state;
         uint64 history;
+    }
+
+    /// @dev What a reading needs of a meter, copied from the registry by `syncMeter` (one slot).
+    ///      `status` None: never synced (the registry is asked instead).
+    // One slot (216 bits), see MeterSlot.
+    // solhint-disable-next-line gas-struct-packing
+    struct MeterConfig {
+        address signer;
+        uint32 maxPowerW;
+        ICommunityRegistry.MeterStatus status;
+        bool ownerActive;
+        bool keyed; // the owner's member key is not the owner's wallet (it migrated): see `_memberKeys`
     }
 
     /// @dev The energy of one accepted reading: booked to its interval, and beyond it.
@@ -63,6 +83,10 @@ contract MeterReadings is IMeterReadings, EIP712 {
 
     uint32 private _readingDeadlineSeconds;
     mapping(bytes32 meterId => MeterSlot) private _meters;
+    mapping(bytes32 meterId => MeterConfig) private _configs;
+    mapping(bytes32 meterId => address owner) private _owners;
+    /// @dev Written only for a meter whose owner migrated (`MeterConfig.keyed`).
+    mapping(bytes32 meterId => address key) private _memberKeys;
     mapping(uint32 interval => uint256) private _reportedCount;
     mapping(uint32 interval => bool) private _closed;
     mapping(uint32 interval => mapping(address member => Position)) private _positions;
@@ -137,6 +161,20 @@ contract MeterReadings is IMeterReadings, EIP712 {
         uint64 history = shift >= _HISTORY_BITS ? 0 : s.history << shift;
         _meters[meterId] = MeterSlot(from, importWhTotal, exportWhTotal, SlotState.Anchored, history);
         emit MeterRegistersReset(meterId, from, s.importWhTotal, s.exportWhTotal, importWhTotal, exportWhTotal);
+    }
+
+    /// @inheritdoc IMeterHook
+    function syncMeter(bytes32 meterId) external {
+        address hook = _registry.meterHook();
+        if (hook != address(this)) revert ReadingsNotMeterHook(hook);
+        ICommunityRegistry.Meter memory m = _registry.meterOf(meterId);
+        if (m.status == ICommunityRegistry.MeterStatus.None) revert ReadingsMeterUnknown(meterId);
+        address key = _registry.memberKeyOf(m.owner);
+        bool ownerActive = _registry.isActiveMember(m.owner);
+        _configs[meterId] = MeterConfig(m.signer, m.maxPowerW, m.status, ownerActive, key != m.owner);
+        if (_owners[meterId] != m.owner) _owners[meterId] = m.owner;
+        if (key != m.owner && _memberKeys[meterId] != key) _memberKeys[meterId] = key;
+        emit MeterSynced(meterId, m.owner, key, m.signer, m.maxPowerW, m.status, ownerActive);
     }
 
     /// @inheritdoc IMeterReadings
@@ -264,12 +302,20 @@ contract MeterReadings is IMeterReadings, EIP712 {
 
     /// @dev Checks one reading; records it and returns true, or emits `ReadingRejected`.
     function _submit(SignedReading calldata r) private returns (bool) {
-        (RejectReason reason, address owner, uint32 maxPowerW) = _check(r);
+        (RejectReason reason, MeterConfig memory cfg, address owner) = _check(r);
         if (reason != RejectReason.None) return _reject(r, reason);
         MeterSlot memory s = _slot(r.meterId);
         Energy memory e;
-        (reason, e) = _measure(r, s, maxPowerW);
+        (reason, e) = _measure(r, s, cfg.maxPowerW);
         if (reason != RejectReason.None) return _reject(r, reason);
+        address key;
+        if (owner == address(0)) {
+            // Synced: the owner (and, after a migration, the member key) from this contract's copy.
+            owner = _owners[r.meterId];
+            key = cfg.keyed ? _memberKeys[r.meterId] : owner;
+        } else {
+            key = _registry.memberKeyOf(owner);
+        }
 
         uint32 shift = r.interval - s.lastInterval;
         uint64 history = shift >= _HISTORY_BITS ? 1 : (s.history << shift) | 1;
@@ -279,7 +325,7 @@ contract MeterReadings is IMeterReadings, EIP712 {
         if (e.importWh != 0 || e.exportWh != 0) {
             // Keyed by the member, not the wallet: a migration between two readings of one
             // interval must not split the member into two positions (issue 14, item 4).
-            Position storage p = _positions[r.interval][_registry.memberKeyOf(owner)];
+            Position storage p = _positions[r.interval][key];
             if (p.importWh == 0 && p.exportWh == 0) ++_participantCount[r.interval];
             // A member's interval sum of booked energy is bounded by its meters' max power x one
             // interval, far below 2^64 Wh; checked arithmetic stays on all the same.
@@ -335,32 +381,41 @@ contract MeterReadings is IMeterReadings, EIP712 {
         return _isRecorded(s, interval) ? RejectReason.AlreadyRecorded : RejectReason.IntervalNotAfterLast;
     }
 
-    /// @dev Registry, signature and time checks; the meter's registers are checked in `_submit`.
+    /// @dev What a reading needs of its meter: this contract's copy once synced (`owner` zero:
+    ///      read it from `_owners` when needed), else the registry's record (`owner` set).
+    function _config(bytes32 meterId) private view returns (MeterConfig memory cfg, address owner) {
+        cfg = _configs[meterId];
+        if (cfg.status != ICommunityRegistry.MeterStatus.None) return (cfg, address(0));
+        ICommunityRegistry.Meter memory meter = _registry.meterOf(meterId);
+        if (meter.status == ICommunityRegistry.MeterStatus.None) return (cfg, address(0));
+        owner = meter.owner;
+        cfg = MeterConfig(meter.signer, meter.maxPowerW, meter.status, _registry.isActiveMember(owner), false);
+    }
+
+    /// @dev Meter, owner, signature and time checks; the meter's registers are checked in `_submit`.
     function _check(
         SignedReading calldata r
-    ) private view returns (RejectReason reason, address owner, uint32 maxPowerW) {
-        ICommunityRegistry.Meter memory meter = _registry.meterOf(r.meterId);
-        owner = meter.owner;
-        maxPowerW = meter.maxPowerW;
-        if (meter.status == ICommunityRegistry.MeterStatus.None) return (RejectReason.UnknownMeter, owner, maxPowerW);
-        if (meter.status != ICommunityRegistry.MeterStatus.Active) return (RejectReason.MeterRetired, owner, maxPowerW);
-        if (!_registry.isActiveMember(owner)) return (RejectReason.OwnerNotActive, owner, maxPowerW);
+    ) private view returns (RejectReason, MeterConfig memory cfg, address owner) {
+        (cfg, owner) = _config(r.meterId);
+        if (cfg.status == ICommunityRegistry.MeterStatus.None) return (RejectReason.UnknownMeter, cfg, owner);
+        if (cfg.status != ICommunityRegistry.MeterStatus.Active) return (RejectReason.MeterRetired, cfg, owner);
+        if (!cfg.ownerActive) return (RejectReason.OwnerNotActive, cfg, owner);
 
         bytes32 digest = readingDigest(r.meterId, r.interval, r.importWhTotal, r.exportWhTotal);
         (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, r.signature);
-        if (err != ECDSA.RecoverError.NoError || recovered != meter.signer) {
-            return (RejectReason.BadSignature, owner, maxPowerW);
+        if (err != ECDSA.RecoverError.NoError || recovered != cfg.signer) {
+            return (RejectReason.BadSignature, cfg, owner);
         }
 
         MeterSlot memory s = _meters[r.meterId];
         if (s.state != SlotState.Unset && r.interval < s.lastInterval + (s.state == SlotState.Read ? 1 : 0)) {
-            return (_notAfter(s, r.interval), owner, maxPowerW);
+            return (_notAfter(s, r.interval), cfg, owner);
         }
-        if (!_hasEnded(r.interval)) return (RejectReason.IntervalNotEnded, owner, maxPowerW);
+        if (!_hasEnded(r.interval)) return (RejectReason.IntervalNotEnded, cfg, owner);
         if (_closed[r.interval] || block.timestamp > _deadline(r.interval)) {
-            return (RejectReason.IntervalClosed, owner, maxPowerW);
+            return (RejectReason.IntervalClosed, cfg, owner);
         }
-        return (RejectReason.None, owner, maxPowerW);
+        return (RejectReason.None, cfg, owner);
     }
 
     function _emitAccepted(SignedReading calldata r, address owner, Energy memory e) private {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { dataLength, TypedDataEncoder } from "ethers";
+import { dataLength, TypedDataEncoder, ZeroHash } from "ethers";
 import { READING_TYPES } from "../../src/sdk/eip712";
 import { ROLES } from "../../src/sdk/roles";
 import { Core, deployCommunity, meterId } from "../helpers/fixtures";
@@ -299,6 +299,90 @@ describe("MeterReadings", () => {
       await expect(tx).to.emit(c.readings, "ReadingAccepted").withArgs(B, 1, c.bob.address, B_IMP + 100n, 200n, 100n, 200n, 0n, 0n, good.signature);
       expect(await c.energy.balanceOf(c.bob.address)).to.equal(200n);
       expect(await c.readings.submitReadings.staticCall([await sign(A, 1, 1000n, 1000n)])).to.equal(1n);
+    });
+  });
+
+  describe("its own copy of each meter (issue 16: one cold read instead of registry calls)", () => {
+    const MS = { Active: 1, Retired: 2 };
+
+    it("is the registry's meter hook, set once, and copies a meter at its registration", async () => {
+      expect(await c.registry.meterHook()).to.equal(await c.readings.getAddress());
+      await expect(c.registry.setMeterHook(c.mallory.address))
+        .to.be.revertedWithCustomError(c.registry, "RegistryMeterHookAlreadySet")
+        .withArgs(await c.readings.getAddress());
+      const C = meterId("carol");
+      await c.registry.onboardMember(c.carol.address, 2, ZeroHash);
+      await expect(c.registry.registerMeter(C, c.carol.address, c.signerKey.address, 4_000, 1, 0n, 0n))
+        .to.emit(c.readings, "MeterSynced")
+        .withArgs(C, c.carol.address, c.carol.address, c.signerKey.address, 4_000, MS.Active, true);
+    });
+
+    it("follows a suspension and a reinstatement for the very next reading", async () => {
+      await goToInterval(c.readings, 1);
+      await expect(c.registry.suspendMember(c.alice.address))
+        .to.emit(c.readings, "MeterSynced")
+        .withArgs(A, c.alice.address, c.alice.address, c.signerKey.address, 10_000, MS.Active, false);
+      const r = await sign(A, 0, A_IMP + 1n, A_EXP);
+      await expect(submit([r])).to.emit(c.readings, "ReadingRejected").withArgs(A, 0, Reject.OwnerNotActive);
+      await c.registry.reinstateMember(c.alice.address);
+      await expect(submit([r])).to.emit(c.readings, "ReadingAccepted");
+    });
+
+    it("follows a signer rebound: the old key's reading is refused, the new key's accepted", async () => {
+      await goToInterval(c.readings, 1);
+      await expect(c.registry.rebindMeterSigner(A, c.carol.address))
+        .to.emit(c.readings, "MeterSynced")
+        .withArgs(A, c.alice.address, c.alice.address, c.carol.address, 10_000, MS.Active, true);
+      await expect(submit([await sign(A, 0, A_IMP, A_EXP)])).to.emit(c.readings, "ReadingRejected").withArgs(A, 0, Reject.BadSignature);
+      await expect(submit([await sign(A, 0, A_IMP, A_EXP, c.carol)])).to.emit(c.readings, "ReadingAccepted");
+    });
+
+    it("follows a retirement and a member's removal", async () => {
+      await goToInterval(c.readings, 1);
+      await expect(c.registry.retireMeter(A))
+        .to.emit(c.readings, "MeterSynced")
+        .withArgs(A, c.alice.address, c.alice.address, c.signerKey.address, 10_000, MS.Retired, true);
+      await expect(c.registry.removeMember(c.alice.address))
+        .to.emit(c.readings, "MeterSynced")
+        .withArgs(A, c.alice.address, c.alice.address, c.signerKey.address, 10_000, MS.Retired, false);
+      await expect(submit([await sign(A, 0, A_IMP, A_EXP)])).to.emit(c.readings, "ReadingRejected").withArgs(A, 0, Reject.MeterRetired);
+    });
+
+    it("follows a wallet migration: the owner is the new wallet, the position stays under the member key", async () => {
+      await goToInterval(c.readings, 1);
+      await expect(c.registry.migrateMember(c.alice.address, c.carol.address))
+        .to.emit(c.readings, "MeterSynced")
+        .withArgs(A, c.carol.address, c.alice.address, c.signerKey.address, 10_000, MS.Active, true);
+      await expect(submit([await sign(A, 0, A_IMP + 5n, A_EXP + 7n)]))
+        .to.emit(c.readings, "ReadingAccepted")
+        .withArgs(A, 0, c.carol.address, A_IMP + 5n, A_EXP + 7n, 5n, 7n, 0n, 0n, anySignature);
+      const p = await c.readings.positionOf(0, c.alice.address);
+      expect([p.importWh, p.exportWh]).to.deep.equal([5n, 7n]);
+      expect((await c.readings.positionOf(0, c.carol.address)).exportWh).to.equal(0n);
+    });
+
+    it("lets anyone re-copy a meter, and refuses an unknown one", async () => {
+      await expect(c.readings.connect(c.mallory).syncMeter(B))
+        .to.emit(c.readings, "MeterSynced")
+        .withArgs(B, c.bob.address, c.bob.address, c.signerKey.address, 10_000, MS.Active, true);
+      await expect(c.readings.syncMeter(meterId("nope")))
+        .to.be.revertedWithCustomError(c.readings, "ReadingsMeterUnknown")
+        .withArgs(meterId("nope"));
+    });
+
+    it("refuses to copy while it is not the registry's meter hook, and then reads the registry itself", async () => {
+      const f = await ethers.getContractFactory("MeterReadings");
+      const other = await f.deploy(await c.registry.getAddress(), await c.energy.getAddress(), await c.readings.marketStart(), 900);
+      await expect(other.syncMeter(A))
+        .to.be.revertedWithCustomError(other, "ReadingsNotMeterHook")
+        .withArgs(await c.readings.getAddress());
+      await c.registry.grantRole(ROLES.ENERGY_MINTER_ROLE, await other.getAddress());
+      await goToInterval(c.readings, 1);
+      await c.registry.suspendMember(c.bob.address);
+      const r = await signReading(other, c.signerKey, { meterId: B, interval: 0, importWhTotal: B_IMP, exportWhTotal: B_EXP });
+      await expect(other.submitReadings([r])).to.emit(other, "ReadingRejected").withArgs(B, 0, Reject.OwnerNotActive);
+      const ra = await signReading(other, c.signerKey, { meterId: A, interval: 0, importWhTotal: A_IMP + 1n, exportWhTotal: A_EXP });
+      await expect(other.submitReadings([ra])).to.emit(other, "ReadingAccepted").withArgs(A, 0, c.alice.address, A_IMP + 1n, A_EXP, 1n, 0n, 0n, 0n, ra.signature);
     });
   });
 
