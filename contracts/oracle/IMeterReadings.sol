@@ -7,12 +7,13 @@ import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
 /// @notice Signed smart-meter readings, verified on chain. A reading carries a meter's two
 ///         cumulative registers (imported Wh, OBIS 1.8.0; exported Wh, OBIS 2.8.0) at the end
 ///         of a settlement interval, signed (EIP-712) by the meter's registered signer key.
-///         The energy of an interval is the difference to the meter's previous reading; the
-///         exported part is minted as `EnergyToken` to the meter's owner.
+///         The energy of an interval is the difference to the meter's previous reading, booked
+///         to the owner's position; the market retires the exported part when it settles the
+///         interval (`IEnergyMarket.MemberSettled`). Nothing is minted per reading (issue 16):
+///         verified production is the positions and `ReadingAccepted`, not a token balance.
 /// @dev Invariants:
 ///      - per meter, accepted intervals strictly increase and both registers never decrease;
 ///      - a (meter, interval) is recorded at most once;
-///      - EnergyToken minted by this contract == sum of accepted `exportWh`;
 ///      - per interval, the member positions are the sums of their meters' booked energy;
 ///      - no reading books more than one interval of its meter's max power
 ///        (`maxPowerW * intervalSeconds / 3600` Wh) to its interval, per register.
@@ -21,7 +22,7 @@ import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
 ///      its first reading is checked like any other (never backwards, max power since then).
 ///      Lumping rule: a reading whose delta covers several intervals (after a gap: readings
 ///      held back, a suspension) books at most one interval's max power to its interval; the
-///      excess is "unbooked": it is not traded on the market and not minted, but carried in
+///      excess is "unbooked": it is not traded on the market and not in the position, but carried in
 ///      `ReadingAccepted` so that bills settle it with the grid (import at the retail tariff,
 ///      export at the feed-in tariff of the reading's interval). A delta above max power x
 ///      the whole elapsed time is refused (`ImplausiblePower`).
@@ -80,11 +81,11 @@ interface IMeterReadings {
     ///         and `exportWh + unbookedExportWh` since the meter's previous reading (or its
     ///         registration / reset).
     /// @param importWh imported Wh booked to `interval` (the market position)
-    /// @param exportWh exported Wh booked to `interval` (the market position, minted as EnergyToken)
+    /// @param exportWh exported Wh booked to `interval` (the market position; retired at settlement)
     /// @param unbookedImportWh imported Wh beyond one interval's max power: bought from the grid
     ///        at the retail tariff, never traded on the market
     /// @param unbookedExportWh exported Wh beyond one interval's max power: sold to the grid at
-    ///        the feed-in tariff, never traded on the market nor minted
+    ///        the feed-in tariff, never traded on the market
     /// @param signature the meter signer's EIP-712 signature of the reading (`READING_TYPE`)
     event ReadingAccepted(
         bytes32 indexed meterId,

@@ -6,16 +6,15 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
 import {IMeterHook} from "../identity/IMeterHook.sol";
-import {IEnergyToken} from "../token/IEnergyToken.sol";
 import {IMeterReadings} from "./IMeterReadings.sol";
 import {Roles} from "../lib/Roles.sol";
 
 /// @title MeterReadings
-/// @notice Verifies batches of signed meter readings, records interval energy per member and
-///         mints exported Wh as EnergyToken.
+/// @notice Verifies batches of signed meter readings and records interval energy per member
+///         (nothing is minted: issue 16, see IMeterReadings).
 /// @dev Invariants (see the interface): per meter, intervals strictly increase and registers
-///      never decrease (except by an operator's evented reset); EnergyToken minted here == sum
-///      of booked export energy; booked energy per reading <= one interval of max power.
+///      never decrease (except by an operator's evented reset); booked energy per reading <= one
+///      interval of max power.
 ///      A meter's slot also keeps a 64-bit history: bit k set <=> interval `lastInterval - k`
 ///      was accepted, so a resubmission within 64 intervals is told `AlreadyRecorded`.
 ///      Meter copy: once this contract is the registry's meter hook, `_configs`, `_owners` and
@@ -77,7 +76,6 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     }
 
     ICommunityRegistry private immutable _registry;
-    IEnergyToken private immutable _energy;
     uint64 private immutable _marketStart;
     uint32 private immutable _intervalSeconds;
 
@@ -93,18 +91,15 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     mapping(uint32 interval => uint256) private _participantCount;
 
     /// @param registry_ the community registry (meters, members, roles)
-    /// @param energy_ the energy token this contract mints
     /// @param marketStart_ unix time of the start of interval 0
     /// @param intervalSeconds_ length of an interval (900 for 15 minutes)
     constructor(
         ICommunityRegistry registry_,
-        IEnergyToken energy_,
         uint64 marketStart_,
         uint32 intervalSeconds_
     ) EIP712("GridLedger MeterReadings", "1") {
         if (intervalSeconds_ == 0) revert ReadingsInvalidIntervalSeconds(intervalSeconds_);
         _registry = registry_;
-        _energy = energy_;
         _marketStart = marketStart_;
         _intervalSeconds = intervalSeconds_;
         // One interval, within the bounds `setReadingDeadlineSeconds` keeps.
@@ -333,7 +328,6 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
             p.exportWh += e.exportWh;
         }
         _emitAccepted(r, owner, e);
-        if (e.exportWh != 0) _energy.mint(owner, e.exportWh);
         return true;
     }
 
