@@ -137,6 +137,10 @@ interface IMeterReadings {
         bool ownerActive
     );
 
+    /// @notice Member `key` got the position index `index` (1-based, dense, once for good): its
+    ///         interval positions share a storage slot with one neighbour's (issue 16).
+    event MemberIndexAssigned(address indexed key, uint32 index);
+
     /// @notice The interval length is not usable (zero).
     error ReadingsInvalidIntervalSeconds(uint32 intervalSeconds);
     /// @notice A reading deadline of `deadlineSeconds` is outside `[minSeconds, maxSeconds]`.
@@ -233,4 +237,9 @@ interface IMeterReadings {
     ///         the member's first wallet) booked to `interval`, summed over its meters: one position per
     ///         member, whatever wallet migrations happen between the interval's readings.
     function positionOf(uint32 interval, address member) external view returns (Position memory);
+
+    /// @notice The position index of the member with key `member` (1-based; 0 if it has none
+    ///         yet): assigned when its first meter is synced (or, for a meter never synced, at
+    ///         its first accepted reading). Positions of two members share a storage slot.
+    function memberIndexOf(address member) external view returns (uint32);
 }

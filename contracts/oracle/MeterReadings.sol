@@ -33,6 +33,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
 
     bytes32 private constant _READING_TYPEHASH = keccak256(bytes(READING_TYPE));
     uint32 private constant _HISTORY_BITS = 64;
+    uint256 private constant _LANE_MASK = (1 << 128) - 1;
 
     /// @dev Where a meter's slot stands. `Unset`: nothing stored yet, the registry's registration
     ///      registers apply. `Anchored`: registers set at registration or by a reset, no reading
@@ -57,7 +58,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
 
     /// @dev What a reading needs of a meter, copied from the registry by `syncMeter` (one slot).
     ///      `status` None: never synced (the registry is asked instead).
-    // One slot (216 bits), see MeterSlot.
+    // One slot (248 bits), see MeterSlot.
     // solhint-disable-next-line gas-struct-packing
     struct MeterConfig {
         address signer;
@@ -65,6 +66,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         ICommunityRegistry.MeterStatus status;
         bool ownerActive;
         bool keyed; // the owner's member key is not the owner's wallet (it migrated): see `_memberKeys`
+        uint32 memberIndex; // the owner's `_memberIndex` (1-based)
     }
 
     /// @dev The energy of one accepted reading: booked to its interval, and beyond it.
@@ -80,6 +82,8 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     uint32 private immutable _intervalSeconds;
 
     uint32 private _readingDeadlineSeconds;
+    /// @dev Members given a position lane so far (shares a slot with the deadline).
+    uint32 private _memberCount;
     mapping(bytes32 meterId => MeterSlot) private _meters;
     mapping(bytes32 meterId => MeterConfig) private _configs;
     mapping(bytes32 meterId => address owner) private _owners;
@@ -87,7 +91,12 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     mapping(bytes32 meterId => address key) private _memberKeys;
     mapping(uint32 interval => uint256) private _reportedCount;
     mapping(uint32 interval => bool) private _closed;
-    mapping(uint32 interval => mapping(address member => Position)) private _positions;
+    /// @dev 1-based, dense, assigned once per member key (`_indexOf`): where its position lives.
+    mapping(address key => uint32 index) private _memberIndex;
+    /// @dev The positions of an interval, two members per slot: member index i (1-based) lives in
+    ///      slot (i - 1) / 2, lane (i - 1) % 2 of 128 bits (import Wh low 64, export Wh high 64).
+    ///      Two neighbours share the cost of the slot's first write (issue 16).
+    mapping(uint32 interval => mapping(uint256 pair => uint256 lanes)) private _positionPairs;
     mapping(uint32 interval => uint256) private _participantCount;
 
     /// @param registry_ the community registry (meters, members, roles)
@@ -166,7 +175,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         if (m.status == ICommunityRegistry.MeterStatus.None) revert ReadingsMeterUnknown(meterId);
         address key = _registry.memberKeyOf(m.owner);
         bool ownerActive = _registry.isActiveMember(m.owner);
-        _configs[meterId] = MeterConfig(m.signer, m.maxPowerW, m.status, ownerActive, key != m.owner);
+        _configs[meterId] = MeterConfig(m.signer, m.maxPowerW, m.status, ownerActive, key != m.owner, _indexOf(key));
         if (_owners[meterId] != m.owner) _owners[meterId] = m.owner;
         if (key != m.owner && _memberKeys[meterId] != key) _memberKeys[meterId] = key;
         emit MeterSynced(meterId, m.owner, key, m.signer, m.maxPowerW, m.status, ownerActive);
@@ -259,8 +268,18 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     }
 
     /// @inheritdoc IMeterReadings
-    function positionOf(uint32 interval, address member) external view returns (Position memory) {
-        return _positions[interval][member];
+    function positionOf(uint32 interval, address member) external view returns (Position memory p) {
+        uint32 index = _memberIndex[member];
+        if (index == 0) return p;
+        (uint256 pair, uint256 shift) = _lane(index);
+        uint256 lane = (_positionPairs[interval][pair] >> shift) & _LANE_MASK;
+        // A lane is two 64-bit halves: the casts take exactly them.
+        p = Position(uint64(lane), uint64(lane >> 64));
+    }
+
+    /// @inheritdoc IMeterReadings
+    function memberIndexOf(address member) external view returns (uint32) {
+        return _memberIndex[member];
     }
 
     // ---------------------------------------------------------------- internal
@@ -288,6 +307,41 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         }
     }
 
+    /// @dev The member's position lane: index i (1-based) -> slot (i - 1) / 2, bit offset 0 or 128.
+    function _lane(uint32 index) private pure returns (uint256 pair, uint256 shift) {
+        // index >= 1 (assigned ones only): no underflow.
+        unchecked {
+            pair = (uint256(index) - 1) >> 1;
+            shift = ((uint256(index) - 1) & 1) << 7;
+        }
+    }
+
+    /// @dev The member index of `key`, assigned (next free, evented) on first use.
+    function _indexOf(address key) private returns (uint32 index) {
+        index = _memberIndex[key];
+        if (index == 0) {
+            index = ++_memberCount;
+            _memberIndex[key] = index;
+            emit MemberIndexAssigned(key, index);
+        }
+    }
+
+    /// @dev Adds a reading's booked energy to the member's position in `interval`; counts the
+    ///      member as a participant on its first energy there.
+    function _book(uint32 interval, uint32 index, Energy memory e) private {
+        (uint256 pair, uint256 shift) = _lane(index);
+        uint256 word = _positionPairs[interval][pair];
+        uint256 lane = (word >> shift) & _LANE_MASK;
+        if (lane == 0) ++_participantCount[interval];
+        // A member's interval sum of booked energy is bounded by its meters' max power x one
+        // interval, far below 2^64 Wh; checked arithmetic stays on all the same (the casts take
+        // exactly the two 64-bit halves of the lane).
+        uint64 importWh = uint64(lane) + e.importWh;
+        uint64 exportWh = uint64(lane >> 64) + e.exportWh;
+        lane = (uint256(exportWh) << 64) | importWh;
+        _positionPairs[interval][pair] = (word & ~(_LANE_MASK << shift)) | (lane << shift);
+    }
+
     function _isRecorded(MeterSlot memory s, uint32 interval) private pure returns (bool) {
         if (s.state == SlotState.Unset || interval > s.lastInterval) return false;
         uint32 age = s.lastInterval - interval;
@@ -310,6 +364,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
             key = cfg.keyed ? _memberKeys[r.meterId] : owner;
         } else {
             key = _registry.memberKeyOf(owner);
+            cfg.memberIndex = _indexOf(key);
         }
 
         uint32 shift = r.interval - s.lastInterval;
@@ -320,12 +375,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         if (e.importWh != 0 || e.exportWh != 0) {
             // Keyed by the member, not the wallet: a migration between two readings of one
             // interval must not split the member into two positions (issue 14, item 4).
-            Position storage p = _positions[r.interval][key];
-            if (p.importWh == 0 && p.exportWh == 0) ++_participantCount[r.interval];
-            // A member's interval sum of booked energy is bounded by its meters' max power x one
-            // interval, far below 2^64 Wh; checked arithmetic stays on all the same.
-            p.importWh += e.importWh;
-            p.exportWh += e.exportWh;
+            _book(r.interval, cfg.memberIndex, e);
         }
         _emitAccepted(r, owner, e);
         return true;
@@ -383,7 +433,8 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         ICommunityRegistry.Meter memory meter = _registry.meterOf(meterId);
         if (meter.status == ICommunityRegistry.MeterStatus.None) return (cfg, address(0));
         owner = meter.owner;
-        cfg = MeterConfig(meter.signer, meter.maxPowerW, meter.status, _registry.isActiveMember(owner), false);
+        // memberIndex 0: `_submit` looks it up (or assigns it) once the reading is accepted.
+        cfg = MeterConfig(meter.signer, meter.maxPowerW, meter.status, _registry.isActiveMember(owner), false, 0);
     }
 
     /// @dev Meter, owner, signature and time checks; the meter's registers are checked in `_submit`.

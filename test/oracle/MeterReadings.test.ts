@@ -383,6 +383,45 @@ describe("MeterReadings", () => {
     });
   });
 
+  describe("positions, two members per storage slot (issue 16)", () => {
+    it("gives each member a dense index at its first meter's registration, kept across a migration", async () => {
+      expect([await c.readings.memberIndexOf(c.alice.address), await c.readings.memberIndexOf(c.bob.address)]).to.deep.equal([1n, 2n]);
+      expect(await c.readings.memberIndexOf(c.carol.address)).to.equal(0n);
+      await c.registry.onboardMember(c.carol.address, 2, ZeroHash);
+      await expect(c.registry.registerMeter(meterId("carol"), c.carol.address, c.signerKey.address, 10_000, 1, 0n, 0n))
+        .to.emit(c.readings, "MemberIndexAssigned")
+        .withArgs(c.carol.address, 3);
+      // A second meter of the same member: same index, no new one.
+      await expect(c.registry.registerMeter(meterId("carol-2"), c.carol.address, c.signerKey.address, 10_000, 1, 0n, 0n)).to.not.emit(
+        c.readings,
+        "MemberIndexAssigned",
+      );
+      await c.registry.migrateMember(c.alice.address, c.mallory.address);
+      expect(await c.readings.memberIndexOf(c.alice.address)).to.equal(1n);
+      expect(await c.readings.memberIndexOf(c.mallory.address)).to.equal(0n); // positions are keyed by the member key
+    });
+
+    it("keeps the two lanes of a slot apart and counts each member once", async () => {
+      // alice (index 1) and bob (index 2) share slot 0 of each interval.
+      await goToInterval(c.readings, 1);
+      await submit([await sign(A, 0, A_IMP + 2500n, A_EXP + 1n), await sign(B, 0, B_IMP + 3n, B_EXP + 2500n)]);
+      const [pa, pb] = [await c.readings.positionOf(0, c.alice.address), await c.readings.positionOf(0, c.bob.address)];
+      expect([pa.importWh, pa.exportWh, pb.importWh, pb.exportWh]).to.deep.equal([2500n, 1n, 3n, 2500n]);
+      expect(await c.readings.participantCount(0)).to.equal(2n);
+      // bob alone in the next interval: alice's lane stays empty, and she is not counted.
+      await goToInterval(c.readings, 2);
+      await submit([await sign(B, 1, B_IMP + 10n, B_EXP + 2500n)]);
+      expect((await c.readings.positionOf(1, c.alice.address)).exportWh).to.equal(0n);
+      expect((await c.readings.positionOf(1, c.bob.address)).importWh).to.equal(7n);
+      expect(await c.readings.participantCount(1)).to.equal(1n);
+    });
+
+    it("answers a zero position for a member that has no index", async () => {
+      const p = await c.readings.positionOf(0, c.mallory.address);
+      expect([p.importWh, p.exportWh]).to.deep.equal([0n, 0n]);
+    });
+  });
+
   describe("readiness", () => {
     it("is ready once every active meter reported or the deadline passed", async () => {
       await goToInterval(c.readings, 1);
