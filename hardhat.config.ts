@@ -4,6 +4,7 @@ import { TASK_COMPILE_SOLIDITY_GET_SOLC_BUILD, TASK_NODE_SERVER_READY } from "ha
 import "@nomicfoundation/hardhat-toolbox";
 import "hardhat-deploy";
 import "hardhat-deploy-ethers";
+import * as path from "node:path";
 import { printSkipSummary } from "./test/helpers/prereq";
 
 dotenv.config({ quiet: true } as dotenv.DotenvConfigOptions);
@@ -123,7 +124,8 @@ const config: HardhatUserConfig = {
   typechain: { outDir: "typechain-types", target: "ethers-v6" },
   gasReporter: { enabled: process.env.REPORT_GAS === "true" },
   // The root hook lists every skipped test with its reason at the end of the run (issue 21).
-  mocha: { timeout: 120_000, rootHooks: { afterAll: printSkipSummary } },
+  // The spec reporter plus each test file's wall time (the slowest listed at the end).
+  mocha: { timeout: 120_000, rootHooks: { afterAll: printSkipSummary }, reporter: path.join(__dirname, "test", "helpers", "timing-reporter.js") },
 };
 
 export default config;

@@ -175,7 +175,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         if (interval != _next) revert MarketWrongInterval(interval, _next);
         IntervalState storage st = _intervals[interval];
         if (st.phase == Phase.Open) {
-            if (_open(interval, st, hint.length)) return;
+            if (_openCollection(interval, st, hint.length)) return;
         } else if (st.phase != Phase.Collecting) {
             revert MarketWrongPhase(interval, st.phase);
         }
@@ -228,6 +228,24 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
         } else {
             _collectWalk = walk;
         }
+    }
+
+    /// @dev Closes the readings of `interval` and fixes its tariff and participants; an interval
+    ///      without participants clears empty and closes at once (returns true: nothing to collect).
+    function _openCollection(uint32 interval, IntervalState storage st, uint256 hintLength) private returns (bool) {
+        if (!_readings.isReady(interval)) revert MarketIntervalNotReady(interval);
+        _readings.closeInterval(interval);
+        Tariff memory tariff = _tariffAt(interval);
+        st.retailPerKWh = tariff.retailPerKWh;
+        st.feedInPerKWh = tariff.feedInPerKWh;
+        st.participants = uint32(_readings.participantCount(interval));
+        st.phase = Phase.Collecting;
+        delete _collectWalk;
+        if (st.participants != 0) return false;
+        if (hintLength != 0) revert MarketHintTooMany(interval, 0);
+        emit IntervalCleared(interval, 0, 0, tariff.retailPerKWh, tariff.feedInPerKWh, 0);
+        _closeInterval(interval, st);
+        return true;
     }
 
     /// @inheritdoc IEnergyMarket
@@ -394,25 +412,6 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712, Nonces, Pausable
     }
 
     // ---------------------------------------------------------------- internal: clearing
-
-    /// @dev Starts pass 1 of `interval`: closes it for readings, freezes its tariff and its
-    ///      participant count. An interval without participants is settled at once (true).
-    function _open(uint32 interval, IntervalState storage st, uint256 hintLength) private returns (bool settled) {
-        if (!_readings.isReady(interval)) revert MarketIntervalNotReady(interval);
-        _readings.closeInterval(interval);
-        Tariff memory tariff = _tariffAt(interval);
-        st.retailPerKWh = tariff.retailPerKWh;
-        st.feedInPerKWh = tariff.feedInPerKWh;
-        st.participants = uint32(_readings.participantCount(interval));
-        st.phase = Phase.Collecting;
-        delete _collectWalk;
-        if (st.participants == 0) {
-            if (hintLength != 0) revert MarketHintTooMany(interval, 0);
-            emit IntervalCleared(interval, 0, 0, tariff.retailPerKWh, tariff.feedInPerKWh, 0);
-            _closeInterval(interval, st);
-            return true;
-        }
-    }
 
     /// @dev Computes a participant's entry from chain state and checks the caller's tag.
     function _collectOne(

@@ -46,27 +46,26 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     }
 
     /// @dev One slot per meter: last (or anchor) interval, both registers, state, history bits.
-    // One slot (232 bits); solhint's packing heuristic does not count enum and uint64 fields right.
-    // solhint-disable-next-line gas-struct-packing
     struct MeterSlot {
-        uint32 lastInterval;
         uint64 importWhTotal;
         uint64 exportWhTotal;
-        SlotState state;
         uint64 history;
+        uint32 lastInterval;
+        SlotState state;
     }
 
     /// @dev What a reading needs of a meter, copied from the registry by `syncMeter` (one slot).
     ///      `status` None: never synced (the registry is asked instead).
-    // One slot (248 bits), see MeterSlot.
+    ///      One slot: 160 + 2 x 32 + 3 x 8 = 248 bits (solhint's packing heuristic takes the
+    ///      imported enum for a full word).
     // solhint-disable-next-line gas-struct-packing
     struct MeterConfig {
         address signer;
         uint32 maxPowerW;
+        uint32 memberIndex; // the owner's `_memberIndex` (1-based)
         ICommunityRegistry.MeterStatus status;
         bool ownerActive;
         bool keyed; // the owner's member key is not the owner's wallet (it migrated): see `_memberKeys`
-        uint32 memberIndex; // the owner's `_memberIndex` (1-based)
     }
 
     /// @dev The energy of one accepted reading: booked to its interval, and beyond it.
@@ -163,7 +162,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         if (from < s.lastInterval) from = s.lastInterval;
         uint32 shift = from - s.lastInterval;
         uint64 history = shift >= _HISTORY_BITS ? 0 : s.history << shift;
-        _meters[meterId] = MeterSlot(from, importWhTotal, exportWhTotal, SlotState.Anchored, history);
+        _meters[meterId] = MeterSlot(importWhTotal, exportWhTotal, history, from, SlotState.Anchored);
         emit MeterRegistersReset(meterId, from, s.importWhTotal, s.exportWhTotal, importWhTotal, exportWhTotal);
     }
 
@@ -175,7 +174,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         if (m.status == ICommunityRegistry.MeterStatus.None) revert ReadingsMeterUnknown(meterId);
         address key = _registry.memberKeyOf(m.owner);
         bool ownerActive = _registry.isActiveMember(m.owner);
-        _configs[meterId] = MeterConfig(m.signer, m.maxPowerW, m.status, ownerActive, key != m.owner, _indexOf(key));
+        _configs[meterId] = MeterConfig(m.signer, m.maxPowerW, _indexOf(key), m.status, ownerActive, key != m.owner);
         if (_owners[meterId] != m.owner) _owners[meterId] = m.owner;
         if (key != m.owner && _memberKeys[meterId] != key) _memberKeys[meterId] = key;
         emit MeterSynced(meterId, m.owner, key, m.signer, m.maxPowerW, m.status, ownerActive);
@@ -303,7 +302,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         s = _meters[meterId];
         if (s.state == SlotState.Unset) {
             ICommunityRegistry.MeterRegisters memory g = _registry.meterRegistersAtRegistration(meterId);
-            s = MeterSlot(_intervalOf(g.registeredAt), g.importWhTotal, g.exportWhTotal, SlotState.Anchored, 0);
+            s = MeterSlot(g.importWhTotal, g.exportWhTotal, 0, _intervalOf(g.registeredAt), SlotState.Anchored);
         }
     }
 
@@ -369,7 +368,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
 
         uint32 shift = r.interval - s.lastInterval;
         uint64 history = shift >= _HISTORY_BITS ? 1 : (s.history << shift) | 1;
-        _meters[r.meterId] = MeterSlot(r.interval, r.importWhTotal, r.exportWhTotal, SlotState.Read, history);
+        _meters[r.meterId] = MeterSlot(r.importWhTotal, r.exportWhTotal, history, r.interval, SlotState.Read);
         ++_reportedCount[r.interval];
 
         if (e.importWh != 0 || e.exportWh != 0) {
@@ -434,7 +433,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         if (meter.status == ICommunityRegistry.MeterStatus.None) return (cfg, address(0));
         owner = meter.owner;
         // memberIndex 0: `_submit` looks it up (or assigns it) once the reading is accepted.
-        cfg = MeterConfig(meter.signer, meter.maxPowerW, meter.status, _registry.isActiveMember(owner), false, 0);
+        cfg = MeterConfig(meter.signer, meter.maxPowerW, 0, meter.status, _registry.isActiveMember(owner), false);
     }
 
     /// @dev Meter, owner, signature and time checks; the meter's registers are checked in `_submit`.

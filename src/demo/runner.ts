@@ -158,6 +158,9 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
     // paths.deployments at deployments/demo): never a deployment someone else made.
     const folder = path.join(hre.config.paths.deployments, network.name);
     checkDemoDeploymentFolder(folder);
+    // hardhat-deploy creates the records root and the network folder without `recursive`: a root
+    // whose parent does not exist yet (a fresh --deployments DIR) would lose the records silently.
+    fs.mkdirSync(hre.config.paths.deployments, { recursive: true });
     await deployments.run(["core"], { resetMemory: true, deletePreviousDeployments: true, writeDeploymentsToFiles: true });
     fs.mkdirSync(folder, { recursive: true });
     fs.writeFileSync(path.join(folder, DEMO_MARKER), `written by npm run demo at ${new Date().toISOString()}\n`);
@@ -279,6 +282,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
 
   // ---- 3. the oracle daemon and the keeper
   const reading = new Set<DemoMember>(early); // meters the oracle reads (registered)
+  const firstReading = new Map<DemoMember, number>(); // a late joiner: the first interval its meter may read
   const feed = await OracleFeed.create({
     provider,
     network: network.name,
@@ -309,7 +313,11 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
   const sampleAll = async (t: number) => {
     const ts = boundary(t);
     cursor = await provider.getBlockNumber();
-    await feed.push([...reading].map((m) => ({ meterKey: m.household.name, timestamp: ts, importWhTotal: meters.get(m)!.importWhTotal, exportWhTotal: meters.get(m)!.exportWhTotal })));
+    // A meter registered after t ended (on a real-time chain, onboarding can outlast a short
+    // interval) has no reading for t: its energy goes into its first reading, from the registers
+    // it was registered with.
+    const due = [...reading].filter((m) => (firstReading.get(m) ?? t) <= t);
+    await feed.push(due.map((m) => ({ meterKey: m.household.name, timestamp: ts, importWhTotal: meters.get(m)!.importWhTotal, exportWhTotal: meters.get(m)!.exportWhTotal })));
     await feed.land();
   };
   // The battery follows the market (src/sim/dispatch.ts): with the households' readings of t on
@@ -364,6 +372,7 @@ export async function runDemo(hre: HardhatRuntimeEnvironment, options: DemoOptio
           await feed.restart(); // the daemon re-reads the registry: the new meter is known
           stats.oracleRestarts++;
           reading.add(m);
+          firstReading.set(m, Number((await c.readings.meterState(m.meterId)).nextInterval));
           progress.note(`${label(k)}  ${m.household.name} joins the community (meter registered, orders signed and relayed)`);
         }
         if (m.suspendedAt === k) {

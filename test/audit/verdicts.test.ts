@@ -110,9 +110,9 @@ describe("audit verdicts", function () {
       for (let slot = 0; slot < 100 && !found; slot++) {
         const at = keccak256(AbiCoder.defaultAbiCoder().encode(["bytes32", "uint256"], [h0.meter, slot]));
         const raw = BigInt(await ethers.provider.getStorage(readings, at));
-        // Packed struct: lastInterval (32 bits), importWhTotal (64), exportWhTotal (64), state (8), history (64).
-        if (raw !== 0n && ((raw >> 32n) & ((1n << 64n) - 1n)) === st.importWhTotal && ((raw >> 96n) & ((1n << 64n) - 1n)) === st.exportWhTotal) {
-          await network.provider.send("hardhat_setStorageAt", [readings, at, zeroPadValue(toBeHex(raw + (1n << 96n)), 32)]);
+        // Packed struct: importWhTotal (64 bits), exportWhTotal (64), history (64), lastInterval (32), state (8).
+        if (raw !== 0n && (raw & ((1n << 64n) - 1n)) === st.importWhTotal && ((raw >> 64n) & ((1n << 64n) - 1n)) === st.exportWhTotal) {
+          await network.provider.send("hardhat_setStorageAt", [readings, at, zeroPadValue(toBeHex(raw + (1n << 64n)), 32)]);
           found = true;
         }
       }

@@ -130,7 +130,20 @@ describe("keeper + oracle daemons against a hardhat node (real time)", function 
 
     const traded = await market.queryFilter(market.filters.Traded(), 0);
     const intervals = new Set(traded.map((l) => Number((l as unknown as { args: { interval: bigint } }).args.interval)));
-    expect([...intervals].sort((a, b) => a - b)).to.deep.equal([first + 1, first + 2, first + 3]);
+    if ([...intervals].sort((a, b) => a - b).join() !== [first + 1, first + 2, first + 3].join()) {
+      // Say what the chain holds for each interval, so a failure on a loaded machine explains itself.
+      const lines = [];
+      for (let t = first; t <= last + 1; t++) {
+        const positions = [];
+        for (let k = 0; k < METERS.length; k++) {
+          const p = await readings.positionOf(t, hardhatAccount(1 + k).address);
+          positions.push(`${METERS[k]} +${p.exportWh}/-${p.importWh}`);
+        }
+        const st = await market.intervalState(t);
+        lines.push(`interval ${t}: reported ${await readings.reportedCount(t)}, ${positions.join(" ")}, phase ${st.phase} price ${st.pricePerKWh} matched ${st.matchedWh}`);
+      }
+      throw new Error(`traded in [${[...intervals].join(", ")}], expected ${first + 1}..${last}\n${lines.join("\n")}\nkeeper: ${keeper.output().slice(-3000)}\noracle: ${oracle.output().slice(-5000)}`);
+    }
     // 30 Wh offered each interval, 25 Wh bid: 25 Wh traded at 0.10, the ask of the seller whose
     // 5 unmatched Wh bound the equilibrium range.
     const settled = await market.queryFilter(market.filters.IntervalCleared(), 0);

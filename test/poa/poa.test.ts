@@ -127,7 +127,8 @@ describeIfSelected(TITLE, function () {
     const watch = new JsonRpcProvider(state!.nodes[1].url, 1337, { staticNetwork: true });
     try {
       // Wait until the demo has settled two intervals of its run (the baseline interval counts too).
-      const marketFile = path.join(records, "poa", "EnergyMarket.json");
+      // scripts/demo.ts keeps the demo's records under <root>/demo/<network>.
+      const marketFile = path.join(records, "demo", "poa", "EnergyMarket.json");
       const settledCount = async () => {
         if (!fs.existsSync(marketFile)) return 0;
         const { address } = JSON.parse(fs.readFileSync(marketFile, "utf8")) as { address: string };
@@ -206,7 +207,7 @@ describeIfSelected(TITLE, function () {
       expect(reasons.filter((r) => r !== 1 && r !== 4), "readings refused for another reason than the suspension").to.deep.equal([]);
 
       // The restarted node serves the same settled history as the others.
-      const market = JSON.parse(fs.readFileSync(path.join(records, "poa", "EnergyMarket.json"), "utf8")) as { address: string };
+      const market = JSON.parse(fs.readFileSync(marketFile, "utf8")) as { address: string };
       const n0 = new JsonRpcProvider(state!.nodes[0].url, 1337, { staticNetwork: true });
       const m0 = new Contract(market.address, ["event IntervalSettled(uint32 indexed interval)"], n0);
       const settled0 = await m0.queryFilter("IntervalSettled", 0);

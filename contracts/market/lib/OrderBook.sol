@@ -155,7 +155,7 @@ library OrderBook {
     ///         order and deposit in force at the end of `interval` (issue 14, items 2 and 3);
     ///         tag None without a live order on that side, or if `trades` is false (no net
     ///         position, or the member is not active). `available` is what a bid may spend.
-    // `p` comes from an external call's return data (memory), never from calldata.
+    ///      `p` comes from an external call to MeterReadings, in memory: it cannot be calldata.
     // solhint-disable-next-line gas-calldata-parameters
     function collectEntry(
         Book storage book,
