@@ -1,9 +1,10 @@
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import type { DeployFunction } from "hardhat-deploy/types";
-import { deployLogs, ensureRole } from "../scripts/lib/deploy-helpers";
+import { deployLogs, ensureMeterHook } from "../scripts/lib/deploy-helpers";
 
 /**
- * MeterReadings: verifies signed readings and mints exported Wh. The settlement clock is fixed
+ * MeterReadings: verifies signed readings and books each member's interval energy (nothing is
+ * minted since issue 16), and becomes the registry's meter hook. The settlement clock is fixed
  * here for good: GRIDLEDGER_INTERVAL_SECONDS (default 900) and GRIDLEDGER_MARKET_START (unix
  * seconds; by default the latest block's time rounded down to a whole interval).
  */
@@ -11,7 +12,6 @@ const func: DeployFunction = async (hre: HardhatRuntimeEnvironment) => {
   const { deployments, getNamedAccounts, ethers } = hre;
   const { deployer } = await getNamedAccounts();
   const registry = await deployments.get("CommunityRegistry");
-  const energy = await deployments.get("EnergyToken");
 
   const intervalSeconds = positiveInt("GRIDLEDGER_INTERVAL_SECONDS", 900);
   let marketStart = process.env.GRIDLEDGER_MARKET_START?.trim()
@@ -24,11 +24,12 @@ const func: DeployFunction = async (hre: HardhatRuntimeEnvironment) => {
 
   const readings = await deployments.deploy("MeterReadings", {
     from: deployer,
-    args: [registry.address, energy.address, marketStart, intervalSeconds],
+    args: [registry.address, marketStart, intervalSeconds],
     log: deployLogs(hre),
     skipIfAlreadyDeployed: true,
   });
-  await ensureRole(hre, deployer, "ENERGY_MINTER_ROLE", readings.address);
+  // The registry tells MeterReadings of every meter change: readings use its own copy.
+  await ensureMeterHook(hre, deployer, readings.address);
 };
 
 function positiveInt(variable: string, fallback: number): number {
@@ -39,5 +40,5 @@ function positiveInt(variable: string, fallback: number): number {
 }
 
 func.tags = ["MeterReadings", "oracle", "core"];
-func.dependencies = ["CommunityRegistry", "EnergyToken"];
+func.dependencies = ["CommunityRegistry"];
 export default func;

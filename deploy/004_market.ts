@@ -6,8 +6,8 @@ import { deployLogs, ensureMigrationHook, ensureRole } from "../scripts/lib/depl
  * EnergyMarket (with its linked OrderBook library): deposits, orders, tariffs, clearing.
  * Initial tariffs from GRIDLEDGER_RETAIL_PER_KWH and GRIDLEDGER_FEED_IN_PER_KWH in credit base
  * units per kWh (6 decimals: 300000 = 0.30 per kWh). The market clears from the interval
- * current at deployment on, and gets SYSTEM_ROLE (hold tokens, close intervals) and
- * ENERGY_RETIRER_ROLE.
+ * current at deployment on, and gets SYSTEM_ROLE (hold tokens, close intervals). It retires
+ * exported energy by its `MemberSettled` events, so it needs no energy-token role (issue 16).
  */
 const func: DeployFunction = async (hre: HardhatRuntimeEnvironment) => {
   const { deployments, getNamedAccounts } = hre;
@@ -15,7 +15,6 @@ const func: DeployFunction = async (hre: HardhatRuntimeEnvironment) => {
   const log = deployLogs(hre);
   const registry = await deployments.get("CommunityRegistry");
   const readings = await deployments.get("MeterReadings");
-  const energy = await deployments.get("EnergyToken");
   const credit = await deployments.get("CommunityCredit");
 
   const retail = price("GRIDLEDGER_RETAIL_PER_KWH", 300_000n);
@@ -28,14 +27,13 @@ const func: DeployFunction = async (hre: HardhatRuntimeEnvironment) => {
   const orderBook = await deployments.deploy("OrderBook", { from: deployer, log, skipIfAlreadyDeployed: true });
   const market = await deployments.deploy("EnergyMarket", {
     from: deployer,
-    args: [registry.address, readings.address, energy.address, credit.address, retail, feedIn, firstInterval],
+    args: [registry.address, readings.address, credit.address, retail, feedIn, firstInterval],
     libraries: { OrderBook: orderBook.address },
     log,
     skipIfAlreadyDeployed: true,
   });
 
   await ensureRole(hre, deployer, "SYSTEM_ROLE", market.address);
-  await ensureRole(hre, deployer, "ENERGY_RETIRER_ROLE", market.address);
   await ensureMigrationHook(hre, deployer, market.address);
 };
 
@@ -49,5 +47,5 @@ function price(variable: string, fallback: bigint): bigint {
 }
 
 func.tags = ["EnergyMarket", "market", "core"];
-func.dependencies = ["CommunityRegistry", "EnergyToken", "CommunityCredit", "MeterReadings"];
+func.dependencies = ["CommunityRegistry", "CommunityCredit", "MeterReadings"];
 export default func;

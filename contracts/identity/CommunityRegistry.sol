@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Multicall} from "@openzeppelin/contracts/utils/Multicall.sol";
 import {ICommunityRegistry} from "./ICommunityRegistry.sol";
 import {IMigrationHook} from "./IMigrationHook.sol";
+import {IMeterHook} from "./IMeterHook.sol";
 import {Roles} from "../lib/Roles.sol";
 
 /// @title CommunityRegistry
@@ -34,6 +35,8 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
     mapping(bytes32 meterId => MeterRegisters) private _registersAtRegistration;
     mapping(address member => bytes32[] meterIds) private _meterIds;
     address[] private _migrationHooks;
+    /// @dev Told of every change to a meter or its owner's status (set once).
+    address private _meterHook;
     uint256 private _activeMemberCount;
     uint256 private _activeMeterCount;
 
@@ -68,6 +71,7 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         _members[member].status = MemberStatus.Suspended;
         --_activeMemberCount;
         emit MemberSuspended(member);
+        _syncMetersOf(member);
     }
 
     /// @inheritdoc ICommunityRegistry
@@ -81,6 +85,7 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         _members[member].status = MemberStatus.Active;
         ++_activeMemberCount;
         emit MemberReinstated(member);
+        _syncMetersOf(member);
     }
 
     /// @inheritdoc ICommunityRegistry
@@ -98,6 +103,7 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         if (status == MemberStatus.Active) --_activeMemberCount;
         _members[member].status = MemberStatus.Removed;
         emit MemberRemoved(member);
+        _syncMetersOf(member);
     }
 
     /// @inheritdoc ICommunityRegistry
@@ -126,6 +132,7 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
             _meters[meterId].owner = newWallet;
             newIds.push(meterId);
             emit MeterOwnerChanged(meterId, oldWallet, newWallet);
+            _syncMeter(meterId);
         }
         delete _meterIds[oldWallet];
         emit MemberMigrated(oldWallet, newWallet);
@@ -164,6 +171,14 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         revert RegistryMigrationHookUnknown(hook);
     }
 
+    /// @inheritdoc ICommunityRegistry
+    function setMeterHook(address hook) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (hook == address(0)) revert RegistryInvalidAccount(hook);
+        if (_meterHook != address(0)) revert RegistryMeterHookAlreadySet(_meterHook);
+        _meterHook = hook;
+        emit MeterHookSet(hook);
+    }
+
     // ---------------------------------------------------------------- meters
 
     /// @inheritdoc ICommunityRegistry
@@ -193,6 +208,7 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         ++_members[owner].activeMeters;
         ++_activeMeterCount;
         emit MeterRegistered(meterId, owner, signer, maxPowerW, zone, importWhTotal, exportWhTotal);
+        _syncMeter(meterId);
     }
 
     /// @inheritdoc ICommunityRegistry
@@ -202,6 +218,7 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         address oldSigner = meter.signer;
         meter.signer = newSigner;
         emit MeterSignerRebound(meterId, oldSigner, newSigner);
+        _syncMeter(meterId);
     }
 
     /// @inheritdoc ICommunityRegistry
@@ -212,6 +229,7 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         --_members[owner].activeMeters;
         --_activeMeterCount;
         emit MeterRetired(meterId, owner);
+        _syncMeter(meterId);
     }
 
     // ---------------------------------------------------------------- views
@@ -278,7 +296,26 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         return _migrationHooks;
     }
 
+    /// @inheritdoc ICommunityRegistry
+    function meterHook() external view returns (address) {
+        return _meterHook;
+    }
+
     // ---------------------------------------------------------------- internal
+
+    /// @dev Tells the meter hook (if set) that `meterId`'s record or its owner's status changed.
+    function _syncMeter(bytes32 meterId) private {
+        address hook = _meterHook;
+        if (hook != address(0)) IMeterHook(hook).syncMeter(meterId);
+    }
+
+    /// @dev `_syncMeter` for every meter `member` owns (active and retired).
+    function _syncMetersOf(address member) private {
+        if (_meterHook == address(0)) return;
+        bytes32[] storage ids = _meterIds[member];
+        uint256 n = ids.length;
+        for (uint256 i = 0; i < n; ++i) _syncMeter(ids[i]);
+    }
 
     function _requireKnown(address member) private view returns (MemberStatus status) {
         status = _members[member].status;

@@ -112,6 +112,8 @@ interface ICommunityRegistry is IAccessControl {
     event MigrationHookAdded(address indexed hook);
     /// @notice A contract was removed from the list told of wallet migrations.
     event MigrationHookRemoved(address indexed hook);
+    /// @notice The contract told of every meter change was set (once, for good).
+    event MeterHookSet(address indexed hook);
 
     // ---------------------------------------------------------------- errors
 
@@ -143,6 +145,8 @@ interface ICommunityRegistry is IAccessControl {
     error RegistryMigrationHookExists(address hook);
     /// @notice `hook` is not in the migration hook list.
     error RegistryMigrationHookUnknown(address hook);
+    /// @notice The meter hook is set already (`current`): it is set once, for good.
+    error RegistryMeterHookAlreadySet(address current);
 
     // ---------------------------------------------------------------- members
 
@@ -180,6 +184,15 @@ interface ICommunityRegistry is IAccessControl {
 
     /// @notice Remove a migration hook. Requires `DEFAULT_ADMIN_ROLE`.
     function removeMigrationHook(address hook) external;
+
+    /// @notice Set the contract told of every meter change (`IMeterHook.syncMeter`): the
+    ///         metering contract, which keeps its own copy of what a reading needs. Requires
+    ///         `DEFAULT_ADMIN_ROLE`; set once, for good (`RegistryMeterHookAlreadySet`), so that
+    ///         a copy, once taken, is never left behind by a change the hook was not told of.
+    /// @dev The registry calls `syncMeter` after `registerMeter`, `rebindMeterSigner` and
+    ///      `retireMeter`, and for each meter of the member after `suspendMember`,
+    ///      `reinstateMember`, `removeMember` and `migrateMember`. Emits `MeterHookSet`.
+    function setMeterHook(address hook) external;
 
     // ---------------------------------------------------------------- meters
 
@@ -254,4 +267,7 @@ interface ICommunityRegistry is IAccessControl {
 
     /// @notice The contracts told of wallet migrations, in call order.
     function migrationHooks() external view returns (address[] memory);
+
+    /// @notice The contract told of every meter change, or zero while none is set.
+    function meterHook() external view returns (address);
 }

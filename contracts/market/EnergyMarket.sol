@@ -6,7 +6,6 @@ import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol"
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
 import {IMigrationHook} from "../identity/IMigrationHook.sol";
-import {IEnergyToken} from "../token/IEnergyToken.sol";
 import {IMeterReadings} from "../oracle/IMeterReadings.sol";
 import {IEnergyMarket} from "./IEnergyMarket.sol";
 import {ClearingWalk} from "./lib/ClearingWalk.sol";
@@ -37,7 +36,6 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
 
     ICommunityRegistry private immutable _registry;
     IMeterReadings private immutable _readings;
-    IEnergyToken private immutable _energy;
     IERC20 private immutable _credit;
     /// @dev The readings contract's clock, copied at construction (both immutable there): the
     ///      current interval costs no external call.
@@ -57,7 +55,6 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
 
     /// @param registry_ members, roles
     /// @param readings_ metered positions per interval and the clock
-    /// @param energy_ the energy token this market retires
     /// @param credit_ the payment token
     /// @param retailPerKWh initial retail (backup) tariff
     /// @param feedInPerKWh initial feed-in tariff
@@ -65,7 +62,6 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
     constructor(
         ICommunityRegistry registry_,
         IMeterReadings readings_,
-        IEnergyToken energy_,
         IERC20 credit_,
         uint64 retailPerKWh,
         uint64 feedInPerKWh,
@@ -73,7 +69,6 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
     ) EIP712("GridLedger EnergyMarket", "1") {
         _registry = registry_;
         _readings = readings_;
-        _energy = energy_;
         _credit = credit_;
         _marketStart = readings_.marketStart();
         _intervalSeconds = readings_.intervalSeconds();
@@ -255,17 +250,15 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
 
         ClearingWalk.State memory walk = _settleWalk;
         uint64 price = st.pricePerKWh;
-        // At most one member is finished per entry, plus the last ask and bid.
-        Retirements memory r = Retirements(new address[](entries.length + 2), new uint256[](entries.length + 2), 0);
         for (uint256 i = 0; i < entries.length; ++i) {
             Entry calldata e = entries[i];
             ClearingWalk.Cur memory cur = _cur(e);
             if (e.tag == Tag.None) {
-                _finish(interval, cur, Tag.None, r);
+                _finish(interval, cur, Tag.None);
             } else {
                 // The order was checked when the page was collected and the page is unchanged.
                 (, ClearingWalk.Cur memory previous) = e.tag == Tag.Ask ? walk.admitAsk(cur) : walk.admitBid(cur);
-                if (previous.present) _finish(interval, previous, e.tag, r);
+                if (previous.present) _finish(interval, previous, e.tag);
             }
             _fills(interval, walk, price);
         }
@@ -273,24 +266,12 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         st.pagesSettled = k;
         emit PageSettled(interval, k - 1);
         if (k == st.pagesCollected) {
-            if (walk.ask.present) _finish(interval, walk.ask, Tag.Ask, r);
-            if (walk.bid.present) _finish(interval, walk.bid, Tag.Bid, r);
+            if (walk.ask.present) _finish(interval, walk.ask, Tag.Ask);
+            if (walk.bid.present) _finish(interval, walk.bid, Tag.Bid);
             delete _settleWalk;
             _closeInterval(interval, st);
         } else {
             _settleWalk = walk;
-        }
-        if (r.count != 0) {
-            address[] memory from = r.from;
-            uint256[] memory wh = r.wh;
-            uint256 n = r.count;
-            // Shorten both arrays in place to the members actually queued (n <= length).
-            // solhint-disable-next-line no-inline-assembly
-            assembly ("memory-safe") {
-                mstore(from, n)
-                mstore(wh, n)
-            }
-            _energy.retireBatch(from, wh);
         }
     }
 
@@ -512,15 +493,9 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         uint256 receivedCredits;
     }
 
-    /// @dev Energy to retire at the end of a settlement page, one entry per finished member.
-    struct Retirements {
-        address[] from;
-        uint256[] wh;
-        uint256 count;
-    }
-
-    /// @dev Books a member's whole result for the interval; queues its export for retirement.
-    function _finish(uint32 interval, ClearingWalk.Cur memory c, Tag tag, Retirements memory r) private {
+    /// @dev Books a member's whole result for the interval. `MemberSettled` retires its export
+    ///      (self-supply + sold + grid export): no token was minted for it (issue 16).
+    function _finish(uint32 interval, ClearingWalk.Cur memory c, Tag tag) private {
         Outcome memory o;
         o.member = c.member;
         o.selfSupplyWh = c.importWh < c.exportWh ? c.importWh : c.exportWh;
@@ -548,12 +523,6 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
             o.paidCredits,
             o.receivedCredits
         );
-        if (c.exportWh != 0) {
-            // The energy token follows the wallet: retire from the member's wallet now.
-            r.from[r.count] = _wallet(o.member);
-            r.wh[r.count] = c.exportWh;
-            ++r.count;
-        }
     }
 
     function _closeInterval(uint32 interval, IntervalState storage st) private {

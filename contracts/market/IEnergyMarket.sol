@@ -30,8 +30,9 @@ pragma solidity ^0.8.24;
 ///            (`CollectionRestarted`) instead of reverting, so no caller can freeze `t`.
 ///         2. `settle(t, entries)`: the caller passes the collected entries back, page by page
 ///            as they were collected; the contract checks them against the hash of pass 1,
-///            replays the walk with the price, moves credits (buyer -> seller), retires every
-///            Wh exported in `t`, and emits `Traded` per fill and `MemberSettled` per member.
+///            replays the walk with the price, moves credits (buyer -> seller), and emits
+///            `Traded` per fill and `MemberSettled` per member, which retires every Wh the
+///            member exported in `t` (no energy token is minted or burnt: issue 16).
 ///         An interval's inputs are frozen at its end boundary: orders and deposits changed
 ///         during interval c apply from c on, so nothing a member does can change what an
 ///         ended interval clears (or make a keeper's hint stale). Withdrawals wait only while the
@@ -203,6 +204,9 @@ interface IEnergyMarket {
         uint256 credits
     );
     /// @notice A member's whole result for an interval; grid flows are billed at the tariffs.
+    ///         It is also the retirement of the member's export in `interval`: `selfSupplyWh +
+    ///         soldWh + gridExportWh` == the exported Wh of its position (`IMeterReadings.
+    ///         positionOf`), consumed by itself, by buyers (`Traded`) and by the grid.
     event MemberSettled(
         uint32 indexed interval,
         address indexed member,

@@ -3,7 +3,6 @@ pragma solidity ^0.8.24;
 
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
-import {IEnergyToken} from "../token/IEnergyToken.sol";
 import {IMeterReadings} from "../oracle/IMeterReadings.sol";
 import {EnergyMarket} from "../market/EnergyMarket.sol";
 
@@ -15,12 +14,11 @@ contract FaultyEnergyMarket is EnergyMarket {
     constructor(
         ICommunityRegistry registry_,
         IMeterReadings readings_,
-        IEnergyToken energy_,
         IERC20 credit_,
         uint64 retailPerKWh,
         uint64 feedInPerKWh,
         uint32 firstInterval
-    ) EnergyMarket(registry_, readings_, energy_, credit_, retailPerKWh, feedInPerKWh, firstInterval) {}
+    ) EnergyMarket(registry_, readings_, credit_, retailPerKWh, feedInPerKWh, firstInterval) {}
 
     /// @dev FAULT: 1.5x the uniform price.
     function _fillCredits(uint64 matchedBeforeWh, uint64 wh, uint64 price) internal pure override returns (uint256) {

@@ -1,16 +1,19 @@
 // SPDX-License-Identifier: MIT
 pragma solidity ^0.8.24;
 
+import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
+
 /// @title IMeterReadings
 /// @notice Signed smart-meter readings, verified on chain. A reading carries a meter's two
 ///         cumulative registers (imported Wh, OBIS 1.8.0; exported Wh, OBIS 2.8.0) at the end
 ///         of a settlement interval, signed (EIP-712) by the meter's registered signer key.
-///         The energy of an interval is the difference to the meter's previous reading; the
-///         exported part is minted as `EnergyToken` to the meter's owner.
+///         The energy of an interval is the difference to the meter's previous reading, booked
+///         to the owner's position; the market retires the exported part when it settles the
+///         interval (`IEnergyMarket.MemberSettled`). Nothing is minted per reading (issue 16):
+///         verified production is the positions and `ReadingAccepted`, not a token balance.
 /// @dev Invariants:
 ///      - per meter, accepted intervals strictly increase and both registers never decrease;
 ///      - a (meter, interval) is recorded at most once;
-///      - EnergyToken minted by this contract == sum of accepted `exportWh`;
 ///      - per interval, the member positions are the sums of their meters' booked energy;
 ///      - no reading books more than one interval of its meter's max power
 ///        (`maxPowerW * intervalSeconds / 3600` Wh) to its interval, per register.
@@ -19,7 +22,7 @@ pragma solidity ^0.8.24;
 ///      its first reading is checked like any other (never backwards, max power since then).
 ///      Lumping rule: a reading whose delta covers several intervals (after a gap: readings
 ///      held back, a suspension) books at most one interval's max power to its interval; the
-///      excess is "unbooked": it is not traded on the market and not minted, but carried in
+///      excess is "unbooked": it is not traded on the market and not in the position, but carried in
 ///      `ReadingAccepted` so that bills settle it with the grid (import at the retail tariff,
 ///      export at the feed-in tariff of the reading's interval). A delta above max power x
 ///      the whole elapsed time is refused (`ImplausiblePower`).
@@ -78,11 +81,11 @@ interface IMeterReadings {
     ///         and `exportWh + unbookedExportWh` since the meter's previous reading (or its
     ///         registration / reset).
     /// @param importWh imported Wh booked to `interval` (the market position)
-    /// @param exportWh exported Wh booked to `interval` (the market position, minted as EnergyToken)
+    /// @param exportWh exported Wh booked to `interval` (the market position; retired at settlement)
     /// @param unbookedImportWh imported Wh beyond one interval's max power: bought from the grid
     ///        at the retail tariff, never traded on the market
     /// @param unbookedExportWh exported Wh beyond one interval's max power: sold to the grid at
-    ///        the feed-in tariff, never traded on the market nor minted
+    ///        the feed-in tariff, never traded on the market
     /// @param signature the meter signer's EIP-712 signature of the reading (`READING_TYPE`)
     event ReadingAccepted(
         bytes32 indexed meterId,
@@ -118,12 +121,37 @@ interface IMeterReadings {
         uint64 exportWhTotal
     );
 
+    /// @notice The registry's meter record of `meterId` was copied here (`syncMeter`): readings
+    ///         of the meter are checked against these values from now on.
+    /// @param key the owner's member key (`ICommunityRegistry.memberKeyOf(owner)`), which its
+    ///        positions are booked to
+    /// @param ownerActive whether the owner is an active member (else readings are refused,
+    ///        `OwnerNotActive`)
+    event MeterSynced(
+        bytes32 indexed meterId,
+        address indexed owner,
+        address key,
+        address signer,
+        uint32 maxPowerW,
+        ICommunityRegistry.MeterStatus status,
+        bool ownerActive
+    );
+
+    /// @notice Member `key` got the position index `index` (1-based, dense, once for good): its
+    ///         interval positions share a storage slot with one neighbour's (issue 16).
+    event MemberIndexAssigned(address indexed key, uint32 index);
+
     /// @notice The interval length is not usable (zero).
     error ReadingsInvalidIntervalSeconds(uint32 intervalSeconds);
     /// @notice A reading deadline of `deadlineSeconds` is outside `[minSeconds, maxSeconds]`.
     error ReadingsDeadlineOutOfRange(uint32 deadlineSeconds, uint32 minSeconds, uint32 maxSeconds);
     /// @notice The meter `meterId` is unknown or retired: its registers cannot be reset.
     error ReadingsMeterNotActive(bytes32 meterId);
+    /// @notice `syncMeter` was called while this contract is not the registry's meter hook
+    ///         (`hook` is): a copy nobody keeps current would be taken for the truth.
+    error ReadingsNotMeterHook(address hook);
+    /// @notice `syncMeter` of a meter the registry does not know.
+    error ReadingsMeterUnknown(bytes32 meterId);
     /// @notice The interval `interval` is not ready for the market: not ended, or neither every
     ///         active meter reported (`reported` of `expected`) nor the deadline passed.
     error ReadingsIntervalNotReady(uint32 interval, uint256 reported, uint256 expected);
@@ -209,4 +237,9 @@ interface IMeterReadings {
     ///         the member's first wallet) booked to `interval`, summed over its meters: one position per
     ///         member, whatever wallet migrations happen between the interval's readings.
     function positionOf(uint32 interval, address member) external view returns (Position memory);
+
+    /// @notice The position index of the member with key `member` (1-based; 0 if it has none
+    ///         yet): assigned when its first meter is synced (or, for a meter never synced, at
+    ///         its first accepted reading). Positions of two members share a storage slot.
+    function memberIndexOf(address member) external view returns (uint32);
 }

@@ -5,19 +5,24 @@ import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {IAccessControl} from "@openzeppelin/contracts/access/IAccessControl.sol";
 import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
-import {IEnergyToken} from "../token/IEnergyToken.sol";
+import {IMeterHook} from "../identity/IMeterHook.sol";
 import {IMeterReadings} from "./IMeterReadings.sol";
 import {Roles} from "../lib/Roles.sol";
 
 /// @title MeterReadings
-/// @notice Verifies batches of signed meter readings, records interval energy per member and
-///         mints exported Wh as EnergyToken.
+/// @notice Verifies batches of signed meter readings and records interval energy per member
+///         (nothing is minted: issue 16, see IMeterReadings).
 /// @dev Invariants (see the interface): per meter, intervals strictly increase and registers
-///      never decrease (except by an operator's evented reset); EnergyToken minted here == sum
-///      of booked export energy; booked energy per reading <= one interval of max power.
+///      never decrease (except by an operator's evented reset); booked energy per reading <= one
+///      interval of max power.
 ///      A meter's slot also keeps a 64-bit history: bit k set <=> interval `lastInterval - k`
 ///      was accepted, so a resubmission within 64 intervals is told `AlreadyRecorded`.
-contract MeterReadings is IMeterReadings, EIP712 {
+///      Meter copy: once this contract is the registry's meter hook, `_configs`, `_owners` and
+///      `_memberKeys` equal the registry's records of every synced meter (the registry calls
+///      `syncMeter` in the transaction of every change), so a reading reads them here (two
+///      cold slots) instead of calling the registry; a meter never synced is read from the
+///      registry as before.
+contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     /// @inheritdoc IMeterReadings
     string public constant READING_TYPE =
         "Reading(bytes32 meterId,uint32 interval,uint64 importWhTotal,uint64 exportWhTotal)";
@@ -28,6 +33,7 @@ contract MeterReadings is IMeterReadings, EIP712 {
 
     bytes32 private constant _READING_TYPEHASH = keccak256(bytes(READING_TYPE));
     uint32 private constant _HISTORY_BITS = 64;
+    uint256 private constant _LANE_MASK = (1 << 128) - 1;
 
     /// @dev Where a meter's slot stands. `Unset`: nothing stored yet, the registry's registration
     ///      registers apply. `Anchored`: registers set at registration or by a reset, no reading
@@ -48,6 +54,20 @@ contract MeterReadings is IMeterReadings, EIP712 {
         SlotState state;
     }
 
+    /// @dev What a reading needs of a meter, copied from the registry by `syncMeter` (one slot).
+    ///      `status` None: never synced (the registry is asked instead).
+    ///      One slot: 160 + 2 x 32 + 3 x 8 = 248 bits (solhint's packing heuristic takes the
+    ///      imported enum for a full word).
+    // solhint-disable-next-line gas-struct-packing
+    struct MeterConfig {
+        address signer;
+        uint32 maxPowerW;
+        uint32 memberIndex; // the owner's `_memberIndex` (1-based)
+        ICommunityRegistry.MeterStatus status;
+        bool ownerActive;
+        bool keyed; // the owner's member key is not the owner's wallet (it migrated): see `_memberKeys`
+    }
+
     /// @dev The energy of one accepted reading: booked to its interval, and beyond it.
     struct Energy {
         uint64 importWh;
@@ -57,30 +77,37 @@ contract MeterReadings is IMeterReadings, EIP712 {
     }
 
     ICommunityRegistry private immutable _registry;
-    IEnergyToken private immutable _energy;
     uint64 private immutable _marketStart;
     uint32 private immutable _intervalSeconds;
 
     uint32 private _readingDeadlineSeconds;
+    /// @dev Members given a position lane so far (shares a slot with the deadline).
+    uint32 private _memberCount;
     mapping(bytes32 meterId => MeterSlot) private _meters;
+    mapping(bytes32 meterId => MeterConfig) private _configs;
+    mapping(bytes32 meterId => address owner) private _owners;
+    /// @dev Written only for a meter whose owner migrated (`MeterConfig.keyed`).
+    mapping(bytes32 meterId => address key) private _memberKeys;
     mapping(uint32 interval => uint256) private _reportedCount;
     mapping(uint32 interval => bool) private _closed;
-    mapping(uint32 interval => mapping(address member => Position)) private _positions;
+    /// @dev 1-based, dense, assigned once per member key (`_indexOf`): where its position lives.
+    mapping(address key => uint32 index) private _memberIndex;
+    /// @dev The positions of an interval, two members per slot: member index i (1-based) lives in
+    ///      slot (i - 1) / 2, lane (i - 1) % 2 of 128 bits (import Wh low 64, export Wh high 64).
+    ///      Two neighbours share the cost of the slot's first write (issue 16).
+    mapping(uint32 interval => mapping(uint256 pair => uint256 lanes)) private _positionPairs;
     mapping(uint32 interval => uint256) private _participantCount;
 
     /// @param registry_ the community registry (meters, members, roles)
-    /// @param energy_ the energy token this contract mints
     /// @param marketStart_ unix time of the start of interval 0
     /// @param intervalSeconds_ length of an interval (900 for 15 minutes)
     constructor(
         ICommunityRegistry registry_,
-        IEnergyToken energy_,
         uint64 marketStart_,
         uint32 intervalSeconds_
     ) EIP712("GridLedger MeterReadings", "1") {
         if (intervalSeconds_ == 0) revert ReadingsInvalidIntervalSeconds(intervalSeconds_);
         _registry = registry_;
-        _energy = energy_;
         _marketStart = marketStart_;
         _intervalSeconds = intervalSeconds_;
         // One interval, within the bounds `setReadingDeadlineSeconds` keeps.
@@ -137,6 +164,20 @@ contract MeterReadings is IMeterReadings, EIP712 {
         uint64 history = shift >= _HISTORY_BITS ? 0 : s.history << shift;
         _meters[meterId] = MeterSlot(importWhTotal, exportWhTotal, history, from, SlotState.Anchored);
         emit MeterRegistersReset(meterId, from, s.importWhTotal, s.exportWhTotal, importWhTotal, exportWhTotal);
+    }
+
+    /// @inheritdoc IMeterHook
+    function syncMeter(bytes32 meterId) external {
+        address hook = _registry.meterHook();
+        if (hook != address(this)) revert ReadingsNotMeterHook(hook);
+        ICommunityRegistry.Meter memory m = _registry.meterOf(meterId);
+        if (m.status == ICommunityRegistry.MeterStatus.None) revert ReadingsMeterUnknown(meterId);
+        address key = _registry.memberKeyOf(m.owner);
+        bool ownerActive = _registry.isActiveMember(m.owner);
+        _configs[meterId] = MeterConfig(m.signer, m.maxPowerW, _indexOf(key), m.status, ownerActive, key != m.owner);
+        if (_owners[meterId] != m.owner) _owners[meterId] = m.owner;
+        if (key != m.owner && _memberKeys[meterId] != key) _memberKeys[meterId] = key;
+        emit MeterSynced(meterId, m.owner, key, m.signer, m.maxPowerW, m.status, ownerActive);
     }
 
     /// @inheritdoc IMeterReadings
@@ -226,8 +267,18 @@ contract MeterReadings is IMeterReadings, EIP712 {
     }
 
     /// @inheritdoc IMeterReadings
-    function positionOf(uint32 interval, address member) external view returns (Position memory) {
-        return _positions[interval][member];
+    function positionOf(uint32 interval, address member) external view returns (Position memory p) {
+        uint32 index = _memberIndex[member];
+        if (index == 0) return p;
+        (uint256 pair, uint256 shift) = _lane(index);
+        uint256 lane = (_positionPairs[interval][pair] >> shift) & _LANE_MASK;
+        // A lane is two 64-bit halves: the casts take exactly them.
+        p = Position(uint64(lane), uint64(lane >> 64));
+    }
+
+    /// @inheritdoc IMeterReadings
+    function memberIndexOf(address member) external view returns (uint32) {
+        return _memberIndex[member];
     }
 
     // ---------------------------------------------------------------- internal
@@ -255,6 +306,41 @@ contract MeterReadings is IMeterReadings, EIP712 {
         }
     }
 
+    /// @dev The member's position lane: index i (1-based) -> slot (i - 1) / 2, bit offset 0 or 128.
+    function _lane(uint32 index) private pure returns (uint256 pair, uint256 shift) {
+        // index >= 1 (assigned ones only): no underflow.
+        unchecked {
+            pair = (uint256(index) - 1) >> 1;
+            shift = ((uint256(index) - 1) & 1) << 7;
+        }
+    }
+
+    /// @dev The member index of `key`, assigned (next free, evented) on first use.
+    function _indexOf(address key) private returns (uint32 index) {
+        index = _memberIndex[key];
+        if (index == 0) {
+            index = ++_memberCount;
+            _memberIndex[key] = index;
+            emit MemberIndexAssigned(key, index);
+        }
+    }
+
+    /// @dev Adds a reading's booked energy to the member's position in `interval`; counts the
+    ///      member as a participant on its first energy there.
+    function _book(uint32 interval, uint32 index, Energy memory e) private {
+        (uint256 pair, uint256 shift) = _lane(index);
+        uint256 word = _positionPairs[interval][pair];
+        uint256 lane = (word >> shift) & _LANE_MASK;
+        if (lane == 0) ++_participantCount[interval];
+        // A member's interval sum of booked energy is bounded by its meters' max power x one
+        // interval, far below 2^64 Wh; checked arithmetic stays on all the same (the casts take
+        // exactly the two 64-bit halves of the lane).
+        uint64 importWh = uint64(lane) + e.importWh;
+        uint64 exportWh = uint64(lane >> 64) + e.exportWh;
+        lane = (uint256(exportWh) << 64) | importWh;
+        _positionPairs[interval][pair] = (word & ~(_LANE_MASK << shift)) | (lane << shift);
+    }
+
     function _isRecorded(MeterSlot memory s, uint32 interval) private pure returns (bool) {
         if (s.state == SlotState.Unset || interval > s.lastInterval) return false;
         uint32 age = s.lastInterval - interval;
@@ -264,12 +350,21 @@ contract MeterReadings is IMeterReadings, EIP712 {
 
     /// @dev Checks one reading; records it and returns true, or emits `ReadingRejected`.
     function _submit(SignedReading calldata r) private returns (bool) {
-        (RejectReason reason, address owner, uint32 maxPowerW) = _check(r);
+        (RejectReason reason, MeterConfig memory cfg, address owner) = _check(r);
         if (reason != RejectReason.None) return _reject(r, reason);
         MeterSlot memory s = _slot(r.meterId);
         Energy memory e;
-        (reason, e) = _measure(r, s, maxPowerW);
+        (reason, e) = _measure(r, s, cfg.maxPowerW);
         if (reason != RejectReason.None) return _reject(r, reason);
+        address key;
+        if (owner == address(0)) {
+            // Synced: the owner (and, after a migration, the member key) from this contract's copy.
+            owner = _owners[r.meterId];
+            key = cfg.keyed ? _memberKeys[r.meterId] : owner;
+        } else {
+            key = _registry.memberKeyOf(owner);
+            cfg.memberIndex = _indexOf(key);
+        }
 
         uint32 shift = r.interval - s.lastInterval;
         uint64 history = shift >= _HISTORY_BITS ? 1 : (s.history << shift) | 1;
@@ -279,15 +374,9 @@ contract MeterReadings is IMeterReadings, EIP712 {
         if (e.importWh != 0 || e.exportWh != 0) {
             // Keyed by the member, not the wallet: a migration between two readings of one
             // interval must not split the member into two positions (issue 14, item 4).
-            Position storage p = _positions[r.interval][_registry.memberKeyOf(owner)];
-            if (p.importWh == 0 && p.exportWh == 0) ++_participantCount[r.interval];
-            // A member's interval sum of booked energy is bounded by its meters' max power x one
-            // interval, far below 2^64 Wh; checked arithmetic stays on all the same.
-            p.importWh += e.importWh;
-            p.exportWh += e.exportWh;
+            _book(r.interval, cfg.memberIndex, e);
         }
         _emitAccepted(r, owner, e);
-        if (e.exportWh != 0) _energy.mint(owner, e.exportWh);
         return true;
     }
 
@@ -335,32 +424,42 @@ contract MeterReadings is IMeterReadings, EIP712 {
         return _isRecorded(s, interval) ? RejectReason.AlreadyRecorded : RejectReason.IntervalNotAfterLast;
     }
 
-    /// @dev Registry, signature and time checks; the meter's registers are checked in `_submit`.
+    /// @dev What a reading needs of its meter: this contract's copy once synced (`owner` zero:
+    ///      read it from `_owners` when needed), else the registry's record (`owner` set).
+    function _config(bytes32 meterId) private view returns (MeterConfig memory cfg, address owner) {
+        cfg = _configs[meterId];
+        if (cfg.status != ICommunityRegistry.MeterStatus.None) return (cfg, address(0));
+        ICommunityRegistry.Meter memory meter = _registry.meterOf(meterId);
+        if (meter.status == ICommunityRegistry.MeterStatus.None) return (cfg, address(0));
+        owner = meter.owner;
+        // memberIndex 0: `_submit` looks it up (or assigns it) once the reading is accepted.
+        cfg = MeterConfig(meter.signer, meter.maxPowerW, 0, meter.status, _registry.isActiveMember(owner), false);
+    }
+
+    /// @dev Meter, owner, signature and time checks; the meter's registers are checked in `_submit`.
     function _check(
         SignedReading calldata r
-    ) private view returns (RejectReason reason, address owner, uint32 maxPowerW) {
-        ICommunityRegistry.Meter memory meter = _registry.meterOf(r.meterId);
-        owner = meter.owner;
-        maxPowerW = meter.maxPowerW;
-        if (meter.status == ICommunityRegistry.MeterStatus.None) return (RejectReason.UnknownMeter, owner, maxPowerW);
-        if (meter.status != ICommunityRegistry.MeterStatus.Active) return (RejectReason.MeterRetired, owner, maxPowerW);
-        if (!_registry.isActiveMember(owner)) return (RejectReason.OwnerNotActive, owner, maxPowerW);
+    ) private view returns (RejectReason, MeterConfig memory cfg, address owner) {
+        (cfg, owner) = _config(r.meterId);
+        if (cfg.status == ICommunityRegistry.MeterStatus.None) return (RejectReason.UnknownMeter, cfg, owner);
+        if (cfg.status != ICommunityRegistry.MeterStatus.Active) return (RejectReason.MeterRetired, cfg, owner);
+        if (!cfg.ownerActive) return (RejectReason.OwnerNotActive, cfg, owner);
 
         bytes32 digest = readingDigest(r.meterId, r.interval, r.importWhTotal, r.exportWhTotal);
         (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, r.signature);
-        if (err != ECDSA.RecoverError.NoError || recovered != meter.signer) {
-            return (RejectReason.BadSignature, owner, maxPowerW);
+        if (err != ECDSA.RecoverError.NoError || recovered != cfg.signer) {
+            return (RejectReason.BadSignature, cfg, owner);
         }
 
         MeterSlot memory s = _meters[r.meterId];
         if (s.state != SlotState.Unset && r.interval < s.lastInterval + (s.state == SlotState.Read ? 1 : 0)) {
-            return (_notAfter(s, r.interval), owner, maxPowerW);
+            return (_notAfter(s, r.interval), cfg, owner);
         }
-        if (!_hasEnded(r.interval)) return (RejectReason.IntervalNotEnded, owner, maxPowerW);
+        if (!_hasEnded(r.interval)) return (RejectReason.IntervalNotEnded, cfg, owner);
         if (_closed[r.interval] || block.timestamp > _deadline(r.interval)) {
-            return (RejectReason.IntervalClosed, owner, maxPowerW);
+            return (RejectReason.IntervalClosed, cfg, owner);
         }
-        return (RejectReason.None, owner, maxPowerW);
+        return (RejectReason.None, cfg, owner);
     }
 
     function _emitAccepted(SignedReading calldata r, address owner, Energy memory e) private {

@@ -10,10 +10,9 @@ import {Roles} from "../lib/Roles.sol";
 
 /// @title EnergyToken
 /// @notice ERC-20 "kWh": 1 base unit = 1 Wh of verified local production.
-/// @dev Invariants: totalSupply == minted - retired; every minted unit is backed by an accepted
-///      export reading (the metering contract is the only `ENERGY_MINTER_ROLE`); a balance
-///      changes only by a mint, a retirement or a wallet migration (no transfer), so a member's
-///      balance is always what its readings minted minus what the market retired.
+/// @dev Invariants: totalSupply == minted - retired; a balance changes only by a mint, a
+///      retirement or a wallet migration (no transfer). Under the market rule (issue 16) nothing
+///      is minted: see IEnergyToken.
 contract EnergyToken is CommunityToken, IEnergyToken {
     constructor(ICommunityRegistry registry_) ERC20("GridLedger Energy", "kWh") CommunityToken(registry_) {}
 

@@ -34,6 +34,21 @@ export async function ensureMigrationHook(hre: HardhatRuntimeEnvironment, from: 
   await deployments.execute("CommunityRegistry", { from, log: deployLogs(hre) }, "addMigrationHook", hook);
 }
 
+/**
+ * Makes `hook` the registry's meter hook (told of every meter change, `setMeterHook`) unless it
+ * is already. The hook is set once for good: a registry whose hook is another contract stops the
+ * deployment with both addresses.
+ */
+export async function ensureMeterHook(hre: HardhatRuntimeEnvironment, from: string, hook: string): Promise<void> {
+  const { deployments } = hre;
+  const current = (await deployments.read("CommunityRegistry", "meterHook")) as string;
+  if (current.toLowerCase() === hook.toLowerCase()) return;
+  if (BigInt(current) !== 0n) {
+    throw new Error(`the registry's meter hook is ${current}, not MeterReadings at ${hook}: it is set once; deploy a new registry for a new MeterReadings`);
+  }
+  await deployments.execute("CommunityRegistry", { from, log: deployLogs(hre) }, "setMeterHook", hook);
+}
+
 /** Whether deployment logs should be printed (quiet inside tests). */
 export function deployLogs(hre: HardhatRuntimeEnvironment): boolean {
   return hre.network.name !== "hardhat" || process.env.GRIDLEDGER_DEPLOY_LOG === "1";

@@ -14,6 +14,7 @@
 import { getAddress } from "ethers";
 import { surplusSplit, SurplusSplit } from "../sdk/surplus";
 import { statementLine, sumStatement, type StatementFigures } from "../sdk/statement";
+import { unsettledExportWh } from "../sdk/unsettled";
 import {
   AuditState,
   intervalStart,
@@ -70,6 +71,13 @@ function settledIntervals(s: AuditState, from?: number, to?: number): IntervalRe
   return [...s.intervals.values()]
     .filter((r) => r.settled && r.cleared && (from === undefined || r.interval >= from) && (to === undefined || r.interval <= to))
     .sort((a, b) => a.interval - b.interval);
+}
+
+/** The market's next interval to settle: one after the last settled (intervals settle in order). */
+function nextUnsettled(s: AuditState): number {
+  let next = 0;
+  for (const r of s.intervals.values()) if (r.settled && r.interval + 1 > next) next = r.interval + 1;
+  return next;
 }
 
 /** The statement of the person behind `member` (all its wallets) for settled intervals in [from, to]. */
@@ -381,7 +389,11 @@ export function memberReport(s: AuditState, member: string) {
     status: rec?.status ?? "None",
     kind: rec?.kind,
     deposit: s.deposits.balances.get(wallets[0]) ?? 0n, // market accounts are keyed by the first wallet
-    energyBalanceWh: s.energy.balances.get(current) ?? 0n,
+    // Unsettled production (issue 16: no energy token is minted; the positions carry it).
+    energyBalanceWh: unsettledExportWh(
+      s.readings.filter((r) => wallets.includes(r.owner) || r.owner === current).map((r) => ({ interval: r.interval, exportWh: r.exportWh })),
+      nextUnsettled(s),
+    ),
     creditBalance: s.credit.balances.get(current) ?? 0n,
     meters: [...s.meters.values()].filter((m) => m.owner === current).map((m) => ({ meterId: m.meterId, status: m.status })),
     orders: [...s.orders.values()].filter((o) => wallets.includes(o.member) || o.member === current).map((o) => ({ orderId: o.orderId, side: o.side, limitPricePerKWh: o.limitPricePerKWh, capWhPerInterval: o.capWhPerInterval, firstInterval: o.firstInterval, lastInterval: o.lastInterval, cancelled: !!o.cancelled })),

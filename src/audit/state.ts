@@ -161,7 +161,8 @@ export interface IntervalRecord {
   trades: TradeRecord[];
   settlements: SettlementRecord[];
   settled?: Where;
-  /** Energy burnt in this interval's settlement transactions, per account. */
+  /** Energy retired by this interval's `MemberSettled` events (self-supply + sold + grid
+   *  export), per member key: the market retires by event, no token is burnt (issue 16). */
   retiredWh: Map<string, bigint>;
   settleTxs: Set<string>;
 }
@@ -172,7 +173,7 @@ export interface TokenLedger {
   burned: bigint;
   /** Accounts whose rebuilt balance went below zero (impossible on a sound token). */
   negative: { account: string; pos: number; balance: bigint }[];
-  /** Burns in transactions that settle no interval (energy) */
+  /** Energy-token burns: the market rule burns none since issue 16 (it mints none either). */
   strayBurns: { account: string; wh: bigint; txHash: string }[];
 }
 
@@ -340,8 +341,6 @@ function replay(s: AuditState, events: StoredEvent[]): void {
     if (!last || last.txHash !== e.txHash) s.creditInflows.push((last = { txHash: e.txHash, blockNumber: e.blockNumber, from: [], received: 0n, deposited: 0n }));
     return last;
   };
-  // Settlement transactions -> interval (PageSettled precedes the batch burn in its tx).
-  const settleTx = new Map<string, number>();
   const where = (e: StoredEvent): Where => ({ pos: posOf(e), blockNumber: e.blockNumber, txHash: e.txHash });
   const time = (e: StoredEvent) => s.blockTimes.get(e.blockNumber) ?? 0;
 
@@ -373,14 +372,7 @@ function replay(s: AuditState, events: StoredEvent[]): void {
     }
     if (to === ZERO_ADDRESS) {
       ledger.burned += value;
-      if (energy) {
-        const t = settleTx.get(e.txHash);
-        if (t === undefined) ledger.strayBurns.push({ account: from, wh: value, txHash: e.txHash });
-        else {
-          const rec = intervalOf(s, t);
-          rec.retiredWh.set(from, (rec.retiredWh.get(from) ?? 0n) + value);
-        }
-      }
+      if (energy) ledger.strayBurns.push({ account: from, wh: value, txHash: e.txHash });
     } else ledger.balances.set(to, (ledger.balances.get(to) ?? 0n) + value);
   };
 
@@ -672,13 +664,15 @@ function replay(s: AuditState, events: StoredEvent[]): void {
           paidCredits: big(a.paidCredits),
           receivedCredits: big(a.receivedCredits),
         };
-        intervalOf(s, t).settlements.push(st);
+        const rec = intervalOf(s, t);
+        rec.settlements.push(st);
+        // The settlement retires the member's whole export of t (issue 16: by event, no burn).
+        rec.retiredWh.set(st.member, (rec.retiredWh.get(st.member) ?? 0n) + st.selfSupplyWh + st.soldWh + st.gridExportWh);
         depositAdd(st.member, st.receivedCredits - st.paidCredits, e, "settlement", t);
         break;
       }
       case "market.PageSettled": {
         const t = num(a.interval);
-        settleTx.set(e.txHash, t);
         intervalOf(s, t).settleTxs.add(e.txHash);
         break;
       }

@@ -2,8 +2,9 @@
  * The auditor's checks on a rebuilt state. Every violation names what it is about (interval,
  * member, meter) and the difference between what the chain says and what it should say.
  *
- * - energy: minted == retired + held, per account and in total; per interval, retired == the
- *   sum of accepted exports; no burn outside a settlement;
+ * - energy (issue 16: readings mint no token, settlements burn none): no energy token minted,
+ *   burnt or held; per interval and member, the export `MemberSettled` retires (self-supply +
+ *   sold + grid export) == the accepted exports;
  * - credits: the market's credit balance == deposits - withdrawals == sum of rebuilt deposits;
  *   per interval, credits paid == credits received == sum of fills == floor(matched Wh * price
  *   / 1000) (the rule's cumulative rounding); no deposit below zero;
@@ -239,31 +240,20 @@ function checkReadings(s: AuditState, out: Violation[], signatures: boolean): vo
 
 function checkEnergy(s: AuditState, out: Violation[]): void {
   const e = s.energy;
-  const exported = s.readings.reduce((acc, r) => acc + r.exportWh, 0n);
-  numeric(out, "energy", {}, "energy tokens minted", e.minted, exported, "accepted exports are");
+  // Issue 16: readings mint nothing and settlements burn nothing; `MemberSettled` retires.
+  numeric(out, "energy", {}, "energy tokens minted", e.minted, 0n, "the market rule mints");
   let held = 0n;
   for (const b of e.balances.values()) held += b;
   numeric(out, "energy", {}, "energy tokens minted - retired", e.minted - e.burned, held, "balances held are");
   for (const n of e.negative) note(out, "energy", { member: n.account }, `member ${n.account}: energy balance went to ${n.balance}`);
   for (const b of e.strayBurns) {
-    note(out, "energy", { member: b.account }, `member ${b.account}: ${b.wh} Wh retired outside any settlement (tx ${b.txHash})`);
+    note(out, "energy", { member: b.account }, `member ${b.account}: ${b.wh} energy tokens burnt (the market rule burns none; tx ${b.txHash})`);
+  }
+  for (const [a, b] of e.balances) {
+    if (b !== 0n) numeric(out, "energy", { member: a }, "holds energy tokens", b, 0n, "the market rule mints");
   }
 
-  // What each account should hold: exports of intervals not settled yet, following migrations.
-  const regSuccessor = new Map<string, string>();
-  for (const m of s.members.values()) if (m.migratedTo) regSuccessor.set(m.address, m.migratedTo);
-  const expected = new Map<string, bigint>();
-  for (const r of s.readings) {
-    if (r.exportWh === 0n || s.intervals.get(r.interval)?.settled) continue;
-    const w = resolveWallet(regSuccessor, r.owner);
-    expected.set(w, (expected.get(w) ?? 0n) + r.exportWh);
-  }
-  const accounts = new Set([...expected.keys(), ...[...e.balances.entries()].filter(([, b]) => b !== 0n).map(([a]) => a)]);
-  for (const a of accounts) {
-    numeric(out, "energy", { member: a }, "holds energy tokens", e.balances.get(a) ?? 0n, expected.get(a) ?? 0n, "its unsettled exports are");
-  }
-
-  // Per interval: retired in the settlement == accepted exports.
+  // Per interval: retired by the settlement's MemberSettled events == accepted exports.
   for (const rec of s.intervals.values()) {
     if (!rec.settled) continue;
     const exportedT = positionsSum(s, rec.interval);
@@ -485,13 +475,6 @@ function checkInterval(s: AuditState, rec: IntervalRecord, out: Violation[]): vo
   }
   for (const [key, st] of settledBy) {
     if (!expectedKeys.has(key)) note(out, "settlement", { interval: t, member: st.member }, `interval ${t}: member ${st.member} was settled but took no part`);
-  }
-  if (rec.retiredWh.size > 0) {
-    for (const [acct, wh] of rec.retiredWh) {
-      if (![...settledBy.values()].some((st) => st.member === acct)) {
-        note(out, "energy", { interval: t, member: acct }, `interval ${t}: ${wh} Wh retired from ${acct}, who was not settled`);
-      }
-    }
   }
   void ZERO_ADDRESS;
 }

@@ -168,6 +168,10 @@ export const ERROR_SENTENCES: Record<string, { signature: string; say: Say }> = 
     signature: "RegistryMigrationHookUnknown(address hook)",
     say: (a) => `${a.hook} is not a migration hook`,
   },
+  RegistryMeterHookAlreadySet: {
+    signature: "RegistryMeterHookAlreadySet(address current)",
+    say: (a) => `the registry's meter hook is already set (to ${a.current}); it is set once, for good`,
+  },
   // ---- tokens
   TokenCallerNotRegistry: {
     signature: "TokenCallerNotRegistry(address caller)",
@@ -175,7 +179,7 @@ export const ERROR_SENTENCES: Record<string, { signature: string; say: Say }> = 
   },
   EnergyTransferDisabled: {
     signature: "EnergyTransferDisabled(address from, address to)",
-    say: (a) => `energy tokens cannot be transferred (from ${a.from} to ${a.to}): they stay with the meter's owner until the market retires them`,
+    say: (a) => `energy tokens cannot be transferred (from ${a.from} to ${a.to})`,
   },
   EnergyBatchLengthMismatch: {
     signature: "EnergyBatchLengthMismatch(uint256 from, uint256 wh)",
@@ -197,6 +201,14 @@ export const ERROR_SENTENCES: Record<string, { signature: string; say: Say }> = 
   ReadingsIntervalNotReady: {
     signature: "ReadingsIntervalNotReady(uint32 interval, uint256 reported, uint256 expected)",
     say: (a) => `interval ${a.interval} is not ready: ${a.reported} of ${a.expected} meters reported and the reading deadline has not passed (or the interval has not ended)`,
+  },
+  ReadingsNotMeterHook: {
+    signature: "ReadingsNotMeterHook(address hook)",
+    say: (a) => `this MeterReadings is not the registry's meter hook (${a.hook} is): it cannot keep a copy of the meters`,
+  },
+  ReadingsMeterUnknown: {
+    signature: "ReadingsMeterUnknown(bytes32 meterId)",
+    say: (a) => `meter ${a.meterId} is not registered: there is nothing to copy`,
   },
   // ---- EnergyMarket
   MarketNotMember: {

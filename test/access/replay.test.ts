@@ -31,18 +31,15 @@ describe("EIP-712 replay (issue #10, campaign 6)", () => {
     const start = await w.readings.marketStart();
     readings2 = (await (await ethers.getContractFactory("MeterReadings")).deploy(
       await w.registry.getAddress(),
-      await w.energy.getAddress(),
       start,
       await w.readings.intervalSeconds(),
     )) as unknown as MeterReadings;
-    await w.registry.grantRole(ROLES.ENERGY_MINTER_ROLE, await readings2.getAddress());
     const orderBook = await deployments.get("OrderBook");
     market2 = (await (
       await ethers.getContractFactory("EnergyMarket", { libraries: { OrderBook: orderBook.address } })
     ).deploy(
       await w.registry.getAddress(),
       await w.readings.getAddress(),
-      await w.energy.getAddress(),
       await w.credit.getAddress(),
       300_000n,
       80_000n,

@@ -27,6 +27,7 @@ const CASES: Record<string, Record<string, Case>> = {
     migrateMember: { call: (c, r) => (r as Core["registry"]).migrateMember(c.alice.address, c.mallory.address), error: "AccessControlUnauthorizedAccount", args: role("OPERATOR_ROLE") },
     addMigrationHook: { call: (c, r) => (r as Core["registry"]).addMigrationHook(c.mallory.address), error: "AccessControlUnauthorizedAccount", args: role("DEFAULT_ADMIN_ROLE") },
     removeMigrationHook: { call: (c, r) => (r as Core["registry"]).removeMigrationHook(c.energy.target as string), error: "AccessControlUnauthorizedAccount", args: role("DEFAULT_ADMIN_ROLE") },
+    setMeterHook: { call: (c, r) => (r as Core["registry"]).setMeterHook(c.mallory.address), error: "AccessControlUnauthorizedAccount", args: role("DEFAULT_ADMIN_ROLE") },
     registerMeter: { call: (c, r) => (r as Core["registry"]).registerMeter(meterId("m"), c.alice.address, c.mallory.address, 1, 0, 0n, 0n), error: "AccessControlUnauthorizedAccount", args: role("OPERATOR_ROLE") },
     rebindMeterSigner: { call: (c, r) => (r as Core["registry"]).rebindMeterSigner(meterId("alice"), c.mallory.address), error: "AccessControlUnauthorizedAccount", args: role("OPERATOR_ROLE") },
     retireMeter: { call: (c, r) => (r as Core["registry"]).retireMeter(meterId("alice")), error: "AccessControlUnauthorizedAccount", args: role("OPERATOR_ROLE") },
@@ -92,6 +93,7 @@ const CASES: Record<string, Record<string, Case>> = {
     setReadingDeadlineSeconds: { call: (_c, m) => (m as Core["readings"]).setReadingDeadlineSeconds(3600), error: "AccessControlUnauthorizedAccount", args: role("OPERATOR_ROLE") },
     resetMeterRegisters: { call: (_c, m) => (m as Core["readings"]).resetMeterRegisters(meterId("alice"), 0n, 0n), error: "AccessControlUnauthorizedAccount", args: role("OPERATOR_ROLE") },
     closeInterval: { call: (_c, m) => (m as Core["readings"]).closeInterval(0), error: "AccessControlUnauthorizedAccount", args: role("SYSTEM_ROLE") },
+    syncMeter: { open: "copies the registry's current record of a meter, nothing else (tested in the MeterReadings suite)" },
   },
 };
 

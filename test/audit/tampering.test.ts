@@ -26,7 +26,6 @@ async function faultyWorld() {
   const faulty = (await Factory.deploy(
     await reg.getAddress(),
     await core.readings.getAddress(),
-    await core.energy.getAddress(),
     await core.credit.getAddress(),
     tariffs.retailPerKWh,
     tariffs.feedInPerKWh,
@@ -35,7 +34,6 @@ async function faultyWorld() {
   await faulty.waitForDeployment();
   const at = await faulty.getAddress();
   await reg.grantRole(ROLES.SYSTEM_ROLE, at);
-  await reg.grantRole(ROLES.ENERGY_RETIRER_ROLE, at);
   await reg.addMigrationHook(at);
 
   const people = (await ethers.getSigners()).slice(6, 8);

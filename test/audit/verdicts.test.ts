@@ -171,7 +171,6 @@ describe("audit verdicts", function () {
       const fresh = (await Factory.deploy(
         await w.registry.getAddress(),
         await w.readings.getAddress(),
-        await w.energy.getAddress(),
         await w.credit.getAddress(),
         tariffs.retailPerKWh,
         tariffs.feedInPerKWh,

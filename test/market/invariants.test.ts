@@ -9,7 +9,9 @@
  * after EVERY step the chain must equal the model:
  *   - credits: each wallet's balance and each deposit equal the model's; the market holds exactly
  *     the sum of deposits; total supply == minted (credits are never created or lost);
- *   - energy: each wallet's balance equals the model's; total supply == minted - retired;
+ *   - energy: each member's unsettled export (its position in the interval read and not yet
+ *     cleared) equals the model's; booked - retired == the unsettled exports; no energy token
+ *     is minted or held (issue 16: settlement retires by event);
  *   - no negative balance: a uint cannot go negative, so every model balance (which may) is
  *     compared with the chain's and checked >= 0;
  *   - orders and member statuses equal the model's; the market's next interval too;
@@ -90,6 +92,7 @@ interface MMember {
   /** Cumulative deposits by the interval they apply from. */
   deposited: { from: number; cum: bigint }[];
   credits: bigint;
+  /** Export booked to the member's position in interval `next` (read, not yet cleared). */
   energy: bigint;
 }
 
@@ -102,7 +105,7 @@ interface Model {
   lastOrderId: bigint;
   tariffs: { from: number; retail: bigint; feedIn: bigint }[];
   creditMinted: bigint;
-  energyMinted: bigint;
+  energyBooked: bigint;
   energyRetired: bigint;
   /** Credits sent to the market by plain transfer (recoverable by governance). */
   surplus: bigint;
@@ -203,9 +206,10 @@ async function checkInvariants(m: Model, real: Real) {
   let deposits = 0n;
   await Promise.all(
     m.members.map(async (mm) => {
-      const [credits, deposit, energy, buy, sell, member] = await Promise.all([
+      const [credits, deposit, energy, tokens, buy, sell, member] = await Promise.all([
         real.credit.balanceOf(mm.address),
         real.market.depositOf(mm.address),
+        real.registry.memberKeyOf(mm.address).then(async (key) => (await real.readings.positionOf(m.next, key)).exportWh),
         real.energy.balanceOf(mm.address),
         real.market.orderOf(mm.address, 0),
         real.market.orderOf(mm.address, 1),
@@ -214,7 +218,8 @@ async function checkInvariants(m: Model, real: Real) {
       for (const v of [mm.credits, mm.deposit, mm.energy]) expect(v >= 0n, "model balance negative").to.equal(true);
       expect(credits, `credits of ${mm.address}`).to.equal(mm.credits);
       expect(deposit, `deposit of ${mm.address}`).to.equal(mm.deposit);
-      expect(energy, `energy of ${mm.address}`).to.equal(mm.energy);
+      expect(energy, `unsettled export of ${mm.address}`).to.equal(mm.energy);
+      expect(tokens, `energy tokens of ${mm.address} (none minted)`).to.equal(0n);
       expect(Number(member.status), `status of ${mm.address}`).to.equal(mm.status === "active" ? 1 : 2);
       for (const [o, c] of [
         [mm.orders[0], buy],
@@ -245,7 +250,10 @@ async function checkInvariants(m: Model, real: Real) {
   let wallets = marketCredits;
   for (const mm of m.members) wallets += mm.credits;
   expect(wallets, "credits all accounted for").to.equal(creditSupply);
-  expect(energySupply, "energy conservation: minted - retired").to.equal(m.energyMinted - m.energyRetired);
+  let unsettled = 0n;
+  for (const mm of m.members) unsettled += mm.energy;
+  expect(m.energyBooked - m.energyRetired, "energy conservation: booked - retired == unsettled exports").to.equal(unsettled);
+  expect(energySupply, "no energy token minted").to.equal(0n);
   expect(Number(next), "next interval").to.equal(m.next);
 }
 
@@ -517,7 +525,7 @@ class Read implements Cmd {
     }
     for (const a of accepted) {
       a.mm.energy += a.exportWh;
-      m.energyMinted += a.exportWh;
+      m.energyBooked += a.exportWh;
     }
     m.pending = accepted.filter((a) => a.importWh !== 0n || a.exportWh !== 0n);
   }
@@ -897,7 +905,7 @@ describe(`EnergyMarket invariants under random operation sequences (issue #10, c
           lastOrderId: 0n,
           tariffs: [{ from: 0, retail, feedIn }],
           creditMinted: creditSupply,
-          energyMinted: 0n,
+          energyBooked: 0n,
           energyRetired: 0n,
           surplus: 0n,
           attacks: 0,

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ethers } from "hardhat";
-import { dataLength, TypedDataEncoder } from "ethers";
+import { dataLength, TypedDataEncoder, ZeroHash } from "ethers";
 import { READING_TYPES } from "../../src/sdk/eip712";
 import { ROLES } from "../../src/sdk/roles";
 import { Core, deployCommunity, meterId } from "../helpers/fixtures";
@@ -40,7 +40,7 @@ describe("MeterReadings", () => {
   });
 
   describe("when readings are valid", () => {
-    it("measures the first reading from the registers the meter was registered with, records energy and mints exports", async () => {
+    it("measures the first reading from the registers the meter was registered with, records energy and mints nothing (issue 16)", async () => {
       const before = await c.readings.meterState(A);
       expect([before.lastInterval, before.importWhTotal, before.exportWhTotal, before.hasReading, before.nextInterval]).to.deep.equal([0n, A_IMP, A_EXP, false, 0n]);
       await goToInterval(c.readings, 1);
@@ -48,7 +48,7 @@ describe("MeterReadings", () => {
       await expect(submit([r]))
         .to.emit(c.readings, "ReadingAccepted")
         .withArgs(A, 0, c.alice.address, 1200n, 1500n, 200n, 1000n, 0n, 0n, r.signature);
-      expect(await c.energy.balanceOf(c.alice.address)).to.equal(1000n);
+      expect(await c.energy.totalSupply()).to.equal(0n);
       const p = await c.readings.positionOf(0, c.alice.address);
       expect([p.importWh, p.exportWh]).to.deep.equal([200n, 1000n]);
       expect(await c.readings.participantCount(0)).to.equal(1n);
@@ -61,7 +61,7 @@ describe("MeterReadings", () => {
       await expect(submit([await sign(A, 1, 1300n, 1500n)]))
         .to.emit(c.readings, "ReadingAccepted")
         .withArgs(A, 1, c.alice.address, 1300n, 1500n, 100n, 0n, 0n, 0n, anySignature);
-      expect(await c.energy.balanceOf(c.alice.address)).to.equal(1000n);
+      expect(await c.energy.balanceOf(c.alice.address)).to.equal(0n);
     });
 
     it("sums several meters of one member into one position", async () => {
@@ -88,7 +88,7 @@ describe("MeterReadings", () => {
   });
 
   describe("lumping: energy is booked to the intervals in which it could have flowed (issue 14, item 5)", () => {
-    it("books one interval's max power of 20,000 Wh exported over a suspension, the rest unbooked and not minted", async () => {
+    it("books one interval's max power of 20,000 Wh exported over a suspension, the rest unbooked", async () => {
       await goToInterval(c.readings, 1);
       await submit([await sign(A, 0, A_IMP, A_EXP)]);
       // Suspended for intervals 1..8: its gateway keeps the readings; reinstated, it posts 20,000 Wh at once.
@@ -102,8 +102,6 @@ describe("MeterReadings", () => {
         .withArgs(A, 9, c.alice.address, A_IMP, A_EXP + 20_000n, 0n, MAX_WH, 0n, 20_000n - MAX_WH, r.signature);
       const p = await c.readings.positionOf(9, c.alice.address);
       expect([p.importWh, p.exportWh]).to.deep.equal([0n, MAX_WH]);
-      expect(await c.energy.balanceOf(c.alice.address)).to.equal(MAX_WH);
-      expect(await c.energy.totalSupply()).to.equal(MAX_WH);
       // The registers moved on in full: the next reading is measured from them.
       expect((await c.readings.meterState(A)).exportWhTotal).to.equal(A_EXP + 20_000n);
     });
@@ -297,8 +295,130 @@ describe("MeterReadings", () => {
       const tx = submit([bad, good]);
       await expect(tx).to.emit(c.readings, "ReadingRejected").withArgs(A, 1, Reject.RegisterWentBackwards);
       await expect(tx).to.emit(c.readings, "ReadingAccepted").withArgs(B, 1, c.bob.address, B_IMP + 100n, 200n, 100n, 200n, 0n, 0n, good.signature);
-      expect(await c.energy.balanceOf(c.bob.address)).to.equal(200n);
+      expect((await c.readings.positionOf(1, c.bob.address)).exportWh).to.equal(200n);
       expect(await c.readings.submitReadings.staticCall([await sign(A, 1, 1000n, 1000n)])).to.equal(1n);
+    });
+  });
+
+  describe("its own copy of each meter (issue 16: one cold read instead of registry calls)", () => {
+    const MS = { Active: 1, Retired: 2 };
+
+    it("is the registry's meter hook, set once, and copies a meter at its registration", async () => {
+      expect(await c.registry.meterHook()).to.equal(await c.readings.getAddress());
+      await expect(c.registry.setMeterHook(c.mallory.address))
+        .to.be.revertedWithCustomError(c.registry, "RegistryMeterHookAlreadySet")
+        .withArgs(await c.readings.getAddress());
+      const C = meterId("carol");
+      await c.registry.onboardMember(c.carol.address, 2, ZeroHash);
+      await expect(c.registry.registerMeter(C, c.carol.address, c.signerKey.address, 4_000, 1, 0n, 0n))
+        .to.emit(c.readings, "MeterSynced")
+        .withArgs(C, c.carol.address, c.carol.address, c.signerKey.address, 4_000, MS.Active, true);
+    });
+
+    it("follows a suspension and a reinstatement for the very next reading", async () => {
+      await goToInterval(c.readings, 1);
+      await expect(c.registry.suspendMember(c.alice.address))
+        .to.emit(c.readings, "MeterSynced")
+        .withArgs(A, c.alice.address, c.alice.address, c.signerKey.address, 10_000, MS.Active, false);
+      const r = await sign(A, 0, A_IMP + 1n, A_EXP);
+      await expect(submit([r])).to.emit(c.readings, "ReadingRejected").withArgs(A, 0, Reject.OwnerNotActive);
+      await c.registry.reinstateMember(c.alice.address);
+      await expect(submit([r])).to.emit(c.readings, "ReadingAccepted");
+    });
+
+    it("follows a signer rebound: the old key's reading is refused, the new key's accepted", async () => {
+      await goToInterval(c.readings, 1);
+      await expect(c.registry.rebindMeterSigner(A, c.carol.address))
+        .to.emit(c.readings, "MeterSynced")
+        .withArgs(A, c.alice.address, c.alice.address, c.carol.address, 10_000, MS.Active, true);
+      await expect(submit([await sign(A, 0, A_IMP, A_EXP)])).to.emit(c.readings, "ReadingRejected").withArgs(A, 0, Reject.BadSignature);
+      await expect(submit([await sign(A, 0, A_IMP, A_EXP, c.carol)])).to.emit(c.readings, "ReadingAccepted");
+    });
+
+    it("follows a retirement and a member's removal", async () => {
+      await goToInterval(c.readings, 1);
+      await expect(c.registry.retireMeter(A))
+        .to.emit(c.readings, "MeterSynced")
+        .withArgs(A, c.alice.address, c.alice.address, c.signerKey.address, 10_000, MS.Retired, true);
+      await expect(c.registry.removeMember(c.alice.address))
+        .to.emit(c.readings, "MeterSynced")
+        .withArgs(A, c.alice.address, c.alice.address, c.signerKey.address, 10_000, MS.Retired, false);
+      await expect(submit([await sign(A, 0, A_IMP, A_EXP)])).to.emit(c.readings, "ReadingRejected").withArgs(A, 0, Reject.MeterRetired);
+    });
+
+    it("follows a wallet migration: the owner is the new wallet, the position stays under the member key", async () => {
+      await goToInterval(c.readings, 1);
+      await expect(c.registry.migrateMember(c.alice.address, c.carol.address))
+        .to.emit(c.readings, "MeterSynced")
+        .withArgs(A, c.carol.address, c.alice.address, c.signerKey.address, 10_000, MS.Active, true);
+      await expect(submit([await sign(A, 0, A_IMP + 5n, A_EXP + 7n)]))
+        .to.emit(c.readings, "ReadingAccepted")
+        .withArgs(A, 0, c.carol.address, A_IMP + 5n, A_EXP + 7n, 5n, 7n, 0n, 0n, anySignature);
+      const p = await c.readings.positionOf(0, c.alice.address);
+      expect([p.importWh, p.exportWh]).to.deep.equal([5n, 7n]);
+      expect((await c.readings.positionOf(0, c.carol.address)).exportWh).to.equal(0n);
+    });
+
+    it("lets anyone re-copy a meter, and refuses an unknown one", async () => {
+      await expect(c.readings.connect(c.mallory).syncMeter(B))
+        .to.emit(c.readings, "MeterSynced")
+        .withArgs(B, c.bob.address, c.bob.address, c.signerKey.address, 10_000, MS.Active, true);
+      await expect(c.readings.syncMeter(meterId("nope")))
+        .to.be.revertedWithCustomError(c.readings, "ReadingsMeterUnknown")
+        .withArgs(meterId("nope"));
+    });
+
+    it("refuses to copy while it is not the registry's meter hook, and then reads the registry itself", async () => {
+      const f = await ethers.getContractFactory("MeterReadings");
+      const other = await f.deploy(await c.registry.getAddress(), await c.readings.marketStart(), 900);
+      await expect(other.syncMeter(A))
+        .to.be.revertedWithCustomError(other, "ReadingsNotMeterHook")
+        .withArgs(await c.readings.getAddress());
+      await goToInterval(c.readings, 1);
+      await c.registry.suspendMember(c.bob.address);
+      const r = await signReading(other, c.signerKey, { meterId: B, interval: 0, importWhTotal: B_IMP, exportWhTotal: B_EXP });
+      await expect(other.submitReadings([r])).to.emit(other, "ReadingRejected").withArgs(B, 0, Reject.OwnerNotActive);
+      const ra = await signReading(other, c.signerKey, { meterId: A, interval: 0, importWhTotal: A_IMP + 1n, exportWhTotal: A_EXP });
+      await expect(other.submitReadings([ra])).to.emit(other, "ReadingAccepted").withArgs(A, 0, c.alice.address, A_IMP + 1n, A_EXP, 1n, 0n, 0n, 0n, ra.signature);
+    });
+  });
+
+  describe("positions, two members per storage slot (issue 16)", () => {
+    it("gives each member a dense index at its first meter's registration, kept across a migration", async () => {
+      expect([await c.readings.memberIndexOf(c.alice.address), await c.readings.memberIndexOf(c.bob.address)]).to.deep.equal([1n, 2n]);
+      expect(await c.readings.memberIndexOf(c.carol.address)).to.equal(0n);
+      await c.registry.onboardMember(c.carol.address, 2, ZeroHash);
+      await expect(c.registry.registerMeter(meterId("carol"), c.carol.address, c.signerKey.address, 10_000, 1, 0n, 0n))
+        .to.emit(c.readings, "MemberIndexAssigned")
+        .withArgs(c.carol.address, 3);
+      // A second meter of the same member: same index, no new one.
+      await expect(c.registry.registerMeter(meterId("carol-2"), c.carol.address, c.signerKey.address, 10_000, 1, 0n, 0n)).to.not.emit(
+        c.readings,
+        "MemberIndexAssigned",
+      );
+      await c.registry.migrateMember(c.alice.address, c.mallory.address);
+      expect(await c.readings.memberIndexOf(c.alice.address)).to.equal(1n);
+      expect(await c.readings.memberIndexOf(c.mallory.address)).to.equal(0n); // positions are keyed by the member key
+    });
+
+    it("keeps the two lanes of a slot apart and counts each member once", async () => {
+      // alice (index 1) and bob (index 2) share slot 0 of each interval.
+      await goToInterval(c.readings, 1);
+      await submit([await sign(A, 0, A_IMP + 2500n, A_EXP + 1n), await sign(B, 0, B_IMP + 3n, B_EXP + 2500n)]);
+      const [pa, pb] = [await c.readings.positionOf(0, c.alice.address), await c.readings.positionOf(0, c.bob.address)];
+      expect([pa.importWh, pa.exportWh, pb.importWh, pb.exportWh]).to.deep.equal([2500n, 1n, 3n, 2500n]);
+      expect(await c.readings.participantCount(0)).to.equal(2n);
+      // bob alone in the next interval: alice's lane stays empty, and she is not counted.
+      await goToInterval(c.readings, 2);
+      await submit([await sign(B, 1, B_IMP + 10n, B_EXP + 2500n)]);
+      expect((await c.readings.positionOf(1, c.alice.address)).exportWh).to.equal(0n);
+      expect((await c.readings.positionOf(1, c.bob.address)).importWh).to.equal(7n);
+      expect(await c.readings.participantCount(1)).to.equal(1n);
+    });
+
+    it("answers a zero position for a member that has no index", async () => {
+      const p = await c.readings.positionOf(0, c.mallory.address);
+      expect([p.importWh, p.exportWh]).to.deep.equal([0n, 0n]);
     });
   });
 
@@ -373,7 +493,7 @@ describe("MeterReadings", () => {
 
     it("refuses a zero interval length at deployment", async () => {
       const f = await ethers.getContractFactory("MeterReadings");
-      await expect(f.deploy(await c.registry.getAddress(), await c.energy.getAddress(), 0, 0))
+      await expect(f.deploy(await c.registry.getAddress(), 0, 0))
         .to.be.revertedWithCustomError(c.readings, "ReadingsInvalidIntervalSeconds")
         .withArgs(0);
     });

@@ -41,11 +41,12 @@ describe("EnergyToken", () => {
     expect(await c.energy.membersOnly()).to.equal(true);
   });
 
-  it("mints only for the minter role (the metering contract)", async () => {
+  it("mints only for the minter role, which the deployment gives no contract (issue 16: the rule mints none)", async () => {
     await expect(c.energy.connect(c.mallory).mint(c.alice.address, 1n))
       .to.be.revertedWithCustomError(c.energy, "AccessControlUnauthorizedAccount")
       .withArgs(c.mallory.address, ROLES.ENERGY_MINTER_ROLE);
-    expect(await c.registry.hasRole(ROLES.ENERGY_MINTER_ROLE, await c.readings.getAddress())).to.equal(true);
+    expect(await c.registry.hasRole(ROLES.ENERGY_MINTER_ROLE, await c.readings.getAddress())).to.equal(false);
+    expect(await c.registry.hasRole(ROLES.ENERGY_RETIRER_ROLE, await c.market.getAddress())).to.equal(false);
   });
 
   describe("transfers (issue 14, item 1: energy tokens cannot be moved by members at all)", () => {
@@ -162,14 +163,18 @@ describe("EnergyToken against a member freezing settlement (issue 14, item 1)", 
     await w.market.connect(buyer.signer).placeOrder(Side.Buy, 200_000n, 0n, t, t + 4);
     await goToInterval(w.readings, t + 1);
     await submitReadings(w, w.households, t, new Map([[seller.address, { importWh: 0n, exportWh: 1000n }], [buyer.address, { importWh: 800n, exportWh: 0n }]]));
-    expect(await w.energy.balanceOf(seller.address)).to.equal(1000n);
+    // Nothing is minted (issue 16): the seller's 1,000 Wh are its position, not a balance.
+    expect(await w.energy.balanceOf(seller.address)).to.equal(0n);
+    expect((await w.readings.positionOf(t, seller.address)).exportWh).to.equal(1000n);
     // The attack: 1 Wh to the market right before the keeper's transactions.
     await expect(w.energy.connect(seller.signer).transfer(await w.market.getAddress(), 1n))
       .to.be.revertedWithCustomError(w.energy, "EnergyTransferDisabled")
       .withArgs(seller.address, await w.market.getAddress());
     await settleInterval(w.keeper, t);
     expect(await w.market.nextInterval()).to.equal(BigInt(t + 1));
-    // Every minted Wh was retired: 800 to the buyer, 200 to the grid.
-    expect([await w.energy.balanceOf(seller.address), await w.energy.totalSupply()]).to.deep.equal([0n, 0n]);
+    // The settlement retired the 1,000 Wh by event: 800 to the buyer, 200 to the grid; no token moved.
+    const [settled] = await w.market.queryFilter(w.market.filters.MemberSettled(t, seller.address));
+    expect([settled.args.soldWh, settled.args.gridExportWh]).to.deep.equal([800n, 200n]);
+    expect(await w.energy.totalSupply()).to.equal(0n);
   });
 });

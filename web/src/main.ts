@@ -6,6 +6,7 @@
 import "./style.css";
 import { formatCredits, formatEnergy, parseCredits, parseEnergyWh, parsePricePerKWh } from "@sdk/units";
 import { ORDER_INTENT_TYPES, OrderAction, Side, marketDomain } from "@sdk/eip712";
+import { unsettledExportWh } from "@sdk/unsettled";
 import { Chain, FriendlyError } from "./chain";
 import { explain } from "./errors";
 import { BILL_HEADER, STORAGE_KIND, billOf, billRow, buildLedger, positions, storageFlows, verify, type IntervalRec, type Ledger } from "./ledger";
@@ -275,8 +276,8 @@ async function renderMe(): Promise<void> {
   }
   const me = w.address;
   const r = chain.read;
-  const [member, meterIds, held, deposited, energyHeld, buy, sell] = await Promise.all([
-    r.registry.memberOf(me), r.registry.metersOf(me), r.credit.balanceOf(me), r.market.depositOf(me), r.energy.balanceOf(me), r.market.orderOf(me, 0), r.market.orderOf(me, 1),
+  const [member, meterIds, held, deposited, buy, sell] = await Promise.all([
+    r.registry.memberOf(me), r.registry.metersOf(me), r.credit.balanceOf(me), r.market.depositOf(me), r.market.orderOf(me, 0), r.market.orderOf(me, 1),
   ]);
   const status = ["not a member", "active", "suspended", "removed", "migrated"][Number(member.status)];
   const kind = ["—", "consumer", "prosumer", "storage"][Number(member.kind)];
@@ -311,10 +312,14 @@ async function renderMe(): Promise<void> {
     { label: "consumption (kWh imported)", color: "#f59e0b", kind: "bar", values: pos.map((p) => kwh(p.importWh)) },
   ], { left: "kWh per interval" }));
 
+  const energyHeld = unsettledExportWh(
+    [...ledger.intervals.values()].map((x) => ({ interval: x.interval, exportWh: positions(x).get(lc(me))?.exportWh ?? 0n })),
+    clock.next,
+  );
   mount($("[data-slot=balances]"), html`<div class="cards">
     <div class="card"><b data-testid="deposit">${credits(deposited)}</b><span>credits deposited in the market</span></div>
     <div class="card"><b>${credits(held)}</b><span>credits in your wallet</span></div>
-    <div class="card"><b>${formatEnergy(energyHeld)}</b><span>energy tokens (unsettled production)</span></div></div>`);
+    <div class="card"><b>${formatEnergy(energyHeld)}</b><span>unsettled production</span></div></div>`);
 
   const row = (name: string, o: typeof buy) =>
     o.orderId === 0n ? html`<tr><td>${name}</td><td colspan="4" class="muted">none</td></tr>`

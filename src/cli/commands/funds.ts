@@ -6,6 +6,7 @@ import { Ctx, type CliRuntime } from "../context";
 import { ValidationError } from "../../sdk/errors";
 import { MEMBER_STATUS_NAMES, parseAddress } from "../parse";
 import { formatCredits, formatEnergy, parseCredits } from "../../sdk/units";
+import { unsettledExportWh, unsettledIntervals } from "../../sdk/unsettled";
 
 export function registerFunds(program: Command, rt: CliRuntime): void {
   program
@@ -60,21 +61,31 @@ export function registerFunds(program: Command, rt: CliRuntime): void {
 
   program
     .command("balance")
-    .description("credits in the wallet and in the market, energy tokens, membership (default: your wallet)")
+    .description("credits in the wallet and in the market, unsettled production, membership (default: your wallet)")
     .argument("[address]")
     .action(async (addr: string | undefined, _o: unknown, cmd: Command) => {
       const ctx = new Ctx(cmd, rt);
       const who = addr ? parseAddress(addr, "address") : await ctx.address();
       const c = ctx.contracts;
-      const [credits, energyWh, member] = await ctx.read("CommunityCredit", () => Promise.all([c.credit.balanceOf(who), c.energy.balanceOf(who), c.registry.memberOf(who)]));
+      const [credits, member] = await ctx.read("CommunityCredit", () => Promise.all([c.credit.balanceOf(who), c.registry.memberOf(who)]));
       const deposit = c.has("EnergyMarket") ? await ctx.read("EnergyMarket", () => c.market.depositOf(who)) : undefined;
+      // Unsettled production: the member's exports in intervals the market has not settled (issue 16).
+      let energyWh = 0n;
+      if (c.has("EnergyMarket")) {
+        const [key, next, current] = await ctx.read("EnergyMarket", () =>
+          Promise.all([c.registry.memberKeyOf(who), c.market.nextInterval(), c.readings.currentInterval()]),
+        );
+        const ts = unsettledIntervals(Number(next), Number(current));
+        const ps = await ctx.read("MeterReadings", () => Promise.all(ts.map(async (t) => ({ interval: t, exportWh: (await c.readings.positionOf(t, key)).exportWh }))));
+        energyWh = unsettledExportWh(ps, Number(next));
+      }
       const status = MEMBER_STATUS_NAMES[Number(member.status)];
       ctx.out(
         [
           `${who} (${status === "none" ? "not a member" : `${status} member`})`,
           `  credits in wallet:  ${formatCredits(credits)}`,
           `  deposit in market:  ${deposit === undefined ? "n/a (market not deployed)" : formatCredits(deposit)}`,
-          `  energy tokens:      ${formatEnergy(energyWh)}`,
+          `  unsettled production: ${formatEnergy(energyWh)}`,
         ],
         { address: who, memberStatus: status, credits, deposit: deposit ?? null, energyWh },
       );
