@@ -25,6 +25,11 @@ const NOT_FROM_A_RUN: Record<string, string> = {
   "69.7": "~69.7k: the steady-state reading gas (69,128 / 69,7xx per size) rounded in the summary",
   "11,000": "the build's transaction count: 5,000 households x ~2.2 transactions (a size, not a measurement)",
   "222,000": "the ingest stage's readings: the sum of the five ingest figures' sizes",
+  "174,000": "a peer's gas per household-interval, measured elsewhere (issue 16's side-by-side table)",
+  "316,000": "a peer's gas per household-interval, measured elsewhere (issue 16's side-by-side table)",
+  "180,000": "GridLedger before issue 16 with an order update, measured elsewhere (issue 16)",
+  "158,728": "the sum of two figures of results.json: all-in at 1,000 households (108,793) + order update (49,935)",
+  "58,000": "issue 16's aim written out: a third of the best peer's ~174,000",
 };
 
 /** The fenced block right after `heading`. */
