@@ -50,6 +50,7 @@ export const EXPECTED_FIGURES: [Scenario, string][] = [
   ["intervals", "all-in gas per household-interval"],
   ["intervals", "transactions per interval"],
   ["intervals", "30M-gas blocks per interval"],
+  ["intervals", "30M-gas blocks from the last reading to settlement"],
   ["intervals", "largest transaction"],
   ["intervals", "clear + settle wall time, embedded chain"],
   ["intervals", "clear + settle gas per household, a member's first clearing"],
@@ -361,6 +362,9 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
         fig("intervals", "all-in gas per household-interval", Math.round((readGas + clearGas) / n), "gas", hh, "reading + clearing + settlement (issue 16: no mint or burn)");
         fig("intervals", "transactions per interval", readTx.length + o.collectTxs + o.settleTxs, "tx", { ...hh, readingTxs: readTx.length, collectTxs: o.collectTxs, settleTxs: o.settleTxs });
         fig("intervals", "30M-gas blocks per interval", blocksNeeded([...readTx, ...txs].map((r) => Number(r.gasUsed))), "blocks", hh, "transactions packed in order");
+        // Issue 16: once the last reading is on chain, how many 30M-gas blocks the keeper's collect
+        // and settle pages need at least (packed in order, starting in a block of their own).
+        fig("intervals", "30M-gas blocks from the last reading to settlement", blocksNeeded(txs.map((r) => Number(r.gasUsed))), "blocks", hh, "collect + settle transactions packed in order");
         fig("intervals", "largest transaction", Math.max(...[...readTx, ...txs].map((r) => Number(r.gasUsed))), "gas", hh);
         fig("intervals", "clear + settle wall time, embedded chain", Math.round(wallMs), "ms", { ...hh, provider: standard ? "hardhat-ethers" : "demo" }, standard ? "the keeper as it runs: chain reads + gas estimate + collect/settle per page" : "demo provider: no gas estimation");
         log(`intervals: ${n} households: clear+settle ${clearGas.toLocaleString("en-US")} gas, ${(wallMs / 1000).toFixed(1)} s (${standard ? "standard" : "demo"} provider)`);
@@ -525,6 +529,7 @@ export function evaluateTargets(figures: Figure[], S: ReturnType<typeof sizesFor
     status: measured === undefined ? "not measured" : ok(measured) ? "met" : "not met",
   });
   const allIn1000 = find(figures, "all-in gas per household-interval", "households", 1_000)?.value;
+  const settleBlocks1000 = find(figures, "30M-gas blocks from the last reading to settlement", "households", 1_000)?.value;
   const per100 = find(figures, "clear + settle gas per household", "households", 100)?.value;
   const per5000 = find(figures, "clear + settle gas per household", "households", 5_000)?.value;
   const order = figures.find((f) => f.name === "gas per order placed by transaction")?.value;
@@ -543,6 +548,7 @@ export function evaluateTargets(figures: Figure[], S: ReturnType<typeof sizesFor
     target("clear + settle gas per household, 5,000 vs 100", "ratio <= 1.1", per100 && per5000 ? round(per5000 / per100, 3) : undefined, 1.1, "x", (m) => m <= 1.1),
     // Issue 16 (lean ledger): a member's first order, an update, a relayed first order.
     target("order placement by transaction", "<= 45,000", order, 45_000, "gas", (m) => m <= 45_000),
+    target("blocks from the last reading to settlement, 1,000 households", "<= 2", settleBlocks1000, 2, "blocks", (m) => m <= 2),
     target("order update by transaction", "<= 30,000", updated, 30_000, "gas", (m) => m <= 30_000),
     target("order placement by relayed signature", "<= 55,000", relayed, 55_000, "gas", (m) => m <= 55_000),
     target("oracle ingest, full pipeline into the durable (disk) outbox", ">= 20,000", ingest, 20_000, "readings/s", (m) => m >= 20_000),

@@ -39,7 +39,7 @@ describe("bench harness (--quick)", function () {
     const batches = r.figures.filter((f) => f.name === "gas per reading").map((f) => f.sizes.batch);
     expect(batches).to.deep.equal(S.batches);
 
-    expect(r.targets).to.have.length(12); // 8 + the three ingest targets of issue 19 + the order update of issue 16
+    expect(r.targets).to.have.length(13); // 8 + the three ingest targets of issue 19 + the order update and the settlement blocks of issue 16
     // Each status follows from its measured value and its rule (read from the rule's text, not the harness's code).
     for (const t of r.targets) {
       const [, op, limit] = /(<=|>=|<)\s*([\d,.]+)$/.exec(t.rule)!;
