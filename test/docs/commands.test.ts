@@ -57,7 +57,6 @@ type Step =
 const PLAN: [RegExp, Step][] = [
   [/^npm install && npm run demo$/, { not: "installs and runs a 96-interval demo (minutes): the demo is tested by test/demo (embedded chain and a real node)" }],
   [/^npm test$/, { not: "the whole suite, of which this test is a part" }],
-  [/^npm ci --prefix web$/, { not: "downloads the web project's dependencies from the registry; test/web runs the built app" }],
   [/^npm run web$/, { not: "a development server for a browser; test/web builds and serves the same app and drives Chromium" }],
   [/^stty -F \/dev\/ttyUSB0/, { not: "needs a DSMR P1 serial port (/dev/ttyUSB0), hardware" }],
   [/--dsmr \/dev\/ttyUSB0/, { not: "needs a DSMR P1 serial port (/dev/ttyUSB0), hardware" }],
