@@ -87,6 +87,8 @@ export async function startKeeper(options: KeeperOptions): Promise<KeeperHandle>
     clockSkew = await chainClockSkewSeconds(provider, Math.floor(Date.now() / 1000));
     metrics.clockSkewSeconds.set(clockSkew);
   };
+  // Measured once before /healthz and /metrics are served, so they never answer without it.
+  await measureSkew();
 
   // Not ok (503) while the latest iteration failed (chain unreachable, a revert): reported at once.
   const health = () => ({
