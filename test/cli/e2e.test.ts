@@ -200,6 +200,7 @@ describe("gridledger CLI, end to end against a hardhat node", function () {
   });
 
   describe("market", () => {
+    let aliceFirst = 0;
     it("deposits credits (approve + deposit) and with a permit", async () => {
       const r = ok(await asAlice(["deposit", "10", "--json"]));
       expect(r.json().deposit).to.equal("10000000");
@@ -217,6 +218,7 @@ describe("gridledger CLI, end to end against a hardhat node", function () {
     it("places an order by transaction and lists it", async () => {
       const r = ok(await asAlice(["order", "place", "--side", "sell", "--price", "0.12", "--cap", "2 kWh", "--to", "now+96", "--json"]));
       expect(r.json().orderId).to.match(/^\d+$/);
+      aliceFirst = Number(r.json().firstInterval);
       const list = ok(await asAlice(["order", "list", "--json"])).json();
       expect(list.orders).to.have.length(1);
       expect(list.orders[0]).to.include({ side: "sell", limitPricePerKWh: "120000", capWhPerInterval: "2000" });
@@ -239,8 +241,10 @@ describe("gridledger CLI, end to end against a hardhat node", function () {
       expect(again.stderr).to.match(/nonce/);
     });
 
-    it("shows both orders in the book for the next interval", async () => {
-      const b = ok(await cli(["book", "--interval", "next", "--json"])).json();
+    it("shows both orders in the book for the interval after alice's first", async () => {
+      // An absolute interval: the node's clock is real time, so "now" and "next" may move on
+      // between the two placings (bob's order then starts one interval later than alice's).
+      const b = ok(await cli(["book", "--interval", String(aliceFirst + 1), "--json"])).json();
       expect(b.asks.map((l: { pricePerKWh: string }) => l.pricePerKWh)).to.deep.equal(["120000"]);
       expect(b.bids.map((l: { pricePerKWh: string }) => l.pricePerKWh)).to.deep.equal(["250000"]);
     });
