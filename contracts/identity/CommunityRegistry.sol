@@ -63,6 +63,7 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         });
         ++_activeMemberCount;
         emit MemberOnboarded(member, kind, identityHash, joinedAt);
+        _memberChanged(member);
     }
 
     /// @inheritdoc ICommunityRegistry
@@ -72,6 +73,7 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         --_activeMemberCount;
         emit MemberSuspended(member);
         _syncMetersOf(member);
+        _memberChanged(member);
     }
 
     /// @inheritdoc ICommunityRegistry
@@ -86,6 +88,7 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         ++_activeMemberCount;
         emit MemberReinstated(member);
         _syncMetersOf(member);
+        _memberChanged(member);
     }
 
     /// @inheritdoc ICommunityRegistry
@@ -104,6 +107,7 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         _members[member].status = MemberStatus.Removed;
         emit MemberRemoved(member);
         _syncMetersOf(member);
+        _memberChanged(member);
     }
 
     /// @inheritdoc ICommunityRegistry
@@ -141,6 +145,8 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
         for (uint256 i = 0; i < hooks; ++i) {
             IMigrationHook(_migrationHooks[i]).onMemberMigrated(oldWallet, newWallet);
         }
+        _memberChanged(oldWallet);
+        _memberChanged(newWallet);
     }
 
     /// @inheritdoc ICommunityRegistry
@@ -307,6 +313,12 @@ contract CommunityRegistry is ICommunityRegistry, AccessControl, Multicall {
     function _syncMeter(bytes32 meterId) private {
         address hook = _meterHook;
         if (hook != address(0)) IMeterHook(hook).syncMeter(meterId);
+    }
+
+    /// @dev Tells every migration hook that `wallet`'s member record changed (`onMemberChanged`).
+    function _memberChanged(address wallet) private {
+        uint256 hooks = _migrationHooks.length;
+        for (uint256 i = 0; i < hooks; ++i) IMigrationHook(_migrationHooks[i]).onMemberChanged(wallet);
     }
 
     /// @dev `_syncMeter` for every meter `member` owns (active and retired).

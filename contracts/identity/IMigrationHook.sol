@@ -26,4 +26,11 @@ interface IMigrationHook {
     ///         still holds there (the market refunds its deposit).
     /// @param member the member about to be removed
     function beforeMemberRemoved(address member) external;
+
+    /// @notice Called by the registry after every change of a member's record that a copy of it
+    ///         would need: onboarding, suspension, reinstatement, removal, and a migration (once
+    ///         for each wallet). A hook that keeps its own copy of a member's status and key (the
+    ///         market) re-reads the registry; the others do nothing.
+    /// @param wallet the member's wallet whose record changed
+    function onMemberChanged(address wallet) external;
 }

@@ -80,8 +80,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
 
     /// @inheritdoc IEnergyMarket
     function deposit(uint256 amount) public whenNotPaused {
-        _requireActive(msg.sender);
-        OrderBook.addDeposit(_book, _key(msg.sender), amount, _current(), _credit);
+        OrderBook.addDeposit(_book, _activeKey(msg.sender), amount, _current(), _credit);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -134,18 +133,10 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         bytes calldata signature
     ) external whenNotPaused returns (uint64 orderId) {
         if (block.timestamp > intent.deadline) revert MarketSignatureExpired(intent.deadline);
-        // Placing or replacing needs an active member; the library checks it after the signature
-        // and the nonce (so that a wrong signature or nonce is reported as such).
-        return
-            OrderBook.submitIntent(
-                _book,
-                intent,
-                signature,
-                _domainSeparatorV4(),
-                _key(intent.member),
-                _registry.isActiveMember(intent.member),
-                _current()
-            );
+        // Placing or replacing needs an active member, cancelling the member's current wallet; the
+        // library checks it after the signature and the nonce (so that a wrong signature or nonce
+        // is reported as such).
+        return OrderBook.submitIntent(_book, intent, signature, _domainSeparatorV4(), _book.members[intent.member], _current());
     }
 
     // ---------------------------------------------------------------- tariffs
@@ -329,6 +320,23 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
     }
 
     /// @inheritdoc IMigrationHook
+    /// @dev Copies the registry's record of `wallet` (`OrderBook.syncMember`). Anyone may call it
+    ///      while the market is one of the registry's migration hooks (it only copies the
+    ///      registry, and the registry tells the market of every later change); a market that is
+    ///      not a hook keeps no copy, which could go stale.
+    function onMemberChanged(address wallet) external {
+        if (msg.sender != address(_registry)) _requireHook();
+        ICommunityRegistry.MemberStatus status = _registry.memberOf(wallet).status;
+        OrderBook.syncMember(
+            _book,
+            wallet,
+            _key(wallet),
+            status == ICommunityRegistry.MemberStatus.Active,
+            status == ICommunityRegistry.MemberStatus.Active || status == ICommunityRegistry.MemberStatus.Suspended
+        );
+    }
+
+    /// @inheritdoc IMigrationHook
     /// @dev Refuses while the member's deposit is locked (`MarketDepositLocked`); otherwise
     ///      refunds the whole deposit to the member's wallet (`Withdrawn`), so nothing is lost.
     function beforeMemberRemoved(address member) external {
@@ -391,7 +399,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
 
     /// @inheritdoc IEnergyMarket
     function nonces(address member) external view returns (uint256) {
-        return _book.nonces[member];
+        return OrderBook.nonceOf(_book, member);
     }
 
     /// @inheritdoc IEnergyMarket
@@ -403,12 +411,15 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
 
     /// @dev Places (`replace` false) or replaces (`replace` true) a member's order on a side.
     function _setOrder(address member, OrderBook.Params memory p, bool replace) private returns (uint64) {
-        _requireActive(member);
-        return OrderBook.set(_book, _key(member), p, _current(), replace);
+        return OrderBook.set(_book, _activeKey(member), p, _current(), replace);
     }
 
+    /// @dev Only the member's current wallet (active or suspended) cancels: not a wallet the
+    ///      member migrated away from (a lost or stolen key).
     function _cancel(address member, Side side) private {
-        OrderBook.cancel(_book, _key(member), side, _current());
+        uint256 m = _book.members[member];
+        if (m & OrderBook.MEMBER_CURRENT == 0) revert MarketNotMember(member);
+        OrderBook.cancel(_book, address(uint160(m)), side, _current());
     }
 
     // ---------------------------------------------------------------- internal: clearing
@@ -574,8 +585,19 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         if (msg.sender != address(_registry)) revert MarketCallerNotRegistry(msg.sender);
     }
 
-    function _requireActive(address account) private view {
-        if (!_registry.isActiveMember(account)) revert MarketNotMember(account);
+    /// @dev The member key of `account`, an active member by the market's copy of the registry
+    ///      (`onMemberChanged`): one slot read, no call to the registry.
+    function _activeKey(address account) private view returns (address) {
+        uint256 m = _book.members[account];
+        if (m & OrderBook.MEMBER_ACTIVE == 0) revert MarketNotMember(account);
+        return address(uint160(m));
+    }
+
+    /// @dev Reverts unless this market is one of the registry's migration hooks.
+    function _requireHook() private view {
+        address[] memory hooks = _registry.migrationHooks();
+        for (uint256 i = 0; i < hooks.length; ++i) if (hooks[i] == address(this)) return;
+        revert MarketCallerNotRegistry(msg.sender);
     }
 
     function _tariffAt(uint32 interval) private view returns (Tariff memory) {

@@ -64,6 +64,11 @@ abstract contract CommunityToken is ERC20, Pausable, ICommunityToken, IMigration
     // solhint-disable-next-line no-empty-blocks
     function beforeMemberRemoved(address member) external {}
 
+    /// @inheritdoc IMigrationHook
+    /// @dev Balances are keyed by wallet and checked against the registry itself: nothing to copy.
+    // solhint-disable-next-line no-empty-blocks
+    function onMemberChanged(address wallet) external {}
+
     /// @dev The one path of every balance change: mint, burn, transfer and migration.
     function _update(address from, address to, uint256 value) internal virtual override {
         if (msg.sender != address(_registry)) {

@@ -44,6 +44,7 @@ const CASES: Record<string, Record<string, Case>> = {
     unpause: { call: (_c, t) => (t as Core["energy"]).unpause(), error: "AccessControlUnauthorizedAccount", args: role("PAUSER_ROLE") },
     onMemberMigrated: { call: (c, t) => (t as Core["energy"]).onMemberMigrated(c.alice.address, c.mallory.address), error: "TokenCallerNotRegistry", args: (c) => [c.mallory.address] },
     beforeMemberRemoved: { open: "does nothing (a balance stays with the wallet); the registry's hook call" },
+    onMemberChanged: { open: "does nothing (balances are checked against the registry itself); the registry's hook call" },
     transfer: { call: (c, t) => (t as Core["energy"]).transfer(c.alice.address, 0n), error: "EnergyTransferDisabled", args: (c) => [c.mallory.address, c.alice.address] },
     transferFrom: { call: (c, t) => (t as Core["energy"]).transferFrom(c.alice.address, c.mallory.address, 1n), error: "ERC20InsufficientAllowance", args: (c) => [c.mallory.address, 0n, 1n] },
     approve: { open: "an allowance moves nothing; the transfer that uses it is checked" },
@@ -56,6 +57,7 @@ const CASES: Record<string, Record<string, Case>> = {
     unpause: { call: (_c, t) => (t as Core["credit"]).unpause(), error: "AccessControlUnauthorizedAccount", args: role("PAUSER_ROLE") },
     onMemberMigrated: { call: (c, t) => (t as Core["credit"]).onMemberMigrated(c.alice.address, c.mallory.address), error: "TokenCallerNotRegistry", args: (c) => [c.mallory.address] },
     beforeMemberRemoved: { open: "does nothing (a balance stays with the wallet); the registry's hook call" },
+    onMemberChanged: { open: "does nothing (balances are checked against the registry itself); the registry's hook call" },
     transfer: { call: (c, t) => (t as Core["credit"]).transfer(c.alice.address, 0n), error: "ERC20InvalidSender", args: (c) => [c.mallory.address] },
     transferFrom: { call: (c, t) => (t as Core["credit"]).transferFrom(c.alice.address, c.mallory.address, 1n), error: "ERC20InsufficientAllowance", args: (c) => [c.mallory.address, 0n, 1n] },
     approve: { open: "an allowance moves nothing; the transfer that uses it is checked" },
@@ -67,7 +69,7 @@ const CASES: Record<string, Record<string, Case>> = {
     withdraw: { call: (_c, m) => (m as Core["market"]).withdraw(1n), error: "MarketInsufficientDeposit", args: (c) => [c.mallory.address, 0n, 1n] },
     placeOrder: { call: (_c, m) => (m as Core["market"]).placeOrder(0, 1, 0, 1, 2), error: "MarketNotMember", args: (c) => [c.mallory.address] },
     updateOrder: { call: (_c, m) => (m as Core["market"]).updateOrder(0, 1, 0, 1, 2), error: "MarketNotMember", args: (c) => [c.mallory.address] },
-    cancelOrder: { call: (_c, m) => (m as Core["market"]).cancelOrder(1), error: "MarketOrderNotFound", args: (c) => [c.mallory.address, 1] },
+    cancelOrder: { call: (_c, m) => (m as Core["market"]).cancelOrder(1), error: "MarketNotMember", args: (c) => [c.mallory.address] },
     submitSignedOrder: {
       call: async (c, m) => {
         const { chainId } = await ethers.provider.getNetwork();
@@ -83,6 +85,7 @@ const CASES: Record<string, Record<string, Case>> = {
     unpause: { call: (_c, m) => (m as Core["market"]).unpause(), error: "AccessControlUnauthorizedAccount", args: role("PAUSER_ROLE") },
     onMemberMigrated: { call: (c, m) => (m as Core["market"]).onMemberMigrated(c.alice.address, c.mallory.address), error: "MarketCallerNotRegistry", args: (c) => [c.mallory.address] },
     beforeMemberRemoved: { call: (c, m) => (m as Core["market"]).beforeMemberRemoved(c.alice.address), error: "MarketCallerNotRegistry", args: (c) => [c.mallory.address] },
+    onMemberChanged: { open: "copies the registry's record of a wallet into the market, nothing else, and only while the market is a registry hook (tested in test/market/member-copy.test.ts)" },
     setMinCollectPage: { call: (_c, m) => (m as Core["market"]).setMinCollectPage(8), error: "AccessControlUnauthorizedAccount", args: role("OPERATOR_ROLE") },
     recoverSurplus: { call: (c, m) => (m as Core["market"]).recoverSurplus(c.mallory.address), error: "AccessControlUnauthorizedAccount", args: role("DEFAULT_ADMIN_ROLE") },
     collect: { open: "anyone may clear an interval; the outcome never depends on the caller (market suite)" },
@@ -151,6 +154,7 @@ describe("access: every contract in contracts/ is covered", () => {
       "refund",
       "scheduleTariff",
       "submitIntent",
+      "syncMember",
       "takeDeposit",
     ]);
     // Views (orderAt, availableAt, lockedUntil) read only the caller's storage: solc guards only

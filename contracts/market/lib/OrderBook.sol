@@ -52,6 +52,18 @@ library OrderBook {
     uint256 private constant _MASK40 = type(uint40).max;
     uint256 private constant _MASK48 = type(uint48).max;
     uint256 private constant _MASK64 = type(uint64).max;
+    /// @dev Set in every head slot the market opened or wrote (bit 255, outside the version's 248
+    ///      bits): the account is opened at onboarding (`open`), so a member's first order rewrites
+    ///      a slot instead of creating one (issue 16). A head with only this bit holds no version.
+    uint256 internal constant OPENED = 1 << 255;
+
+    /// @dev Bit layout of a member record (`Book.members`, keyed by wallet), the market's copy of
+    ///      the registry kept by `IMigrationHook.onMemberChanged`: the member key in bits 0..159,
+    ///      the flags below, and the wallet's next signed-intent nonce in bits 192..255.
+    uint256 internal constant MEMBER_SYNCED = 1 << 160;
+    uint256 internal constant MEMBER_ACTIVE = 1 << 161;
+    uint256 internal constant MEMBER_CURRENT = 1 << 162; // the member's wallet (active or suspended)
+    uint256 private constant _NONCE_SHIFT = 192;
 
     struct Book {
         /// @dev 48 bits, the order id's width in a packed version (2^48 orders: one a second for
@@ -69,8 +81,9 @@ library OrderBook {
         uint256 totalDeposits;
         /// @dev (interval + 1) << 32 | the interval's restart count when the member was collected.
         mapping(address member => uint64 mark) collected;
-        /// @dev The next nonce of each wallet's signed order intents (OpenZeppelin `Nonces`' rule).
-        mapping(address wallet => uint256) nonces;
+        /// @dev Per wallet: the market's copy of its member key and status, and the next nonce of
+        ///      its signed order intents (OpenZeppelin `Nonces`' rule), in one slot (see MEMBER_*).
+        mapping(address wallet => uint256 packed) members;
     }
 
     struct Params {
@@ -232,8 +245,8 @@ library OrderBook {
     /// @dev Makes `packed` (a version from the current interval) the head: the old head `h` goes
     ///      to `past` unless it is from the same interval (then it is overwritten) or there is none.
     function _write(Book storage book, address member, IEnergyMarket.Side side, uint256 h, uint256 packed) private {
-        if (h != 0 && _from(h) != _from(packed)) book.past[member][side].push(h);
-        book.head[member][side] = packed;
+        if (h & ~OPENED != 0 && _from(h) != _from(packed)) book.past[member][side].push(h);
+        book.head[member][side] = packed | OPENED;
     }
 
     function _pack(uint64 orderId, Params memory p, uint32 current) private pure returns (uint256) {
@@ -345,7 +358,7 @@ library OrderBook {
     ) public view returns (bool locked, uint32 until) {
         if (current <= next) return (false, 0);
         uint256 h = book.head[member][IEnergyMarket.Side.Buy];
-        if (h == 0) return (false, 0);
+        if (h & ~OPENED == 0) return (false, 0);
         uint256[] storage v = book.past[member][IEnergyMarket.Side.Buy];
         uint32 hiT = current - 1;
         // Version i: the head for i == v.length, else v[i]; newest first.
@@ -367,37 +380,61 @@ library OrderBook {
 
     // ---------------------------------------------------------------- signed orders, tariffs
 
-    /// @notice Carries out an order action signed by `intent.member` (its wallet; `key` is its
-    ///         member key, `active` whether it is an active member) during interval `current`:
-    ///         reverts `MarketInvalidSigner` unless the member signed `intent` (EIP-712 under the
-    ///         market's `domainSeparator`), `InvalidAccountNonce` unless `intent.nonce` is its next
-    ///         nonce (which it uses), and `MarketNotMember` if it places or replaces while not
-    ///         active. The deadline is the market's to check.
+    /// @notice Carries out an order action signed by `intent.member` (its wallet; `member` is the
+    ///         market's record of it, `Book.members`) during interval `current`: reverts
+    ///         `MarketInvalidSigner` unless the member signed `intent` (EIP-712 under the market's
+    ///         `domainSeparator`), `InvalidAccountNonce` unless `intent.nonce` is its next nonce
+    ///         (which it uses), and `MarketNotMember` if it places or replaces while not active, or
+    ///         cancels from a wallet that is not the member's (a wallet it migrated away from).
+    ///         The deadline is the market's to check.
     /// @return orderId the new order's id (0 for a cancel)
     function submitIntent(
         Book storage book,
         IEnergyMarket.OrderIntent calldata intent,
         bytes calldata signature,
         bytes32 domainSeparator,
-        address key,
-        bool active,
+        uint256 member,
         uint32 current
     ) external returns (uint64 orderId) {
         _checkSigner(intent, signature, domainSeparator);
         _useNonce(book, intent.member, intent.nonce);
-        if (intent.action == IEnergyMarket.Action.Cancel) {
+        bool cancels = intent.action == IEnergyMarket.Action.Cancel;
+        if (member & (cancels ? MEMBER_CURRENT : MEMBER_ACTIVE) == 0) revert IEnergyMarket.MarketNotMember(intent.member);
+        address key = address(uint160(member));
+        if (cancels) {
             cancel(book, key, intent.side, current);
             return 0;
         }
-        if (!active) revert IEnergyMarket.MarketNotMember(intent.member);
         return set(book, key, _params(intent), current, intent.action == IEnergyMarket.Action.Update);
     }
 
     /// @dev OpenZeppelin `Nonces._useCheckedNonce`: `nonce` must be the wallet's next one.
     function _useNonce(Book storage book, address wallet, uint256 nonce) private {
-        uint256 next = book.nonces[wallet];
+        uint256 m = book.members[wallet];
+        uint256 next = m >> _NONCE_SHIFT;
         if (nonce != next) revert IEnergyMarket.InvalidAccountNonce(wallet, next);
-        book.nonces[wallet] = next + 1;
+        // 2^64 intents per wallet: the checked add reverts beyond.
+        book.members[wallet] = m + (1 << _NONCE_SHIFT);
+    }
+
+    /// @notice The wallet's next signed-intent nonce.
+    function nonceOf(Book storage book, address wallet) internal view returns (uint256) {
+        return book.members[wallet] >> _NONCE_SHIFT;
+    }
+
+    /// @notice Copies the registry's record of `wallet` (its member key and status) into the
+    ///         market, keeping its nonce; a member's wallet (active or suspended) has its order
+    ///         slots opened, once, so that its first order rewrites them.
+    function syncMember(Book storage book, address wallet, address key, bool active, bool current) external {
+        uint256 m = (book.members[wallet] & (_MASK64 << _NONCE_SHIFT)) | uint256(uint160(key)) | MEMBER_SYNCED;
+        if (active) m |= MEMBER_ACTIVE;
+        if (current) {
+            m |= MEMBER_CURRENT;
+            mapping(IEnergyMarket.Side => uint256) storage heads = book.head[key];
+            if (heads[IEnergyMarket.Side.Buy] == 0) heads[IEnergyMarket.Side.Buy] = OPENED;
+            if (heads[IEnergyMarket.Side.Sell] == 0) heads[IEnergyMarket.Side.Sell] = OPENED;
+        }
+        book.members[wallet] = m;
     }
 
     function _params(IEnergyMarket.OrderIntent calldata intent) private pure returns (Params memory) {
