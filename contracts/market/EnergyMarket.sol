@@ -327,12 +327,14 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
     function onMemberChanged(address wallet) external {
         if (msg.sender != address(_registry)) _requireHook();
         ICommunityRegistry.MemberStatus status = _registry.memberOf(wallet).status;
+        address key = _key(wallet);
         OrderBook.syncMember(
             _book,
             wallet,
-            _key(wallet),
+            key,
             status == ICommunityRegistry.MemberStatus.Active,
-            status == ICommunityRegistry.MemberStatus.Active || status == ICommunityRegistry.MemberStatus.Suspended
+            status == ICommunityRegistry.MemberStatus.Active || status == ICommunityRegistry.MemberStatus.Suspended,
+            _registry.isActiveMember(_wallet(key))
         );
     }
 
@@ -436,8 +438,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         IMeterReadings.Position memory p = _readings.positionOf(interval, participant);
         if (p.importWh == 0 && p.exportWh == 0) revert MarketHintNotParticipant(interval, participant);
         // Participants are member keys (MeterReadings keys positions by them): one entry per member.
-        bool trades = p.exportWh != p.importWh && _registry.isActiveMember(_wallet(participant));
-        return OrderBook.collectEntry(_book, participant, item.tag, interval, restarts, p, trades, retail, feedIn);
+        return OrderBook.collectEntry(_book, participant, item.tag, interval, restarts, p, retail, feedIn);
     }
 
     /// @dev Admits `e` to the walk; false if the walk refuses it.

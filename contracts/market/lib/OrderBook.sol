@@ -59,11 +59,19 @@ library OrderBook {
 
     /// @dev Bit layout of a member record (`Book.members`, keyed by wallet), the market's copy of
     ///      the registry kept by `IMigrationHook.onMemberChanged`: the member key in bits 0..159,
-    ///      the flags below, and the wallet's next signed-intent nonce in bits 192..255.
+    ///      the flags below (bits 160..163), the collection mark in bits 164..227 (the record of a
+    ///      member key: `(interval + 1) << 32 | restarts` of its last collection) and the wallet's
+    ///      next signed-intent nonce in bits 228..255 (2^28 intents per wallet; the checked add
+    ///      reverts beyond).
     uint256 internal constant MEMBER_SYNCED = 1 << 160;
     uint256 internal constant MEMBER_ACTIVE = 1 << 161;
     uint256 internal constant MEMBER_CURRENT = 1 << 162; // the member's wallet (active or suspended)
-    uint256 private constant _NONCE_SHIFT = 192;
+    /// @dev In the record of a member key (the member's first wallet): the member is active, by
+    ///      whichever wallet it has now. What `collect` asks of a participant, in the slot it updates.
+    uint256 internal constant MEMBER_KEY_ACTIVE = 1 << 163;
+    uint256 private constant _COPY_MASK = (1 << 164) - 1;
+    uint256 private constant _MARK_SHIFT = 164;
+    uint256 private constant _NONCE_SHIFT = 228;
 
     struct Book {
         /// @dev 48 bits, the order id's width in a packed version (2^48 orders: one a second for
@@ -79,8 +87,6 @@ library OrderBook {
         /// @dev Cumulative deposits by the interval they apply from (withdrawals not subtracted).
         mapping(address member => Checkpoints.Trace224) deposited;
         uint256 totalDeposits;
-        /// @dev (interval + 1) << 32 | the interval's restart count when the member was collected.
-        mapping(address member => uint64 mark) collected;
         /// @dev Per wallet: the market's copy of its member key and status, and the next nonce of
         ///      its signed order intents (OpenZeppelin `Nonces`' rule), in one slot (see MEMBER_*).
         mapping(address wallet => uint256 packed) members;
@@ -170,8 +176,9 @@ library OrderBook {
     ///         checks the caller's `tag` and emits `EntryCollected`. The entry for metered position
     ///         `p`: its net export as an ask, or its affordable net import as a bid, from the
     ///         order and deposit in force at the end of `interval` (issue 14, items 2 and 3);
-    ///         tag None without a live order on that side, or if `trades` is false (no net
-    ///         position, or the member is not active). `available` is what a bid may spend.
+    ///         tag None without a live order on that side, without a net position, or if the
+    ///         member is not active (`MEMBER_KEY_ACTIVE` of its record, which also holds the
+    ///         collection mark: one slot). `available` is what a bid may spend.
     ///      `p` comes from an external call to MeterReadings, in memory: it cannot be calldata.
     // solhint-disable-next-line gas-calldata-parameters
     function collectEntry(
@@ -181,13 +188,14 @@ library OrderBook {
         uint32 interval,
         uint32 restarts,
         IMeterReadings.Position memory p,
-        bool trades,
         uint64 retail,
         uint64 feedIn
     ) external returns (IEnergyMarket.Entry memory e) {
-        uint64 mark = ((uint64(interval) + 1) << 32) | restarts;
-        if (book.collected[member] == mark) revert IEnergyMarket.MarketHintDuplicate(interval, member);
-        book.collected[member] = mark;
+        uint256 mark = ((uint256(interval) + 1) << 32) | restarts;
+        uint256 r = book.members[member];
+        if ((r >> _MARK_SHIFT) & _MASK64 == mark) revert IEnergyMarket.MarketHintDuplicate(interval, member);
+        book.members[member] = (r & ~(_MASK64 << _MARK_SHIFT)) | (mark << _MARK_SHIFT);
+        bool trades = p.exportWh != p.importWh && r & MEMBER_KEY_ACTIVE != 0;
         uint256 available;
         (e, available) = _entry(book, member, interval, p, trades, retail, feedIn);
         if (e.tag != tag) revert IEnergyMarket.MarketHintWrongTag(interval, member, e.tag, tag);
@@ -423,11 +431,18 @@ library OrderBook {
     }
 
     /// @notice Copies the registry's record of `wallet` (its member key and status) into the
-    ///         market, keeping its nonce; a member's wallet (active or suspended) has its order
-    ///         slots opened, once, so that its first order rewrites them.
-    function syncMember(Book storage book, address wallet, address key, bool active, bool current) external {
-        uint256 m = (book.members[wallet] & (_MASK64 << _NONCE_SHIFT)) | uint256(uint160(key)) | MEMBER_SYNCED;
+    ///         market, keeping its collection mark and nonce, and whether the member of `key` is
+    ///         active (`keyActive`) into the record of `key`; a member's wallet (active or
+    ///         suspended) has its order slots opened, once, so that its first order rewrites them.
+    function syncMember(Book storage book, address wallet, address key, bool active, bool current, bool keyActive) external {
+        uint256 m = (book.members[wallet] & ~_COPY_MASK) | uint256(uint160(key)) | MEMBER_SYNCED;
         if (active) m |= MEMBER_ACTIVE;
+        if (key != wallet) {
+            uint256 k = book.members[key] & ~MEMBER_KEY_ACTIVE;
+            book.members[key] = keyActive ? k | MEMBER_KEY_ACTIVE : k;
+        } else if (keyActive) {
+            m |= MEMBER_KEY_ACTIVE;
+        }
         if (current) {
             m |= MEMBER_CURRENT;
             mapping(IEnergyMarket.Side => uint256) storage heads = book.head[key];
