@@ -182,7 +182,9 @@ interface ICommunityRegistry is IAccessControl {
     /// @notice Add a contract told of every wallet migration. Requires `DEFAULT_ADMIN_ROLE`.
     function addMigrationHook(address hook) external;
 
-    /// @notice Remove a migration hook. Requires `DEFAULT_ADMIN_ROLE`.
+    /// @notice Remove a migration hook. Requires `DEFAULT_ADMIN_ROLE`. A removed hook is told of
+    ///         no later change: the market's copy of member records (`onMemberChanged`) would go
+    ///         stale, so a market is removed only when it is retired (paused for good).
     function removeMigrationHook(address hook) external;
 
     /// @notice Set the contract told of every meter change (`IMeterHook.syncMeter`): the

@@ -53,8 +53,9 @@ library OrderBook {
     uint256 private constant _MASK48 = type(uint48).max;
     uint256 private constant _MASK64 = type(uint64).max;
     /// @dev Set in every head slot the market opened or wrote (bit 255, outside the version's 248
-    ///      bits): the account is opened at onboarding (`open`), so a member's first order rewrites
-    ///      a slot instead of creating one (issue 16). A head with only this bit holds no version.
+    ///      bits): the account is opened at onboarding (`syncMember`), so a member's first order
+    ///      rewrites a slot instead of creating one (issue 16). A head with only this bit holds no
+    ///      version.
     uint256 internal constant OPENED = 1 << 255;
 
     /// @dev Bit layout of a member record (`Book.members`, keyed by wallet), the market's copy of
@@ -87,8 +88,9 @@ library OrderBook {
         /// @dev Cumulative deposits by the interval they apply from (withdrawals not subtracted).
         mapping(address member => Checkpoints.Trace224) deposited;
         uint256 totalDeposits;
-        /// @dev Per wallet: the market's copy of its member key and status, and the next nonce of
-        ///      its signed order intents (OpenZeppelin `Nonces`' rule), in one slot (see MEMBER_*).
+        /// @dev Per wallet: the market's copy of its member key and status, the collection mark of
+        ///      a member key, and the next nonce of the wallet's signed order intents (OpenZeppelin
+        ///      `Nonces`' rule), in one slot (see MEMBER_*).
         mapping(address wallet => uint256 packed) members;
     }
 
@@ -421,7 +423,7 @@ library OrderBook {
         uint256 m = book.members[wallet];
         uint256 next = m >> _NONCE_SHIFT;
         if (nonce != next) revert IEnergyMarket.InvalidAccountNonce(wallet, next);
-        // 2^64 intents per wallet: the checked add reverts beyond.
+        // 2^28 intents per wallet (the top bits): the checked add reverts beyond.
         book.members[wallet] = m + (1 << _NONCE_SHIFT);
     }
 
