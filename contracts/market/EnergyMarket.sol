@@ -325,17 +325,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
     ///      registry, and the registry tells the market of every later change); a market that is
     ///      not a hook keeps no copy, which could go stale.
     function onMemberChanged(address wallet) external {
-        if (msg.sender != address(_registry)) _requireHook();
-        ICommunityRegistry.MemberStatus status = _registry.memberOf(wallet).status;
-        address key = _key(wallet);
-        OrderBook.syncMember(
-            _book,
-            wallet,
-            key,
-            status == ICommunityRegistry.MemberStatus.Active,
-            status == ICommunityRegistry.MemberStatus.Active || status == ICommunityRegistry.MemberStatus.Suspended,
-            _registry.isActiveMember(_wallet(key))
-        );
+        OrderBook.syncMember(_book, _registry, wallet);
     }
 
     /// @inheritdoc IMigrationHook
@@ -594,12 +584,6 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         return address(uint160(m));
     }
 
-    /// @dev Reverts unless this market is one of the registry's migration hooks.
-    function _requireHook() private view {
-        address[] memory hooks = _registry.migrationHooks();
-        for (uint256 i = 0; i < hooks.length; ++i) if (hooks[i] == address(this)) return;
-        revert MarketCallerNotRegistry(msg.sender);
-    }
 
     function _tariffAt(uint32 interval) private view returns (Tariff memory) {
         uint256 i = _tariffs.length;

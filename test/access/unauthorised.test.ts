@@ -153,7 +153,6 @@ describe("access: every contract in contracts/ is covered", () => {
       "recoverSurplus",
       "refund",
       "scheduleTariff",
-      "submitIntent",
       "syncMember",
       "takeDeposit",
     ]);

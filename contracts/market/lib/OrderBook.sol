@@ -10,6 +10,7 @@ import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {MessageHashUtils} from "@openzeppelin/contracts/utils/cryptography/MessageHashUtils.sol";
 import {IEnergyMarket} from "../IEnergyMarket.sol";
 import {IMeterReadings} from "../../oracle/IMeterReadings.sol";
+import {ICommunityRegistry} from "../../identity/ICommunityRegistry.sol";
 
 /// @title OrderBook
 /// @notice Member accounts of the market: standing limit orders (one per member and side) and
@@ -26,10 +27,11 @@ import {IMeterReadings} from "../../oracle/IMeterReadings.sol";
 ///           an ended interval `t` is the deposit now minus what was deposited after `t` ended.
 ///         - Withdrawals wait only while the member has a buy order live in an ended interval
 ///           that is not settled yet (its money may still be spent there).
-///         Placing, replacing and cancelling orders are internal (compiled into the market: no
-///         DELEGATECALL on the hot path); deposits, collection, the signed-order check and tariff
-///         scheduling are external (a linked library) so that the market's bytecode stays under the
-///         24 KiB limit.
+///         Placing and replacing orders, by transaction or by a signed intent (`submitIntent`:
+///         signature, nonce, action), are internal (compiled into the market: no DELEGATECALL on
+///         the hot paths); cancelling, deposits, collection, the member copy (`syncMember`) and
+///         tariff scheduling are external (a linked library) so that the market's bytecode stays
+///         under the 24 KiB limit.
 library OrderBook {
     using Checkpoints for Checkpoints.Trace224;
 
@@ -405,7 +407,7 @@ library OrderBook {
         bytes32 domainSeparator,
         uint256 member,
         uint32 current
-    ) external returns (uint64 orderId) {
+    ) internal returns (uint64 orderId) {
         _checkSigner(intent, signature, domainSeparator);
         _useNonce(book, intent.member, intent.nonce);
         bool cancels = intent.action == IEnergyMarket.Action.Cancel;
@@ -432,26 +434,39 @@ library OrderBook {
         return book.members[wallet] >> _NONCE_SHIFT;
     }
 
-    /// @notice Copies the registry's record of `wallet` (its member key and status) into the
-    ///         market, keeping its collection mark and nonce, and whether the member of `key` is
-    ///         active (`keyActive`) into the record of `key`; a member's wallet (active or
-    ///         suspended) has its order slots opened, once, so that its first order rewrites them.
-    function syncMember(Book storage book, address wallet, address key, bool active, bool current, bool keyActive) external {
+    /// @notice Copies `registry`'s record of `wallet` (its member key and status) into the market,
+    ///         keeping its collection mark and nonce, and whether the member of its key is active
+    ///         into the record of the key; a member's wallet (active or suspended) has its order
+    ///         slots opened, once, so that its first order rewrites them. Anyone may ask while the
+    ///         market (`address(this)`, the caller of this DELEGATECALL) is one of the registry's
+    ///         migration hooks, which the registry tells of every change; the registry always may.
+    function syncMember(Book storage book, ICommunityRegistry registry, address wallet) external {
+        if (msg.sender != address(registry)) _requireHook(registry);
+        ICommunityRegistry.MemberStatus status = registry.memberOf(wallet).status;
+        address key = registry.memberKeyOf(wallet);
+        bool keyActive = registry.isActiveMember(registry.walletOf(key));
         uint256 m = (book.members[wallet] & ~_COPY_MASK) | uint256(uint160(key)) | MEMBER_SYNCED;
-        if (active) m |= MEMBER_ACTIVE;
+        if (status == ICommunityRegistry.MemberStatus.Active) m |= MEMBER_ACTIVE;
         if (key != wallet) {
             uint256 k = book.members[key] & ~MEMBER_KEY_ACTIVE;
             book.members[key] = keyActive ? k | MEMBER_KEY_ACTIVE : k;
         } else if (keyActive) {
             m |= MEMBER_KEY_ACTIVE;
         }
-        if (current) {
+        if (status == ICommunityRegistry.MemberStatus.Active || status == ICommunityRegistry.MemberStatus.Suspended) {
             m |= MEMBER_CURRENT;
             mapping(IEnergyMarket.Side => uint256) storage heads = book.head[key];
             if (heads[IEnergyMarket.Side.Buy] == 0) heads[IEnergyMarket.Side.Buy] = OPENED;
             if (heads[IEnergyMarket.Side.Sell] == 0) heads[IEnergyMarket.Side.Sell] = OPENED;
         }
         book.members[wallet] = m;
+    }
+
+    /// @dev Reverts unless the market is one of the registry's migration hooks.
+    function _requireHook(ICommunityRegistry registry) private view {
+        address[] memory hooks = registry.migrationHooks();
+        for (uint256 i = 0; i < hooks.length; ++i) if (hooks[i] == address(this)) return;
+        revert IEnergyMarket.MarketCallerNotRegistry(msg.sender);
     }
 
     function _params(IEnergyMarket.OrderIntent calldata intent) private pure returns (Params memory) {
