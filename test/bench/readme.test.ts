@@ -28,10 +28,9 @@ const NOT_FROM_A_RUN: Record<string, string> = {
   "174,000": "a peer's gas per household-interval, measured elsewhere (issue 16's side-by-side table)",
   "316,000": "a peer's gas per household-interval, measured elsewhere (issue 16's side-by-side table)",
   "180,000": "GridLedger before issue 16 with an order update, measured elsewhere (issue 16)",
-  "145,391": "the sum of two figures of results.json: all-in at 1,000 households (102,061) + order update (43,330)",
+  "145,384": "the sum of two figures of results.json: all-in at 1,000 households (102,021) + order update (43,363)",
   "58,000": "issue 16's aim written out: a third of the best peer's ~174,000",
   "8,000": "about 30,000 (issue 16's update target) - 21,788 (the update's intrinsic gas in the table), rounded",
-  "4,033": "59,033 (the relayed order in the table) - 55,000 (its target)",
   "24,576": "EVM: the contract code-size limit (EIP-170)",
 };
 
