@@ -23,7 +23,9 @@
  * deposits after the end not spendable, the withdrawal lock), accounts are keyed by member key,
  * and between steps AND between collect/settle pages an attacker deposits, withdraws, flips
  * orders, donates credits to the market, deposits by (front-run) permit, sends late readings and
- * 1-entry collect pages (refused), while the operator suspends or migrates members. Every ended
+ * 1-entry collect pages (refused), re-copies member records into the market and cancels from
+ * wallets members migrated away from (refused; issue 16), while the operator suspends or migrates
+ * members. Every ended
  * interval must then settle through the keeper alone and equal the reference computed from the
  * inputs frozen at its end (computed before any of it); credits, surplus included, are conserved.
  *
@@ -75,6 +77,8 @@ interface MVersion {
 
 interface MMember {
   wallet: HDNodeWallet | Wallet;
+  /** Wallets the member migrated away from (a lost or stolen key): they must move nothing. */
+  formerWallets: (HDNodeWallet | Wallet)[];
   address: string;
   /** The member key (first wallet): the market's account and the readings' position key. */
   key: string;
@@ -286,6 +290,7 @@ class Join implements Cmd {
     const order = { orderId: ++m.lastOrderId, limit, cap: 0n, first: m.next, last: m.next + 200 };
     const mm: MMember = {
       wallet: w,
+      formerWallets: [],
       address: w.address,
       key: w.address,
       status: "active",
@@ -334,6 +339,7 @@ class Migrate implements Cmd {
     await fund(w.address);
     await (await real.registry.migrateMember(mm.address, w.address)).wait();
     m.retired.push(mm.address);
+    mm.formerWallets.push(mm.wallet);
     mm.wallet = w;
     mm.address = w.address;
     // Credits and energy follow the member (the tokens' hooks); its market account and positions
@@ -598,6 +604,27 @@ class PermitDeposit implements Cmd {
   toString = () => `PermitDeposit(${this.who}, ${this.amount}${this.frontRun ? ", front-run" : ""})`;
 }
 
+/**
+ * Issue 16's member record: anyone asks the market to copy the registry's record of a member's
+ * wallets again (it may while the market is a registry hook), and a wallet the member migrated
+ * away from (a lost or stolen key) tries to cancel the member's order. Neither changes anything:
+ * the model, which knows of neither, must still equal the chain.
+ */
+class StaleWallet implements Cmd {
+  constructor(readonly who: number, readonly side: 0 | 1) {}
+  check = (m: Readonly<Model>) => m.members.length > 0;
+  async run(m: Model, real: Real) {
+    const mm = pick(m.members, this.who);
+    await (await real.market.connect(real.mallory).onMemberChanged(mm.address)).wait();
+    for (const old of mm.formerWallets) {
+      await (await real.market.connect(real.mallory).onMemberChanged(old.address)).wait();
+      await expectOutcome(real, "MarketNotMember", () => real.market.connect(old).cancelOrder(this.side));
+    }
+    m.attacks++;
+  }
+  toString = () => `StaleWallet(${this.who}, ${this.side})`;
+}
+
 /** A late reading of the interval being cleared: refused, nothing changes. */
 class LateReading implements Cmd {
   constructor(readonly who: number, readonly extraWh: number) {}
@@ -811,6 +838,7 @@ const orderChange = fc
 /** What a member, a relayer or an outsider may do at any time (issue 14's adversary). */
 const standaloneAttack: fc.Arbitrary<Cmd> = fc.oneof(
   fc.tuple(who, fc.bigInt({ min: -1n, max: 5n * CREDIT })).map(([i, a]) => new Donate(i, a) as Cmd),
+  fc.tuple(who, fc.constantFrom<0 | 1>(0, 1)).map(([i, s]) => new StaleWallet(i, s) as Cmd),
   fc.tuple(who, fc.bigInt({ min: 0n, max: 50n * CREDIT }), fc.boolean()).map(([i, a, f]) => new PermitDeposit(i, a, f) as Cmd),
 );
 /** Between pages, also late readings of the interval being cleared. */
@@ -821,6 +849,7 @@ const attack: fc.Arbitrary<Cmd> = fc.oneof(
   fc.tuple(who, fc.bigInt({ min: -1n, max: 5n * CREDIT })).map(([i, a]) => new Donate(i, a) as Cmd),
   fc.tuple(who, fc.bigInt({ min: 0n, max: 50n * CREDIT }), fc.boolean()).map(([i, a, f]) => new PermitDeposit(i, a, f) as Cmd),
   fc.tuple(who, fc.nat({ max: 500 })).map(([i, x]) => new LateReading(i, x) as Cmd),
+  fc.tuple(who, fc.constantFrom<0 | 1>(0, 1)).map(([i, s]) => new StaleWallet(i, s) as Cmd),
 );
 const joinAs = (prosumer: fc.Arbitrary<boolean>) =>
   fc.tuple(prosumer, fc.noBias(fc.nat({ max: 2000 })), fc.noBias(fc.bigInt({ min: 50_000n, max: 350_000n }))).map(([p, c, l]) => new Checked(new Join(p, c, l)));
