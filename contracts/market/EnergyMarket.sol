@@ -136,7 +136,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         // Placing or replacing needs an active member, cancelling the member's current wallet; the
         // library checks it after the signature and the nonce (so that a wrong signature or nonce
         // is reported as such).
-        return OrderBook.submitIntent(_book, intent, signature, _domainSeparatorV4(), _book.members[intent.member], _current());
+        return OrderBook.submitIntent(_book, intent, signature, _domainSeparatorV4(), _current());
     }
 
     // ---------------------------------------------------------------- tariffs

@@ -12,9 +12,8 @@ import { ethers } from "hardhat";
 import { Signature } from "ethers";
 import { marketDomain, OrderAction, ORDER_INTENT_TYPES, PERMIT_TYPES, Side } from "../../src/sdk/eip712";
 import { ROLES } from "../../src/sdk/roles";
-import { deployments } from "hardhat";
 import { anchorClock } from "../helpers/fixtures";
-import { CREDIT, deployMarketWorld, MarketWorld, revertTo, runInterval, snapshot } from "../helpers/market";
+import { CREDIT, deployMarketWorld, deploySecondMarket, MarketWorld, revertTo, runInterval, snapshot } from "../helpers/market";
 import { goToInterval, Reject, signReading } from "../helpers/readings";
 import type { CommunityCredit, EnergyMarket, MeterReadings } from "../../typechain-types";
 
@@ -34,17 +33,7 @@ describe("EIP-712 replay (issue #10, campaign 6)", () => {
       start,
       await w.readings.intervalSeconds(),
     )) as unknown as MeterReadings;
-    const orderBook = await deployments.get("OrderBook");
-    market2 = (await (
-      await ethers.getContractFactory("EnergyMarket", { libraries: { OrderBook: orderBook.address } })
-    ).deploy(
-      await w.registry.getAddress(),
-      await w.readings.getAddress(),
-      await w.credit.getAddress(),
-      300_000n,
-      80_000n,
-      await w.market.nextInterval(),
-    )) as unknown as EnergyMarket;
+    market2 = await deploySecondMarket(w);
     credit2 = (await (await ethers.getContractFactory("CommunityCredit")).deploy(await w.registry.getAddress())) as unknown as CommunityCredit;
     base = await snapshot();
   });

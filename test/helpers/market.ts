@@ -5,6 +5,7 @@ import { KeeperContracts, settleInterval, SettleOptions } from "../../src/keeper
 import { Core, deployCore, identityHash, MemberKind, meterId } from "./fixtures";
 import { goToInterval, signReading } from "./readings";
 import { HDNodeWallet, Mnemonic } from "ethers";
+import type { EnergyMarket } from "../../typechain-types";
 
 const localSigners = new Map<string, HDNodeWallet>();
 /** The in-memory key of a Hardhat default account: signs without a JSON-RPC round trip. */
@@ -111,6 +112,23 @@ export async function runInterval(
   await goToInterval(w.readings, interval + 1);
   await submitReadings(w, w.households, interval, energy);
   return settleInterval(w.keeper, interval, options);
+}
+
+/**
+ * A second market on `w`'s registry, readings and credit (retail 0.30, feed-in 0.08 from the
+ * first market's next interval), deployed directly: not a registry hook, no roles.
+ */
+export async function deploySecondMarket(w: MarketWorld): Promise<EnergyMarket> {
+  const orderBook = await deployments.get("OrderBook");
+  const factory = await ethers.getContractFactory("EnergyMarket", { libraries: { OrderBook: orderBook.address } });
+  return (await factory.deploy(
+    await w.registry.getAddress(),
+    await w.readings.getAddress(),
+    await w.credit.getAddress(),
+    300_000n,
+    80_000n,
+    await w.market.nextInterval(),
+  )) as unknown as EnergyMarket;
 }
 
 export async function snapshot(): Promise<string> {

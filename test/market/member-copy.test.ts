@@ -7,11 +7,11 @@
  * status change, and by an outsider calling the hook.
  */
 import { expect } from "chai";
-import { ethers, deployments } from "hardhat";
+import { ethers } from "hardhat";
 import { marketDomain, ORDER_INTENT_TYPES, OrderAction, Side } from "../../src/sdk/eip712";
 import type { EnergyMarket } from "../../typechain-types";
 import { identityHash, MemberKind } from "../helpers/fixtures";
-import { CREDIT, deployMarketWorld, MarketWorld, revertTo, snapshot } from "../helpers/market";
+import { CREDIT, deployMarketWorld, deploySecondMarket, MarketWorld, revertTo, snapshot } from "../helpers/market";
 
 describe("EnergyMarket's copy of the registry (issue 16)", () => {
   let w: MarketWorld;
@@ -125,15 +125,7 @@ describe("EnergyMarket's copy of the registry (issue 16)", () => {
   });
 
   it("keeps no copy in a market that is not a registry hook: nobody trades there, and the hook call is refused", async () => {
-    const orderBook = await deployments.get("OrderBook");
-    const other = (await (await ethers.getContractFactory("EnergyMarket", { libraries: { OrderBook: orderBook.address } })).deploy(
-      await w.registry.getAddress(),
-      await w.readings.getAddress(),
-      await w.credit.getAddress(),
-      300_000n,
-      80_000n,
-      await w.market.nextInterval(),
-    )) as unknown as EnergyMarket;
+    const other = await deploySecondMarket(w);
     await expect(other.connect(w.mallory).onMemberChanged(h(0).address))
       .to.be.revertedWithCustomError(other, "MarketCallerNotRegistry")
       .withArgs(w.mallory.address);

@@ -392,8 +392,8 @@ library OrderBook {
 
     // ---------------------------------------------------------------- signed orders, tariffs
 
-    /// @notice Carries out an order action signed by `intent.member` (its wallet; `member` is the
-    ///         market's record of it, `Book.members`) during interval `current`: reverts
+    /// @notice Carries out an order action signed by `intent.member` (its wallet; its record is
+    ///         `Book.members`) during interval `current`: reverts
     ///         `MarketInvalidSigner` unless the member signed `intent` (EIP-712 under the market's
     ///         `domainSeparator`), `InvalidAccountNonce` unless `intent.nonce` is its next nonce
     ///         (which it uses), and `MarketNotMember` if it places or replaces while not active, or
@@ -405,11 +405,10 @@ library OrderBook {
         IEnergyMarket.OrderIntent calldata intent,
         bytes calldata signature,
         bytes32 domainSeparator,
-        uint256 member,
         uint32 current
     ) internal returns (uint64 orderId) {
         _checkSigner(intent, signature, domainSeparator);
-        _useNonce(book, intent.member, intent.nonce);
+        uint256 member = _useNonce(book, intent.member, intent.nonce);
         bool cancels = intent.action == IEnergyMarket.Action.Cancel;
         if (member & (cancels ? MEMBER_CURRENT : MEMBER_ACTIVE) == 0) revert IEnergyMarket.MarketNotMember(intent.member);
         address key = address(uint160(member));
@@ -421,8 +420,9 @@ library OrderBook {
     }
 
     /// @dev OpenZeppelin `Nonces._useCheckedNonce`: `nonce` must be the wallet's next one.
-    function _useNonce(Book storage book, address wallet, uint256 nonce) private {
-        uint256 m = book.members[wallet];
+    ///      Returns the wallet's member record (read once: the nonce shares its slot).
+    function _useNonce(Book storage book, address wallet, uint256 nonce) private returns (uint256 m) {
+        m = book.members[wallet];
         uint256 next = m >> _NONCE_SHIFT;
         if (nonce != next) revert IEnergyMarket.InvalidAccountNonce(wallet, next);
         // 2^28 intents per wallet (the top bits): the checked add reverts beyond.
