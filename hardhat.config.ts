@@ -63,21 +63,26 @@ const config: HardhatUserConfig = {
         settings: {
           // geth's Clique (our private PoA reference chain) stops at London; one bytecode runs everywhere.
           evmVersion: "london",
-          optimizer: { enabled: true, runs: 200 },
+          // The IR pipeline: about 2-6 % less gas on every hot path than the legacy one, and a
+          // smaller market (issue 16; gas-snapshot.json). Compiling takes about twice as long.
+          viaIR: true,
+          // Optimised for calls rather than size: readings, orders and clearing run far more
+          // often than a contract is deployed.
+          optimizer: { enabled: true, runs: 10000 },
         },
       },
     ],
     overrides: {
-      // The market sits at the 24 KiB code-size limit (EIP-170): optimised for size (runs 1)
-      // rather than for repeated calls; the gas snapshot records what that costs.
+      // The market sits near the 24 KiB code-size limit (EIP-170): runs 200 keeps it at about
+      // 22.3 KB with the IR pipeline (runs 10000 would make it 26.9 KB, too large to deploy).
       "contracts/market/EnergyMarket.sol": {
         version: SOLC_VERSION,
-        settings: { evmVersion: "london", optimizer: { enabled: true, runs: 1 } },
+        settings: { evmVersion: "london", viaIR: true, optimizer: { enabled: true, runs: 200 } },
       },
       // The auditor's tests deploy this deliberately wrong market (a subclass): same settings.
       "contracts/mocks/FaultyEnergyMarket.sol": {
         version: SOLC_VERSION,
-        settings: { evmVersion: "london", optimizer: { enabled: true, runs: 1 } },
+        settings: { evmVersion: "london", viaIR: true, optimizer: { enabled: true, runs: 200 } },
       },
     },
   },

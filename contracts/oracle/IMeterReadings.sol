@@ -25,7 +25,9 @@ import {ICommunityRegistry} from "../identity/ICommunityRegistry.sol";
 ///      excess is "unbooked": it is not traded on the market and not in the position, but carried in
 ///      `ReadingAccepted` so that bills settle it with the grid (import at the retail tariff,
 ///      export at the feed-in tariff of the reading's interval). A delta above max power x
-///      the whole elapsed time is refused (`ImplausiblePower`).
+///      the whole elapsed time is refused (`ImplausiblePower`), and so is a reading that would
+///      take its member's position in the interval (summed over the member's meters) above
+///      2^32 - 1 Wh (4.29 GWh) of import or export, what a position holds.
 ///      Time: interval `t` covers `[marketStart + t * intervalSeconds, marketStart + (t+1) * intervalSeconds)`.
 interface IMeterReadings {
     /// @notice Why a reading was refused. A refused reading changes nothing.
@@ -40,7 +42,7 @@ interface IMeterReadings {
         IntervalNotEnded, // the interval has not ended yet (a reading from the future)
         IntervalClosed, // the interval's reading deadline passed or the market closed it
         RegisterWentBackwards, // a cumulative register is lower than the last accepted value
-        ImplausiblePower // the energy since the last reading exceeds max power x elapsed time
+        ImplausiblePower // the energy since the last reading exceeds max power x elapsed time, or the member's position would exceed 2^32 - 1 Wh
     }
 
     /// @notice A reading as the oracle submits it.
@@ -240,6 +242,6 @@ interface IMeterReadings {
 
     /// @notice The position index of the member with key `member` (1-based; 0 if it has none
     ///         yet): assigned when its first meter is synced (or, for a meter never synced, at
-    ///         its first accepted reading). Positions of two members share a storage slot.
+    ///         its first accepted reading). Positions of four members share a storage slot.
     function memberIndexOf(address member) external view returns (uint32);
 }

@@ -33,7 +33,11 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
 
     bytes32 private constant _READING_TYPEHASH = keccak256(bytes(READING_TYPE));
     uint32 private constant _HISTORY_BITS = 64;
-    uint256 private constant _LANE_MASK = (1 << 128) - 1;
+    /// @dev A member's position lane: import Wh (low 32 bits) and export Wh (high 32 bits).
+    uint256 private constant _LANE_MASK = (1 << 64) - 1;
+    /// @dev The most Wh a lane half holds: a member's booked energy in one interval, summed over
+    ///      its meters (4.29 GWh; a reading that would exceed it is refused as `ImplausiblePower`).
+    uint256 private constant _LANE_HALF_MAX = (1 << 32) - 1;
 
     /// @dev Where a meter's slot stands. `Unset`: nothing stored yet, the registry's registration
     ///      registers apply. `Anchored`: registers set at registration or by a reset, no reading
@@ -92,10 +96,10 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     mapping(uint32 interval => bool) private _closed;
     /// @dev 1-based, dense, assigned once per member key (`_indexOf`): where its position lives.
     mapping(address key => uint32 index) private _memberIndex;
-    /// @dev The positions of an interval, two members per slot: member index i (1-based) lives in
-    ///      slot (i - 1) / 2, lane (i - 1) % 2 of 128 bits (import Wh low 64, export Wh high 64).
-    ///      Two neighbours share the cost of the slot's first write (issue 16).
-    mapping(uint32 interval => mapping(uint256 pair => uint256 lanes)) private _positionPairs;
+    /// @dev The positions of an interval, four members per slot: member index i (1-based) lives in
+    ///      slot (i - 1) / 4, lane (i - 1) % 4 of 64 bits (import Wh low 32, export Wh high 32).
+    ///      Four neighbours share the cost of the slot's first write (issue 16).
+    mapping(uint32 interval => mapping(uint256 quad => uint256 lanes)) private _positionSlots;
     mapping(uint32 interval => uint256) private _participantCount;
 
     /// @param registry_ the community registry (meters, members, roles)
@@ -267,13 +271,8 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     }
 
     /// @inheritdoc IMeterReadings
-    function positionOf(uint32 interval, address member) external view returns (Position memory p) {
-        uint32 index = _memberIndex[member];
-        if (index == 0) return p;
-        (uint256 pair, uint256 shift) = _lane(index);
-        uint256 lane = (_positionPairs[interval][pair] >> shift) & _LANE_MASK;
-        // A lane is two 64-bit halves: the casts take exactly them.
-        p = Position(uint64(lane), uint64(lane >> 64));
+    function positionOf(uint32 interval, address member) external view returns (Position memory) {
+        return _positionOf(interval, member);
     }
 
     /// @inheritdoc IMeterReadings
@@ -282,6 +281,15 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     }
 
     // ---------------------------------------------------------------- internal
+
+    function _positionOf(uint32 interval, address member) private view returns (Position memory p) {
+        uint32 index = _memberIndex[member];
+        if (index == 0) return p;
+        (uint256 quad, uint256 shift) = _lane(index);
+        uint256 lane = (_positionSlots[interval][quad] >> shift) & _LANE_MASK;
+        // A lane is two 32-bit halves: the casts take exactly them.
+        p = Position(uint32(lane), uint32(lane >> 32));
+    }
 
     function _hasEnded(uint32 interval) private view returns (bool) {
         return uint256(_marketStart) + (uint256(interval) + 1) * _intervalSeconds <= block.timestamp;
@@ -306,12 +314,13 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         }
     }
 
-    /// @dev The member's position lane: index i (1-based) -> slot (i - 1) / 2, bit offset 0 or 128.
-    function _lane(uint32 index) private pure returns (uint256 pair, uint256 shift) {
+    /// @dev The member's position lane: index i (1-based) -> slot (i - 1) / 4, bit offset
+    ///      64 x ((i - 1) % 4).
+    function _lane(uint32 index) private pure returns (uint256 quad, uint256 shift) {
         // index >= 1 (assigned ones only): no underflow.
         unchecked {
-            pair = (uint256(index) - 1) >> 1;
-            shift = ((uint256(index) - 1) & 1) << 7;
+            quad = (uint256(index) - 1) >> 2;
+            shift = ((uint256(index) - 1) & 3) << 6;
         }
     }
 
@@ -326,19 +335,19 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     }
 
     /// @dev Adds a reading's booked energy to the member's position in `interval`; counts the
-    ///      member as a participant on its first energy there.
-    function _book(uint32 interval, uint32 index, Energy memory e) private {
-        (uint256 pair, uint256 shift) = _lane(index);
-        uint256 word = _positionPairs[interval][pair];
+    ///      member as a participant on its first energy there. Returns false, booking nothing,
+    ///      if either half of the lane would exceed `_LANE_HALF_MAX` (the reading is refused).
+    function _book(uint32 interval, uint32 index, Energy memory e) private returns (bool) {
+        (uint256 quad, uint256 shift) = _lane(index);
+        uint256 word = _positionSlots[interval][quad];
         uint256 lane = (word >> shift) & _LANE_MASK;
+        // uint256 sums of values below 2^32 and 2^64: no overflow.
+        uint256 importWh = (lane & _LANE_HALF_MAX) + e.importWh;
+        uint256 exportWh = (lane >> 32) + e.exportWh;
+        if (importWh > _LANE_HALF_MAX || exportWh > _LANE_HALF_MAX) return false;
         if (lane == 0) ++_participantCount[interval];
-        // A member's interval sum of booked energy is bounded by its meters' max power x one
-        // interval, far below 2^64 Wh; checked arithmetic stays on all the same (the casts take
-        // exactly the two 64-bit halves of the lane).
-        uint64 importWh = uint64(lane) + e.importWh;
-        uint64 exportWh = uint64(lane >> 64) + e.exportWh;
-        lane = (uint256(exportWh) << 64) | importWh;
-        _positionPairs[interval][pair] = (word & ~(_LANE_MASK << shift)) | (lane << shift);
+        _positionSlots[interval][quad] = (word & ~(_LANE_MASK << shift)) | (((exportWh << 32) | importWh) << shift);
+        return true;
     }
 
     function _isRecorded(MeterSlot memory s, uint32 interval) private pure returns (bool) {
@@ -366,16 +375,17 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
             cfg.memberIndex = _indexOf(key);
         }
 
+        if (e.importWh != 0 || e.exportWh != 0) {
+            // Keyed by the member, not the wallet: a migration between two readings of one
+            // interval must not split the member into two positions (issue 14, item 4). A lane
+            // that would overflow (a member's meters above 4.29 GWh in one interval) refuses the
+            // reading before anything is recorded.
+            if (!_book(r.interval, cfg.memberIndex, e)) return _reject(r, RejectReason.ImplausiblePower);
+        }
         uint32 shift = r.interval - s.lastInterval;
         uint64 history = shift >= _HISTORY_BITS ? 1 : (s.history << shift) | 1;
         _meters[r.meterId] = MeterSlot(r.importWhTotal, r.exportWhTotal, history, r.interval, SlotState.Read);
         ++_reportedCount[r.interval];
-
-        if (e.importWh != 0 || e.exportWh != 0) {
-            // Keyed by the member, not the wallet: a migration between two readings of one
-            // interval must not split the member into two positions (issue 14, item 4).
-            _book(r.interval, cfg.memberIndex, e);
-        }
         _emitAccepted(r, owner, e);
         return true;
     }

@@ -401,19 +401,58 @@ describe("MeterReadings", () => {
       expect(await c.readings.memberIndexOf(c.mallory.address)).to.equal(0n); // positions are keyed by the member key
     });
 
-    it("keeps the two lanes of a slot apart and counts each member once", async () => {
-      // alice (index 1) and bob (index 2) share slot 0 of each interval.
+    it("keeps the four lanes of a slot apart and counts each member once", async () => {
+      // alice (index 1), bob (2), carol (3) and mallory (4) share slot 0 of each interval; a
+      // fifth member (index 5) starts slot 1.
+      const others = (await ethers.getSigners()).slice(6, 7);
+      for (const [who, name] of [[c.carol, "carol"], [c.mallory, "mallory"], [others[0], "erin"]] as const) {
+        await c.registry.onboardMember(who.address, 1, ethers.id(name));
+        await c.registry.registerMeter(meterId(name), who.address, c.signerKey.address, 10_000, 1, 0n, 0n);
+      }
+      const [C, M, E] = [meterId("carol"), meterId("mallory"), meterId("erin")];
       await goToInterval(c.readings, 1);
-      await submit([await sign(A, 0, A_IMP + 2500n, A_EXP + 1n), await sign(B, 0, B_IMP + 3n, B_EXP + 2500n)]);
-      const [pa, pb] = [await c.readings.positionOf(0, c.alice.address), await c.readings.positionOf(0, c.bob.address)];
-      expect([pa.importWh, pa.exportWh, pb.importWh, pb.exportWh]).to.deep.equal([2500n, 1n, 3n, 2500n]);
-      expect(await c.readings.participantCount(0)).to.equal(2n);
-      // bob alone in the next interval: alice's lane stays empty, and she is not counted.
+      await submit([
+        await sign(A, 0, A_IMP + 2500n, A_EXP + 1n),
+        await sign(B, 0, B_IMP + 3n, B_EXP + 2500n),
+        await sign(C, 0, 2500n, 2500n),
+        await sign(M, 0, 7n, 0n),
+        await sign(E, 0, 0n, 9n),
+      ]);
+      const who = [c.alice, c.bob, c.carol, c.mallory, others[0]];
+      expect(await Promise.all(who.map((w) => c.readings.memberIndexOf(w.address)))).to.deep.equal([1n, 2n, 3n, 4n, 5n]);
+      const ps = await Promise.all(who.map((w) => c.readings.positionOf(0, w.address)));
+      expect(ps.map((p) => [p.importWh, p.exportWh])).to.deep.equal([[2500n, 1n], [3n, 2500n], [2500n, 2500n], [7n, 0n], [0n, 9n]]);
+      expect(await c.readings.participantCount(0)).to.equal(5n);
+      // bob alone in the next interval: the other lanes stay empty, and only he is counted.
       await goToInterval(c.readings, 2);
       await submit([await sign(B, 1, B_IMP + 10n, B_EXP + 2500n)]);
       expect((await c.readings.positionOf(1, c.alice.address)).exportWh).to.equal(0n);
+      expect((await c.readings.positionOf(1, c.carol.address)).importWh).to.equal(0n);
       expect((await c.readings.positionOf(1, c.bob.address)).importWh).to.equal(7n);
       expect(await c.readings.participantCount(1)).to.equal(1n);
+    });
+
+    it("refuses a reading that would take its member's position above 2^32 - 1 Wh, recording nothing of it", async () => {
+      // Five meters of alice at the largest max power: each books up to 2^32 W x 900 s / 3600 s
+      // = 1,073,741,823 Wh per interval; four fit into a 32-bit lane half, the fifth does not.
+      const MAX_W = 2 ** 32 - 1;
+      const perMeter = (BigInt(MAX_W) * 900n) / 3600n;
+      const meters = [1, 2, 3, 4, 5].map((i) => meterId(`alice-big-${i}`));
+      for (const m of meters) await c.registry.registerMeter(m, c.alice.address, c.signerKey.address, MAX_W, 1, 0n, 0n);
+      await goToInterval(c.readings, 1);
+      const ok = await Promise.all(meters.slice(0, 4).map((m) => sign(m, 0, 0n, perMeter)));
+      await submit(ok);
+      expect((await c.readings.positionOf(0, c.alice.address)).exportWh).to.equal(4n * perMeter);
+      const fifth = await sign(meters[4], 0, 0n, perMeter);
+      await expect(submit([fifth])).to.emit(c.readings, "ReadingRejected").withArgs(meters[4], 0, Reject.ImplausiblePower);
+      expect((await c.readings.positionOf(0, c.alice.address)).exportWh).to.equal(4n * perMeter);
+      expect(await c.readings.isRecorded(meters[4], 0)).to.equal(false);
+      expect(await c.readings.reportedCount(0)).to.equal(4n);
+      // Nothing of the refused reading was kept: the meter reads on in the next interval.
+      await goToInterval(c.readings, 2);
+      await expect(submit([await sign(meters[4], 1, 0n, 10n)])).to.emit(c.readings, "ReadingAccepted");
+      // Import and export are separate halves: a full export half leaves import free.
+      expect((await c.readings.positionOf(1, c.alice.address)).exportWh).to.equal(10n);
     });
 
     it("answers a zero position for a member that has no index", async () => {
