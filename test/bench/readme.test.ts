@@ -28,7 +28,7 @@ const NOT_FROM_A_RUN: Record<string, string> = {
   "174,000": "a peer's gas per household-interval, measured elsewhere (issue 16's side-by-side table)",
   "316,000": "a peer's gas per household-interval, measured elsewhere (issue 16's side-by-side table)",
   "180,000": "GridLedger before issue 16 with an order update, measured elsewhere (issue 16)",
-  "145,471": "the sum of two figures of results.json: all-in at 1,000 households (102,108) + order update (43,363)",
+  "134,047": "the sum of two figures of results.json: all-in at 1,000 households (91,721) + order update (42,326)",
   "58,000": "issue 16's aim written out: a third of the best peer's ~174,000",
   "8,000": "about 30,000 (issue 16's update target) - 21,788 (the update's intrinsic gas in the table), rounded",
   "24,576": "EVM: the contract code-size limit (EIP-170)",
