@@ -456,7 +456,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         if (!cfg.ownerActive) return (RejectReason.OwnerNotActive, cfg, owner);
 
         bytes32 digest = readingDigest(r.meterId, r.interval, r.importWhTotal, r.exportWhTotal);
-        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, r.signature);
+        (address recovered, ECDSA.RecoverError err) = _recover(digest, r.signature);
         if (err != ECDSA.RecoverError.NoError || recovered != cfg.signer) {
             return (RejectReason.BadSignature, cfg, owner);
         }
@@ -470,6 +470,24 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
             return (RejectReason.IntervalClosed, cfg, owner);
         }
         return (RejectReason.None, cfg, owner);
+    }
+
+    /// @dev `ECDSA.tryRecover` of a 65-byte signature read straight from calldata (the
+    ///      `bytes memory` form copies it to memory first); any other length is
+    ///      `InvalidSignatureLength`, as there.
+    function _recover(bytes32 digest, bytes calldata sig) private pure returns (address, ECDSA.RecoverError) {
+        if (sig.length != 65) return (address(0), ECDSA.RecoverError.InvalidSignatureLength);
+        bytes32 r;
+        bytes32 s;
+        uint8 v;
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            r := calldataload(sig.offset)
+            s := calldataload(add(sig.offset, 0x20))
+            v := byte(0, calldataload(add(sig.offset, 0x40)))
+        }
+        (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, v, r, s);
+        return (signer, err);
     }
 
     function _emitAccepted(SignedReading calldata r, address owner, Energy memory e) private {

@@ -249,6 +249,20 @@ describe("MeterReadings", () => {
       await expectRejected({ ...r, signature: "0x1234" }, Reject.BadSignature);
     });
 
+    it("rejects the malleable twin of a good signature (high s) and its 64-byte compact form", async () => {
+      // The signature is read from calldata (not copied to memory) and checked by OpenZeppelin's
+      // ECDSA.tryRecover(v, r, s): the twin (n - s, the other v) recovers the same signer but is
+      // refused, as a compact (EIP-2098) signature is: one form per reading.
+      const r = await sign(A, 1, 1001n, 1001n);
+      const sig = ethers.Signature.from(r.signature);
+      const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+      const twin = ethers.concat([sig.r, ethers.toBeHex(n - BigInt(sig.s), 32), ethers.toBeHex(sig.v === 27 ? 28 : 27, 1)]);
+      await expectRejected({ ...r, signature: twin }, Reject.BadSignature);
+      await expectRejected({ ...r, signature: sig.compactSerialized }, Reject.BadSignature);
+      // The good form is still accepted afterwards (nothing of the refused ones was recorded).
+      await expect(submit([r])).to.emit(c.readings, "ReadingAccepted");
+    });
+
     it("rejects a signature replayed into another interval", async () => {
       const r = await sign(A, 1, 1001n, 1001n);
       await expectRejected({ ...r, interval: 2 }, Reject.BadSignature);
