@@ -310,7 +310,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
     /// @dev Accounts are keyed by the member key: nothing moves, the event only reports.
     function onMemberMigrated(address oldWallet, address newWallet) external {
         _onlyRegistry();
-        emit AccountMigrated(oldWallet, newWallet, _book.deposits[_key(newWallet)]);
+        emit AccountMigrated(oldWallet, newWallet, _book.deposits[_key(newWallet)] & OrderBook.DEPOSIT_MASK);
     }
 
     /// @inheritdoc IMigrationHook
@@ -340,7 +340,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
 
     /// @inheritdoc IEnergyMarket
     function depositOf(address member) external view returns (uint256) {
-        return _book.deposits[_key(member)];
+        return _book.deposits[_key(member)] & OrderBook.DEPOSIT_MASK;
     }
 
     /// @inheritdoc IEnergyMarket
@@ -505,11 +505,14 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         if (tag == Tag.Ask) {
             o.soldWh = traded;
             o.receivedCredits = c.credits;
+            // The deposit's low bits; below totalDeposits < 2^224 (OrderBook.DEPOSIT_MASK), so
+            // the interval bits above them never change.
             _book.deposits[o.member] += c.credits;
         } else if (tag == Tag.Bid) {
             o.boughtWh = traded;
             o.paidCredits = c.credits;
-            // Affordability at collection and no withdrawal until settled keep this >= 0.
+            // Affordability at collection and no withdrawal until settled keep the deposit's
+            // low bits >= the credits: no borrow from the interval bits.
             _book.deposits[o.member] -= c.credits;
         }
         o.gridExportWh = c.exportWh - o.selfSupplyWh - o.soldWh;

@@ -228,6 +228,10 @@ interface IEnergyMarket {
     /// @notice A credit transfer of a deposit, withdrawal or refund failed (OpenZeppelin
     ///         `SafeERC20`'s error, raised in the `OrderBook` library).
     error SafeERC20FailedOperation(address token);
+    /// @notice A deposit would take the market's total deposits (or the member's cumulative
+    ///         deposits) to 2^224 or beyond (OpenZeppelin `SafeCast`'s error, raised in the
+    ///         `OrderBook` library; a deposit slot holds 224 bits of credits).
+    error SafeCastOverflowedUintDowncast(uint8 bits, uint256 value);
     error EnforcedPause();
     error ExpectedPause();
     error MarketNotMember(address account);

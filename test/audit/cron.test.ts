@@ -9,8 +9,9 @@ import { execFile } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { AbiCoder, Contract, keccak256, toBeHex, Wallet, zeroPadValue } from "ethers";
+import { Contract, Wallet } from "ethers";
 import { HardhatNode, Processes, ROOT, startHardhatNode } from "../helpers/node";
+import { setDepositInStorage } from "../helpers/storage";
 
 const BIN = path.join(ROOT, "bin", "gridledger.js");
 // Hardhat's publicly known development accounts: #0 deploys and holds every role.
@@ -73,14 +74,7 @@ describe("audit as a cron job, through `node bin/gridledger.js` against a hardha
     expect(ok.stdout).to.match(/^audit verify: OK/);
 
     const market = node.record("EnergyMarket").address;
-    let slot: string | undefined;
-    for (let i = 0; i < 100 && !slot; i++) {
-      const s = keccak256(AbiCoder.defaultAbiCoder().encode(["address", "uint256"], [member, i]));
-      if (BigInt(await node.provider.getStorage(market, s)) === 20_000_000n) slot = s;
-    }
-    expect(slot, "deposit slot").to.be.a("string");
-    await node.provider.send("hardhat_setStorageAt", [market, slot, zeroPadValue(toBeHex(25_000_000n), 32)]);
-    await node.provider.send("evm_mine", []);
+    await setDepositInStorage(node.provider, market, member, 20_000_000n, 25_000_000n);
 
     const bad = await gridledger(["audit", "verify"], env);
     expect(bad.code, bad.stdout + bad.stderr).to.equal(1);

@@ -7,14 +7,15 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { deployments, ethers, network } from "hardhat";
-import { AbiCoder, keccak256, toBeHex, TypedDataEncoder, zeroPadValue } from "ethers";
+import { deployments, ethers } from "hardhat";
+import { TypedDataEncoder } from "ethers";
 import { READING_TYPES } from "../../src/sdk/eip712";
 import { Side } from "../../src/sdk/eip712";
 import { runAudit } from "../../src/audit";
 import { memberKeyOf } from "../../src/audit/state";
 import { CREDIT, deployMarketWorld, MarketWorld, revertTo, runInterval, snapshot } from "../helpers/market";
 import { auditTarget, tmpDb } from "./helpers";
+import { setDepositInStorage } from "../helpers/storage";
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const example = require("../../examples/audit-from-chain.js") as {
@@ -85,13 +86,7 @@ describe("examples/audit-from-chain.js (an audit without the project's code)", f
     const who = w.households[3].address;
     const market = await w.market.getAddress();
     const dep = await w.market.depositOf(who);
-    let slot: string | undefined;
-    for (let i = 0; i < 100 && !slot; i++) {
-      const s = keccak256(AbiCoder.defaultAbiCoder().encode(["address", "uint256"], [who, i]));
-      if (BigInt(await ethers.provider.getStorage(market, s)) === dep) slot = s;
-    }
-    await network.provider.send("hardhat_setStorageAt", [market, slot, zeroPadValue(toBeHex(dep + 1n), 32)]);
-    await network.provider.send("evm_mine", []);
+    await setDepositInStorage(ethers.provider, market, who, dep, dep + 1n);
     const r = await example.audit({ provider: ethers.provider, recordsDir: dir });
     expect(r.problems).to.deep.equal([`member ${who}: market deposit ${dep + 1n} on chain, ${dep} from the events`]);
   });

@@ -17,18 +17,11 @@ import { run as cli } from "../../src/cli/main";
 import type { EnergyMarket } from "../../typechain-types";
 import { CREDIT, deployMarketWorld, MarketWorld, revertTo, runInterval, snapshot } from "../helpers/market";
 import { auditTarget, tmpDb } from "./helpers";
+import { mappingSlot, setDepositInStorage } from "../helpers/storage";
 
 const e = (importWh: bigint, exportWh: bigint) => ({ importWh, exportWh });
 
 /** The storage slot of `mapping(address => uint256)` entry `key` whose value is `value` (first match in slots 0..99). */
-async function mappingSlot(contract: string, key: string, value: bigint): Promise<string> {
-  for (let slot = 0; slot < 100; slot++) {
-    const at = keccak256(AbiCoder.defaultAbiCoder().encode(["address", "uint256"], [key, slot]));
-    if (BigInt(await ethers.provider.getStorage(contract, at)) === value) return at;
-  }
-  throw new Error(`no mapping slot of ${key} holds ${value}`);
-}
-
 /** Deployment records of the fixture in `<dir>/hardhat/<Name>.json`, as the CLI reads them. */
 async function writeRecords(dir: string, override: Record<string, string> = {}): Promise<void> {
   fs.mkdirSync(path.join(dir, "hardhat"), { recursive: true });
@@ -89,9 +82,7 @@ describe("audit verdicts", function () {
       const clean = await audit();
       expect(clean.violations, formatViolations(clean.violations)).to.deep.equal([]);
       clean.close();
-      const slot = await mappingSlot(market, buyer, deposit);
-      await network.provider.send("hardhat_setStorageAt", [market, slot, zeroPadValue(toBeHex(deposit + 5n * CREDIT), 32)]);
-      await network.provider.send("evm_mine", []);
+      await setDepositInStorage(ethers.provider, market, buyer, deposit, deposit + 5n * CREDIT);
       const r = await audit();
       const drift = r.violations.filter((v) => v.check === "state");
       expect(drift.map((v) => v.message)).to.deep.equal([
@@ -148,7 +139,7 @@ describe("audit verdicts", function () {
     it("a market holding less than the deposits is still a violation", async () => {
       const market = await w.market.getAddress();
       const held = await w.credit.balanceOf(market);
-      const slot = await mappingSlot(await w.credit.getAddress(), market, held);
+      const { slot } = await mappingSlot(ethers.provider, await w.credit.getAddress(), market, held);
       await network.provider.send("hardhat_setStorageAt", [await w.credit.getAddress(), slot, zeroPadValue(toBeHex(held - 1n), 32)]);
       await network.provider.send("evm_mine", []);
       const r = await audit();
@@ -222,9 +213,7 @@ describe("audit verdicts", function () {
       const h1 = w.households[1];
       const db = path.join(tmp, "cli-exit.sqlite");
       expect((await gridledger(["audit", "--db", db, "verify"], env)).code).to.equal(0);
-      const slot = await mappingSlot(await w.market.getAddress(), h1.address, await w.market.depositOf(h1.address));
-      await network.provider.send("hardhat_setStorageAt", [await w.market.getAddress(), slot, zeroPadValue(toBeHex(1n), 32)]);
-      await network.provider.send("evm_mine", []);
+      await setDepositInStorage(ethers.provider, await w.market.getAddress(), h1.address, await w.market.depositOf(h1.address), 1n);
       for (const sub of [["verify"], ["member", h1.address], ["interval", "1"], ["meter", h1.meter], ["summary"], ["anomalies"]]) {
         const r = await gridledger(["audit", "--db", db, ...sub], env);
         expect(r.code, `audit ${sub.join(" ")}: ${r.stderr}`).to.equal(1);

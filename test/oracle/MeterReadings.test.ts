@@ -254,7 +254,7 @@ describe("MeterReadings", () => {
       // ECDSA.tryRecover(v, r, s): the twin (n - s, the other v) recovers the same signer but is
       // refused, as a compact (EIP-2098) signature is: one form per reading.
       const r = await sign(A, 1, 1001n, 1001n);
-      const sig = ethers.Signature.from(r.signature);
+      const sig = ethers.Signature.from(ethers.hexlify(r.signature));
       const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
       const twin = ethers.concat([sig.r, ethers.toBeHex(n - BigInt(sig.s), 32), ethers.toBeHex(sig.v === 27 ? 28 : 27, 1)]);
       await expectRejected({ ...r, signature: twin }, Reject.BadSignature);

@@ -60,6 +60,12 @@ library OrderBook {
     ///      version.
     uint256 internal constant OPENED = 1 << 255;
 
+    /// @dev The amount in a `Book.deposits` slot (bits 0..223); above it, 1 + the interval of
+    ///      the member's last deposit. Every member's deposit is at most `totalDeposits`, which
+    ///      `addDeposit` keeps below 2^224 (settlement only moves credits between members).
+    uint256 internal constant DEPOSIT_MASK = (1 << 224) - 1;
+    uint256 private constant _DEPOSIT_FROM_SHIFT = 224;
+
     /// @dev Bit layout of a member record (`Book.members`, keyed by wallet), the market's copy of
     ///      the registry kept by `IMigrationHook.onMemberChanged`: the member key in bits 0..159,
     ///      the flags below (bits 160..163), the collection mark in bits 164..227 (the record of a
@@ -86,7 +92,10 @@ library OrderBook {
         mapping(address member => mapping(IEnergyMarket.Side side => uint256 packed)) head;
         /// @dev The earlier versions, oldest first (packed, `fromInterval` strictly increasing).
         mapping(address member => mapping(IEnergyMarket.Side side => uint256[] packed)) past;
-        mapping(address member => uint256) deposits;
+        /// @dev The deposit now (bits 0..223) and 1 + the interval of the member's last deposit
+        ///      (bits 224..255; 0: never deposited), so that `availableAt` of an interval after
+        ///      the last deposit reads this slot alone (see `depositOf`, `DEPOSIT_MASK`).
+        mapping(address member => uint256 packed) deposits;
         /// @dev Cumulative deposits by the interval they apply from (withdrawals not subtracted).
         mapping(address member => Checkpoints.Trace224) deposited;
         uint256 totalDeposits;
@@ -290,8 +299,12 @@ library OrderBook {
     ///         credits from the caller (`msg.sender`, the member's wallet).
     function addDeposit(Book storage book, address member, uint256 amount, uint32 current, IERC20 credit) external {
         if (amount == 0) revert IEnergyMarket.MarketZeroAmount();
-        book.deposits[member] += amount;
-        book.totalDeposits += amount;
+        // The total bounds every member's deposit (see DEPOSIT_MASK): it stays below 2^224.
+        uint256 total = SafeCast.toUint224(book.totalDeposits + amount);
+        book.totalDeposits = total;
+        // Below the total: no carry into the interval bits.
+        uint256 balance = (book.deposits[member] & DEPOSIT_MASK) + amount;
+        book.deposits[member] = balance | ((uint256(current) + 1) << _DEPOSIT_FROM_SHIFT);
         Checkpoints.Trace224 storage d = book.deposited[member];
         d.push(current, SafeCast.toUint224(uint256(d.latest()) + amount));
         emit IEnergyMarket.Deposited(member, amount);
@@ -319,9 +332,11 @@ library OrderBook {
         (bool locked, uint32 until) = lockedUntil(book, member, next, current);
         if (locked) revert IEnergyMarket.MarketDepositLocked(member, until);
         if (amount == 0) revert IEnergyMarket.MarketZeroAmount();
-        uint256 available = book.deposits[member];
+        uint256 packed = book.deposits[member];
+        uint256 available = packed & DEPOSIT_MASK;
         if (amount > available) revert IEnergyMarket.MarketInsufficientDeposit(member, available, amount);
-        book.deposits[member] = available - amount;
+        // amount <= available: the interval bits stay as they are.
+        book.deposits[member] = packed - amount;
         book.totalDeposits -= amount;
         emit IEnergyMarket.Withdrawn(member, amount);
         SafeERC20.safeTransfer(credit, msg.sender, amount);
@@ -331,9 +346,10 @@ library OrderBook {
     function refund(Book storage book, address member, uint32 next, uint32 current, IERC20 credit, address wallet) external {
         (bool locked, uint32 until) = lockedUntil(book, member, next, current);
         if (locked) revert IEnergyMarket.MarketDepositLocked(member, until);
-        uint256 amount = book.deposits[member];
+        uint256 packed = book.deposits[member];
+        uint256 amount = packed & DEPOSIT_MASK;
         if (amount != 0) {
-            book.deposits[member] = 0;
+            book.deposits[member] = packed & ~DEPOSIT_MASK;
             book.totalDeposits -= amount;
             emit IEnergyMarket.Withdrawn(member, amount);
             SafeERC20.safeTransfer(credit, wallet, amount);
@@ -351,9 +367,12 @@ library OrderBook {
     /// @notice What `member`'s bid may spend in the ended interval `interval`: the deposit now
     ///         minus what it deposited after `interval` ended.
     function availableAt(Book storage book, address member, uint32 interval) public view returns (uint256) {
+        uint256 packed = book.deposits[member];
+        uint256 deposit = packed & DEPOSIT_MASK;
+        // No deposit after `interval` (the usual case at collection): the deposit slot alone.
+        if (packed >> _DEPOSIT_FROM_SHIFT <= uint256(interval) + 1) return deposit;
         Checkpoints.Trace224 storage d = book.deposited[member];
         uint256 later = uint256(d.latest()) - uint256(d.upperLookupRecent(interval));
-        uint256 deposit = book.deposits[member];
         // Withdrawals wait while a bid may spend (lockedUntil), so deposit >= later whenever a
         // bid of `member` is live at `interval`; the floor only keeps the view total.
         return deposit > later ? deposit - later : 0;
