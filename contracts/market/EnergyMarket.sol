@@ -176,7 +176,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         uint64 feedIn = st.feedInPerKWh;
         for (uint256 i = 0; i < hint.length; ++i) {
             Entry memory e = _collectOne(interval, hint[i], retail, feedIn, st.restarts);
-            h = keccak256(abi.encode(h, e));
+            h = _chain(h, e);
             if (!_admit(walk, e)) {
                 // A genuine entry the walk refuses. If the state the earlier pages left refuses it
                 // too (its side closed, or an entry after it admitted), those pages were wrong:
@@ -431,6 +431,35 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         return OrderBook.collectEntry(_book, participant, item.tag, interval, restarts, p, retail, feedIn);
     }
 
+    /// @dev `keccak256(abi.encode(h, e))` without allocating memory: an `Entry` has static
+    ///      fields only, so its memory image is its ABI encoding (seven clean words), hashed
+    ///      after `h` in the free memory the encoding would have taken.
+    function _chain(bytes32 h, Entry memory e) private pure returns (bytes32 r) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, h)
+            for { let i := 0 } lt(i, 0xe0) { i := add(i, 0x20) } {
+                mstore(add(add(p, 0x20), i), mload(add(e, i)))
+            }
+            r := keccak256(p, 0x100)
+        }
+    }
+
+    /// @dev `keccak256(abi.encode(h, e))` of a calldata entry as its raw seven words: an entry
+    ///      whose words are not clean (an address or enum with stray high bits) hashes to
+    ///      something else than the clean entry `collect` hashed, so it fails the page check
+    ///      before any field of it is used.
+    function _chainCalldata(bytes32 h, Entry calldata e) private pure returns (bytes32 r) {
+        // solhint-disable-next-line no-inline-assembly
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, h)
+            calldatacopy(add(p, 0x20), e, 0xe0)
+            r := keccak256(p, 0x100)
+        }
+    }
+
     /// @dev Admits `e` to the walk; false if the walk refuses it.
     function _admit(ClearingWalk.State memory walk, Entry memory e) private pure returns (bool ok) {
         if (e.tag == Tag.None) return true;
@@ -456,7 +485,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         Page storage page = _pages[interval][k];
         bytes32 h = k == 0 ? bytes32(0) : _pages[interval][k - 1].checkpoint;
         for (uint256 i = 0; i < entries.length; ++i) {
-            h = keccak256(abi.encode(h, entries[i]));
+            h = _chainCalldata(h, entries[i]);
         }
         if (entries.length != page.count || h != page.checkpoint) {
             revert MarketSettleMismatch(interval, k, page.checkpoint, h);
@@ -484,49 +513,41 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
     }
 
     /// @dev A member's whole result for an interval.
-    struct Outcome {
-        address member;
-        uint64 selfSupplyWh;
-        uint64 soldWh;
-        uint64 boughtWh;
-        uint64 gridExportWh;
-        uint64 gridImportWh;
-        uint256 paidCredits;
-        uint256 receivedCredits;
-    }
-
     /// @dev Books a member's whole result for the interval. `MemberSettled` retires its export
     ///      (self-supply + sold + grid export): no token was minted for it (issue 16).
     function _finish(uint32 interval, ClearingWalk.Cur memory c, Tag tag) private {
-        Outcome memory o;
-        o.member = c.member;
-        o.selfSupplyWh = c.importWh < c.exportWh ? c.importWh : c.exportWh;
+        // Locals, not a memory struct: settle runs this once per member, and memory only grows
+        // within a transaction.
+        address member = c.member;
+        uint64 selfSupplyWh = c.importWh < c.exportWh ? c.importWh : c.exportWh;
         uint64 traded = c.qty - c.rem;
+        uint64 soldWh;
+        uint64 boughtWh;
+        uint256 paidCredits;
+        uint256 receivedCredits;
         if (tag == Tag.Ask) {
-            o.soldWh = traded;
-            o.receivedCredits = c.credits;
+            soldWh = traded;
+            receivedCredits = c.credits;
             // The deposit's low bits; below totalDeposits < 2^224 (OrderBook.DEPOSIT_MASK), so
             // the interval bits above them never change.
-            _book.deposits[o.member] += c.credits;
+            _book.deposits[member] += receivedCredits;
         } else if (tag == Tag.Bid) {
-            o.boughtWh = traded;
-            o.paidCredits = c.credits;
+            boughtWh = traded;
+            paidCredits = c.credits;
             // Affordability at collection and no withdrawal until settled keep the deposit's
             // low bits >= the credits: no borrow from the interval bits.
-            _book.deposits[o.member] -= c.credits;
+            _book.deposits[member] -= paidCredits;
         }
-        o.gridExportWh = c.exportWh - o.selfSupplyWh - o.soldWh;
-        o.gridImportWh = c.importWh - o.selfSupplyWh - o.boughtWh;
         emit MemberSettled(
             interval,
-            o.member,
-            o.selfSupplyWh,
-            o.soldWh,
-            o.boughtWh,
-            o.gridExportWh,
-            o.gridImportWh,
-            o.paidCredits,
-            o.receivedCredits
+            member,
+            selfSupplyWh,
+            soldWh,
+            boughtWh,
+            c.exportWh - selfSupplyWh - soldWh,
+            c.importWh - selfSupplyWh - boughtWh,
+            paidCredits,
+            receivedCredits
         );
     }
 

@@ -37,8 +37,27 @@ export async function anchorClock(): Promise<void> {
   await network.provider.send("evm_mine");
 }
 
+/**
+ * Moves the chain clock to the start of the next interval when less than `headroom` seconds of
+ * the current one are left. The deploy scripts start the market at the interval of the latest
+ * block, and the worlds built on it onboard members and register meters in real time after
+ * that: if an interval boundary passed in between, the meters would be anchored one interval
+ * late and their readings for the deployment's interval refused (`MarketIntervalNotReady`).
+ * Only the first deployment of a test process counts (later ones revert to its snapshot, which
+ * undoes this block), and every world starts within `headroom` of it after `anchorClock`.
+ */
+async function awayFromIntervalEnd(headroom = 300): Promise<void> {
+  const seconds = Number(process.env.GRIDLEDGER_INTERVAL_SECONDS ?? 900);
+  const latest = (await ethers.provider.getBlock("latest"))!.timestamp;
+  const next = Math.floor(latest / seconds) * seconds + seconds;
+  if (next - latest > headroom) return;
+  await network.provider.send("evm_setNextBlockTimestamp", [next]);
+  await network.provider.send("evm_mine");
+}
+
 /** The production deploy scripts (tag "core"), then the contracts and named signers. */
 export async function deployCore(): Promise<Core> {
+  await awayFromIntervalEnd();
   await deployments.fixture(["core"]);
   await anchorClock();
   const [deployer, alice, bob, carol, mallory, signerKey, ...others] = await ethers.getSigners();

@@ -377,6 +377,17 @@ describe("EnergyMarket", () => {
       tampered[0].qtyWh = BigInt(tampered[0].qtyWh) + 1n;
       await expect(w.market.settle(1, tampered)).to.be.revertedWithCustomError(w.market, "MarketSettleMismatch");
       await expect(w.market.settle(1, pagesOf[1])).to.be.revertedWithCustomError(w.market, "MarketSettleMismatch");
+      // The page is hashed as raw calldata (issue 16): the same entries with stray high bits in
+      // a word (here above the first entry's address) do not pass as the collected page either.
+      const good = w.market.interface.encodeFunctionData("settle", [1, pagesOf[0]]);
+      // selector (4) + interval (32) + offset (32) + length (32): the first entry's address word.
+      const at = 2 + 2 * (4 + 32 * 3);
+      const dirty = good.slice(0, at) + "ff" + good.slice(at + 2);
+      expect(w.market.interface.decodeFunctionData("settle", good)[1][0].member).to.equal(pagesOf[0][0].member);
+      await expect(h(0).signer.sendTransaction({ to: await w.market.getAddress(), data: dirty })).to.be.revertedWithCustomError(
+        w.market,
+        "MarketSettleMismatch",
+      );
       const out = await settleInterval(w.keeper, 1);
       expect(out.settleTxs).to.equal(3);
       // 2,000 Wh offered at 0.09 / 0.10; 2,200 Wh bid at 0.25 / 0.20: all 2,000 sell, and the
