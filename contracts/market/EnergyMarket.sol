@@ -512,7 +512,6 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         return ClearingWalk.fillCredits(matchedBeforeWh, wh, price);
     }
 
-    /// @dev A member's whole result for an interval.
     /// @dev Books a member's whole result for the interval. `MemberSettled` retires its export
     ///      (self-supply + sold + grid export): no token was minted for it (issue 16).
     function _finish(uint32 interval, ClearingWalk.Cur memory c, Tag tag) private {

@@ -365,14 +365,21 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         Energy memory e;
         (reason, e) = _measure(r, s, cfg.maxPowerW);
         if (reason != RejectReason.None) return _reject(r, reason);
-        address key;
         if (owner == address(0)) {
-            // Synced: the owner (and, after a migration, the member key) from this contract's copy.
+            // Synced: the owner from this contract's copy (the member's index is in `cfg`).
             owner = _owners[r.meterId];
-            key = cfg.keyed ? _memberKeys[r.meterId] : owner;
         } else {
-            key = _registry.memberKeyOf(owner);
-            cfg.memberIndex = _indexOf(key);
+            // Never synced (registered before the hook): the member's index by its key, assigned
+            // only once the reading passes. Without one the member has no lane yet, and a first
+            // reading that one lane cannot hold is refused before anything is recorded.
+            address key = _registry.memberKeyOf(owner);
+            cfg.memberIndex = _memberIndex[key];
+            if (cfg.memberIndex == 0) {
+                if (e.importWh > _LANE_HALF_MAX || e.exportWh > _LANE_HALF_MAX) {
+                    return _reject(r, RejectReason.ImplausiblePower);
+                }
+                cfg.memberIndex = _indexOf(key);
+            }
         }
 
         if (e.importWh != 0 || e.exportWh != 0) {

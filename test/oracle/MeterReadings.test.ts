@@ -395,9 +395,28 @@ describe("MeterReadings", () => {
       const ra = await signReading(other, c.signerKey, { meterId: A, interval: 0, importWhTotal: A_IMP + 1n, exportWhTotal: A_EXP });
       await expect(other.submitReadings([ra])).to.emit(other, "ReadingAccepted").withArgs(A, 0, c.alice.address, A_IMP + 1n, A_EXP, 1n, 0n, 0n, 0n, ra.signature);
     });
+
+    it("reading the registry itself, refuses a first reading no position lane holds without giving the member an index", async () => {
+      // Day-long intervals: a meter of 2^32 - 1 W books up to 103 GWh in one, beyond 2^32 - 1 Wh.
+      const f = await ethers.getContractFactory("MeterReadings");
+      const other = await f.deploy(await c.registry.getAddress(), await c.readings.marketStart(), 86_400);
+      await c.registry.onboardMember(c.carol.address, 2, ZeroHash);
+      const big = meterId("carol-big");
+      await c.registry.registerMeter(big, c.carol.address, c.signerKey.address, 2 ** 32 - 1, 1, 0n, 0n);
+      await goToInterval(other, 1);
+      const tooMuch = await signReading(other, c.signerKey, { meterId: big, interval: 0, importWhTotal: 0n, exportWhTotal: 2n ** 32n });
+      const tx = other.submitReadings([tooMuch]);
+      await expect(tx).to.emit(other, "ReadingRejected").withArgs(big, 0, Reject.ImplausiblePower);
+      await expect(tx).to.not.emit(other, "MemberIndexAssigned");
+      expect(await other.memberIndexOf(c.carol.address)).to.equal(0n);
+      expect(await other.isRecorded(big, 0)).to.equal(false);
+      const fits = await signReading(other, c.signerKey, { meterId: big, interval: 0, importWhTotal: 0n, exportWhTotal: 2n ** 32n - 1n });
+      await expect(other.submitReadings([fits])).to.emit(other, "MemberIndexAssigned").withArgs(c.carol.address, 1);
+      expect((await other.positionOf(0, c.carol.address)).exportWh).to.equal(2n ** 32n - 1n);
+    });
   });
 
-  describe("positions, two members per storage slot (issue 16)", () => {
+  describe("positions, four members per storage slot (issue 16)", () => {
     it("gives each member a dense index at its first meter's registration, kept across a migration", async () => {
       expect([await c.readings.memberIndexOf(c.alice.address), await c.readings.memberIndexOf(c.bob.address)]).to.deep.equal([1n, 2n]);
       expect(await c.readings.memberIndexOf(c.carol.address)).to.equal(0n);
