@@ -28,14 +28,14 @@ const NOT_FROM_A_RUN: Record<string, string> = {
   "174,000": "a peer's gas per household-interval, measured elsewhere (issue 16's side-by-side table)",
   "316,000": "a peer's gas per household-interval, measured elsewhere (issue 16's side-by-side table)",
   "180,000": "GridLedger before issue 16 with an order update, measured elsewhere (issue 16)",
-  "128,135": "the sum of two figures of results.json: all-in at 1,000 households (85,809) + order update (42,326)",
+  "128,033": "the sum of two figures of results.json: all-in at 1,000 households (85,707) + order update (42,326)",
   "58,000": "issue 16's aim written out: a third of the best peer's ~174,000",
   "8,000": "about 30,000 (issue 16's update target) - 21,788 (the update's intrinsic gas in the table), rounded",
   "24,576": "EVM: the contract code-size limit (EIP-170)",
   "9,000": "a quarter of a new slot (22,100 / 4) + the position's cold reads at collection (3,360 in the table), rounded",
   "3,000": "an estimate of what smaller collect events and settle pages save (3,000-5,000), no measurement",
-  "75,000": "the all-in figure (85,809) minus the two estimates above (and plus the accumulator's cost), rounded",
-  "17,497": "a sum of the reading breakdown's rows: 4,706 + 3,100 + 5,000 (2,100 cold read + 2,900 update) + 4,691",
+  "75,000": "the all-in figure (85,707) minus the two estimates above (and plus the accumulator's cost), rounded",
+  "17,495": "a sum of the reading breakdown's rows: 4,704 + 3,100 + 5,000 (2,100 cold read + 2,900 update) + 4,691",
   "19,950": "a sum of the clearing breakdowns' rows: 5,250 + 2,900 + 3,292 + 3,380 + 5,128",
 };
 
