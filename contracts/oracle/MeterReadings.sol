@@ -271,8 +271,13 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     }
 
     /// @inheritdoc IMeterReadings
-    function positionOf(uint32 interval, address member) external view returns (Position memory) {
-        return _positionOf(interval, member);
+    function positionOf(uint32 interval, address member) external view returns (Position memory p) {
+        uint32 index = _memberIndex[member];
+        if (index == 0) return p;
+        (uint256 quad, uint256 shift) = _lane(index);
+        uint256 lane = (_positionSlots[interval][quad] >> shift) & _LANE_MASK;
+        // A lane is two 32-bit halves: the casts take exactly them.
+        p = Position(uint32(lane), uint32(lane >> 32));
     }
 
     /// @inheritdoc IMeterReadings
@@ -281,15 +286,6 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     }
 
     // ---------------------------------------------------------------- internal
-
-    function _positionOf(uint32 interval, address member) private view returns (Position memory p) {
-        uint32 index = _memberIndex[member];
-        if (index == 0) return p;
-        (uint256 quad, uint256 shift) = _lane(index);
-        uint256 lane = (_positionSlots[interval][quad] >> shift) & _LANE_MASK;
-        // A lane is two 32-bit halves: the casts take exactly them.
-        p = Position(uint32(lane), uint32(lane >> 32));
-    }
 
     function _hasEnded(uint32 interval) private view returns (bool) {
         return uint256(_marketStart) + (uint256(interval) + 1) * _intervalSeconds <= block.timestamp;

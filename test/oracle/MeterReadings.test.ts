@@ -477,10 +477,14 @@ describe("MeterReadings", () => {
       await submit(ok);
       expect((await c.readings.positionOf(0, c.alice.address)).exportWh).to.equal(4n * perMeter);
       const fifth = await sign(meters[4], 0, 0n, perMeter);
-      await expect(submit([fifth])).to.emit(c.readings, "ReadingRejected").withArgs(meters[4], 0, Reject.ImplausiblePower);
+      // bob (index 2) shares alice's slot: his reading in the same batch is booked untouched.
+      const tx = submit([fifth, await sign(B, 0, B_IMP + 7n, B_EXP)]);
+      await expect(tx).to.emit(c.readings, "ReadingRejected").withArgs(meters[4], 0, Reject.ImplausiblePower);
+      await expect(tx).to.emit(c.readings, "ReadingAccepted");
+      expect((await c.readings.positionOf(0, c.bob.address)).importWh).to.equal(7n);
       expect((await c.readings.positionOf(0, c.alice.address)).exportWh).to.equal(4n * perMeter);
       expect(await c.readings.isRecorded(meters[4], 0)).to.equal(false);
-      expect(await c.readings.reportedCount(0)).to.equal(4n);
+      expect(await c.readings.reportedCount(0)).to.equal(5n); // alice's four and bob's
       // Nothing of the refused reading was kept: the meter reads on in the next interval.
       await goToInterval(c.readings, 2);
       await expect(submit([await sign(meters[4], 1, 0n, 10n)])).to.emit(c.readings, "ReadingAccepted");
