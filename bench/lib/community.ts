@@ -8,7 +8,7 @@ import { ethers, network } from "hardhat";
 import { id, keccak256, toUtf8Bytes, Wallet } from "ethers";
 import type { ContractTransactionReceipt } from "ethers";
 import { createCommunity, Household as SimHousehold, initialRegisters, simulateInterval } from "../../src/sim/household";
-import { readingDigester, readingsDomain } from "../../src/sdk/eip712";
+import { readingDigester, readingsDomain, signedReading } from "../../src/sdk/eip712";
 import { Side } from "../../src/sdk/eip712";
 import type { Core } from "../../test/helpers/fixtures";
 import type { IMeterReadings } from "../../typechain-types/contracts/oracle/MeterReadings";
@@ -171,7 +171,7 @@ export async function readInterval(
     }
     const msg = { meterId: m.meterId, interval, importWhTotal: m.importWhTotal, exportWhTotal: m.exportWhTotal };
     // The EIP-712 signature signTypedData makes, with the domain hashed once.
-    readings.push({ ...msg, signature: community.gateway.signingKey.sign(digest(msg)).serialized });
+    readings.push(signedReading(msg, community.gateway.signingKey.sign(digest(msg)).serialized));
   }
   const receipts: ContractTransactionReceipt[] = [];
   for (let i = 0; i < readings.length; i += batchSize) {

@@ -50,13 +50,20 @@ interface IMeterReadings {
     /// @param interval settlement interval whose end the registers describe
     /// @param importWhTotal cumulative imported Wh (OBIS 1.8.0)
     /// @param exportWhTotal cumulative exported Wh (OBIS 2.8.0)
-    /// @param signature 65-byte EIP-712 signature of `Reading(meterId,interval,importWhTotal,exportWhTotal)`
+    /// @param r the `r` of the meter signer's EIP-712 signature of
+    ///        `Reading(meterId,interval,importWhTotal,exportWhTotal)`
+    /// @param vs the signature's `s` with its y parity in the top bit (the compact form of
+    ///        EIP-2098: `vs = (v - 27) << 255 | s`); an `s` in the upper half of the curve order
+    ///        (the malleable twin) is refused, so every reading has one signature
+    /// @dev A static struct (no `bytes`): a batch is decoded without per-reading offsets, and
+    ///      64 bytes of signature cost less calldata than a 65-byte `bytes` (issue 16).
     struct SignedReading {
         bytes32 meterId;
         uint32 interval;
         uint64 importWhTotal;
         uint64 exportWhTotal;
-        bytes signature;
+        bytes32 r;
+        bytes32 vs;
     }
 
     /// @notice Where a meter stands: the registers the next reading is measured from.
@@ -82,24 +89,29 @@ interface IMeterReadings {
     /// @notice A reading was accepted. The registers moved by `importWh + unbookedImportWh`
     ///         and `exportWh + unbookedExportWh` since the meter's previous reading (or its
     ///         registration / reset).
+    /// @param memberIndex the position index of the member the energy is booked to (the owner's
+    ///        member key: `memberKeyAt(memberIndex)`, also in `MemberIndexAssigned`); the meter's
+    ///        owner at the time is the registry's (`MeterRegistered`, `MeterOwnerChanged`)
     /// @param importWh imported Wh booked to `interval` (the market position)
     /// @param exportWh exported Wh booked to `interval` (the market position; retired at settlement)
     /// @param unbookedImportWh imported Wh beyond one interval's max power: bought from the grid
     ///        at the retail tariff, never traded on the market
     /// @param unbookedExportWh exported Wh beyond one interval's max power: sold to the grid at
     ///        the feed-in tariff, never traded on the market
-    /// @param signature the meter signer's EIP-712 signature of the reading (`READING_TYPE`)
+    /// @param r the meter signer's EIP-712 signature of the reading (`READING_TYPE`), as submitted:
+    ///        `r` and the compact `vs` (EIP-2098; `v = 27 + (vs >> 255)`, `s = vs & (2^255 - 1)`)
     event ReadingAccepted(
         bytes32 indexed meterId,
         uint32 indexed interval,
-        address indexed owner,
+        uint32 indexed memberIndex,
         uint64 importWhTotal,
         uint64 exportWhTotal,
         uint64 importWh,
         uint64 exportWh,
         uint64 unbookedImportWh,
         uint64 unbookedExportWh,
-        bytes signature
+        bytes32 r,
+        bytes32 vs
     );
 
     /// @notice A reading was refused; the rest of the batch goes on.
@@ -140,8 +152,9 @@ interface IMeterReadings {
     );
 
     /// @notice Member `key` got the position index `index` (1-based, dense, once for good): its
-    ///         interval positions share a storage slot with one neighbour's (issue 16).
-    event MemberIndexAssigned(address indexed key, uint32 index);
+    ///         interval positions share a storage slot with three neighbours' (issue 16), and
+    ///         `ReadingAccepted` names it by this index.
+    event MemberIndexAssigned(address indexed key, uint32 indexed index);
 
     /// @notice The interval length is not usable (zero).
     error ReadingsInvalidIntervalSeconds(uint32 intervalSeconds);
@@ -231,8 +244,8 @@ interface IMeterReadings {
     ) external view returns (bytes32);
 
     /// @notice Number of members with non-zero metered energy in `interval`. The members
-    ///         themselves are the member keys (`ICommunityRegistry.memberKeyOf`) of the owners in
-    ///         that interval's `ReadingAccepted` events (kept out of storage to save gas).
+    ///         themselves are the member keys (`memberKeyAt`) of the member indexes in that
+    ///         interval's `ReadingAccepted` events with energy (kept out of storage to save gas).
     function participantCount(uint32 interval) external view returns (uint256);
 
     /// @notice Metered energy of the member with key `member` (`ICommunityRegistry.memberKeyOf`,
@@ -244,4 +257,8 @@ interface IMeterReadings {
     ///         yet): assigned when its first meter is synced (or, for a meter never synced, at
     ///         its first accepted reading). Positions of four members share a storage slot.
     function memberIndexOf(address member) external view returns (uint32);
+
+    /// @notice The member key with position index `index` (`memberIndexOf`'s inverse; zero for
+    ///         an index not assigned): whose energy a `ReadingAccepted` with that index booked.
+    function memberKeyAt(uint32 index) external view returns (address);
 }

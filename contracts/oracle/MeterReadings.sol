@@ -17,11 +17,12 @@ import {Roles} from "../lib/Roles.sol";
 ///      interval of max power.
 ///      A meter's slot also keeps a 64-bit history: bit k set <=> interval `lastInterval - k`
 ///      was accepted, so a resubmission within 64 intervals is told `AlreadyRecorded`.
-///      Meter copy: once this contract is the registry's meter hook, `_configs`, `_owners` and
-///      `_memberKeys` equal the registry's records of every synced meter (the registry calls
-///      `syncMeter` in the transaction of every change), so a reading reads them here (two
-///      cold slots) instead of calling the registry; a meter never synced is read from the
-///      registry as before.
+///      Meter copy: once this contract is the registry's meter hook, `_configs` equals the
+///      registry's record of every synced meter (the registry calls `syncMeter` in the
+///      transaction of every change), so a reading reads it here (one cold slot) instead of
+///      calling the registry; a meter never synced is read from the registry as before.
+///      `ReadingAccepted` names the member by its position index (in that slot), not the owner's
+///      wallet (issue 16: one cold slot less per reading; the owner is the registry's record).
 contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     /// @inheritdoc IMeterReadings
     string public constant READING_TYPE =
@@ -60,7 +61,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
 
     /// @dev What a reading needs of a meter, copied from the registry by `syncMeter` (one slot).
     ///      `status` None: never synced (the registry is asked instead).
-    ///      One slot: 160 + 2 x 32 + 3 x 8 = 248 bits (solhint's packing heuristic takes the
+    ///      One slot: 160 + 2 x 32 + 2 x 8 = 240 bits (solhint's packing heuristic takes the
     ///      imported enum for a full word).
     // solhint-disable-next-line gas-struct-packing
     struct MeterConfig {
@@ -69,7 +70,6 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         uint32 memberIndex; // the owner's `_memberIndex` (1-based)
         ICommunityRegistry.MeterStatus status;
         bool ownerActive;
-        bool keyed; // the owner's member key is not the owner's wallet (it migrated): see `_memberKeys`
     }
 
     /// @dev The energy of one accepted reading: booked to its interval, and beyond it.
@@ -89,13 +89,12 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     uint32 private _memberCount;
     mapping(bytes32 meterId => MeterSlot) private _meters;
     mapping(bytes32 meterId => MeterConfig) private _configs;
-    mapping(bytes32 meterId => address owner) private _owners;
-    /// @dev Written only for a meter whose owner migrated (`MeterConfig.keyed`).
-    mapping(bytes32 meterId => address key) private _memberKeys;
     mapping(uint32 interval => uint256) private _reportedCount;
     mapping(uint32 interval => bool) private _closed;
     /// @dev 1-based, dense, assigned once per member key (`_indexOf`): where its position lives.
     mapping(address key => uint32 index) private _memberIndex;
+    /// @dev `_memberIndex`'s inverse (`memberKeyAt`), written once per member with its index.
+    mapping(uint32 index => address key) private _memberKeys;
     /// @dev The positions of an interval, four members per slot: member index i (1-based) lives in
     ///      slot (i - 1) / 4, lane (i - 1) % 4 of 64 bits (import Wh low 32, export Wh high 32).
     ///      Four neighbours share the cost of the slot's first write (issue 16).
@@ -178,9 +177,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         if (m.status == ICommunityRegistry.MeterStatus.None) revert ReadingsMeterUnknown(meterId);
         address key = _registry.memberKeyOf(m.owner);
         bool ownerActive = _registry.isActiveMember(m.owner);
-        _configs[meterId] = MeterConfig(m.signer, m.maxPowerW, _indexOf(key), m.status, ownerActive, key != m.owner);
-        if (_owners[meterId] != m.owner) _owners[meterId] = m.owner;
-        if (key != m.owner && _memberKeys[meterId] != key) _memberKeys[meterId] = key;
+        _configs[meterId] = MeterConfig(m.signer, m.maxPowerW, _indexOf(key), m.status, ownerActive);
         emit MeterSynced(meterId, m.owner, key, m.signer, m.maxPowerW, m.status, ownerActive);
     }
 
@@ -285,6 +282,11 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         return _memberIndex[member];
     }
 
+    /// @inheritdoc IMeterReadings
+    function memberKeyAt(uint32 index) external view returns (address) {
+        return _memberKeys[index];
+    }
+
     // ---------------------------------------------------------------- internal
 
     function _hasEnded(uint32 interval) private view returns (bool) {
@@ -326,6 +328,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         if (index == 0) {
             index = ++_memberCount;
             _memberIndex[key] = index;
+            _memberKeys[index] = key;
             emit MemberIndexAssigned(key, index);
         }
     }
@@ -361,10 +364,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         Energy memory e;
         (reason, e) = _measure(r, s, cfg.maxPowerW);
         if (reason != RejectReason.None) return _reject(r, reason);
-        if (owner == address(0)) {
-            // Synced: the owner from this contract's copy (the member's index is in `cfg`).
-            owner = _owners[r.meterId];
-        } else {
+        if (owner != address(0)) {
             // Never synced (registered before the hook): the member's index by its key, assigned
             // only once the reading passes. Without one the member has no lane yet, and a first
             // reading that one lane cannot hold is refused before anything is recorded.
@@ -389,7 +389,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         uint64 history = shift >= _HISTORY_BITS ? 1 : (s.history << shift) | 1;
         _meters[r.meterId] = MeterSlot(r.importWhTotal, r.exportWhTotal, history, r.interval, SlotState.Read);
         ++_reportedCount[r.interval];
-        _emitAccepted(r, owner, e);
+        _emitAccepted(r, cfg.memberIndex, e);
         return true;
     }
 
@@ -438,7 +438,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     }
 
     /// @dev What a reading needs of its meter: this contract's copy once synced (`owner` zero:
-    ///      read it from `_owners` when needed), else the registry's record (`owner` set).
+    ///      the member's index is in it), else the registry's record (`owner` set).
     function _config(bytes32 meterId) private view returns (MeterConfig memory cfg, address owner) {
         cfg = _configs[meterId];
         if (cfg.status != ICommunityRegistry.MeterStatus.None) return (cfg, address(0));
@@ -446,7 +446,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         if (meter.status == ICommunityRegistry.MeterStatus.None) return (cfg, address(0));
         owner = meter.owner;
         // memberIndex 0: `_submit` looks it up (or assigns it) once the reading is accepted.
-        cfg = MeterConfig(meter.signer, meter.maxPowerW, 0, meter.status, _registry.isActiveMember(owner), false);
+        cfg = MeterConfig(meter.signer, meter.maxPowerW, 0, meter.status, _registry.isActiveMember(owner));
     }
 
     /// @dev Meter, owner, signature and time checks; the meter's registers are checked in `_submit`.
@@ -459,7 +459,7 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         if (!cfg.ownerActive) return (RejectReason.OwnerNotActive, cfg, owner);
 
         bytes32 digest = readingDigest(r.meterId, r.interval, r.importWhTotal, r.exportWhTotal);
-        (address recovered, ECDSA.RecoverError err) = _recover(digest, r.signature);
+        (address recovered, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, r.r, r.vs);
         if (err != ECDSA.RecoverError.NoError || recovered != cfg.signer) {
             return (RejectReason.BadSignature, cfg, owner);
         }
@@ -475,36 +475,19 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
         return (RejectReason.None, cfg, owner);
     }
 
-    /// @dev `ECDSA.tryRecover` of a 65-byte signature read straight from calldata (the
-    ///      `bytes memory` form copies it to memory first); any other length is
-    ///      `InvalidSignatureLength`, as there.
-    function _recover(bytes32 digest, bytes calldata sig) private pure returns (address, ECDSA.RecoverError) {
-        if (sig.length != 65) return (address(0), ECDSA.RecoverError.InvalidSignatureLength);
-        bytes32 r;
-        bytes32 s;
-        uint8 v;
-        // solhint-disable-next-line no-inline-assembly
-        assembly ("memory-safe") {
-            r := calldataload(sig.offset)
-            s := calldataload(add(sig.offset, 0x20))
-            v := byte(0, calldataload(add(sig.offset, 0x40)))
-        }
-        (address signer, ECDSA.RecoverError err, ) = ECDSA.tryRecover(digest, v, r, s);
-        return (signer, err);
-    }
-
-    function _emitAccepted(SignedReading calldata r, address owner, Energy memory e) private {
+    function _emitAccepted(SignedReading calldata r, uint32 memberIndex, Energy memory e) private {
         emit ReadingAccepted(
             r.meterId,
             r.interval,
-            owner,
+            memberIndex,
             r.importWhTotal,
             r.exportWhTotal,
             e.importWh,
             e.exportWh,
             e.unbookedImportWh,
             e.unbookedExportWh,
-            r.signature
+            r.r,
+            r.vs
         );
     }
 

@@ -32,7 +32,8 @@ export const TOKEN_EVENTS = [
 ];
 
 export const READINGS_EVENTS = [
-  "event ReadingAccepted(bytes32 indexed meterId, uint32 indexed interval, address indexed owner, uint64 importWhTotal, uint64 exportWhTotal, uint64 importWh, uint64 exportWh, uint64 unbookedImportWh, uint64 unbookedExportWh, bytes signature)",
+  "event ReadingAccepted(bytes32 indexed meterId, uint32 indexed interval, uint32 indexed memberIndex, uint64 importWhTotal, uint64 exportWhTotal, uint64 importWh, uint64 exportWh, uint64 unbookedImportWh, uint64 unbookedExportWh, bytes32 r, bytes32 vs)",
+  "event MemberIndexAssigned(address indexed key, uint32 indexed index)",
   "event ReadingRejected(bytes32 indexed meterId, uint32 indexed interval, uint8 reason)",
   "event ReadingDeadlineChanged(uint32 oldDeadlineSeconds, uint32 newDeadlineSeconds)",
   "event IntervalClosed(uint32 indexed interval)",
@@ -40,7 +41,7 @@ export const READINGS_EVENTS = [
 ];
 
 export const READINGS_CALLS = [
-  "function submitReadings(tuple(bytes32 meterId, uint32 interval, uint64 importWhTotal, uint64 exportWhTotal, bytes signature)[] batch) returns (uint256 accepted)",
+  "function submitReadings(tuple(bytes32 meterId, uint32 interval, uint64 importWhTotal, uint64 exportWhTotal, bytes32 r, bytes32 vs)[] batch) returns (uint256 accepted)",
   "function marketStart() view returns (uint64)",
   "function intervalSeconds() view returns (uint32)",
   "function meterState(bytes32 meterId) view returns (tuple(uint32 lastInterval, uint64 importWhTotal, uint64 exportWhTotal, bool hasReading, uint32 nextInterval))",

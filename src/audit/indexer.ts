@@ -7,9 +7,10 @@
  *   stop at any moment leaves the database at a page boundary; the next run goes on from there.
  * - Reorgs: each run first compares the stored hashes of the last `reorgWindow` blocks with the
  *   chain's; from the lowest block that changed on, everything is deleted and read again.
- * - Signatures are not in the events: for every transaction with a `ReadingAccepted` log the
- *   indexer fetches the transaction, decodes its `submitReadings` calldata and stores each
- *   reading's signature (table `reading_calls`), so the checks run from the database alone.
+ * - Signed readings: for every transaction with a `ReadingAccepted` log the indexer fetches the
+ *   transaction, decodes its `submitReadings` calldata and stores each reading as signed, its
+ *   compact signature (r, vs) as the 65-byte form (table `reading_calls`), so the checks run
+ *   from the database alone and compare what was signed with what the event says.
  *
  * Works with any ethers `Provider`: Hardhat's in-process provider in tests, a JSON-RPC node.
  * Amounts are stored as decimal text (uint256 does not fit SQLite's integer).
@@ -17,7 +18,8 @@
 import Database from "better-sqlite3";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { Contract, getAddress, Log, Provider } from "ethers";
+import { concat, Contract, getAddress, Log, Provider } from "ethers";
+import { readingSignature } from "../sdk/eip712";
 import { CONTRACT_KEYS, ContractKey, DEPLOYMENT_NAMES, INTERFACES } from "./abi";
 import { ChainMismatchError, GridLedgerError, ValidationError } from "../sdk/errors";
 import { componentLogger, Logger } from "../sdk/logger";
@@ -420,7 +422,7 @@ export class Indexer {
         }
         const parsed = INTERFACES.readings.parseTransaction({ data: tx.data });
         if (!parsed || parsed.name !== "submitReadings") throw new Error("not a submitReadings call");
-        const batch = parsed.args[0] as { meterId: string; interval: bigint; importWhTotal: bigint; exportWhTotal: bigint; signature: string }[];
+        const batch = parsed.args[0] as { meterId: string; interval: bigint; importWhTotal: bigint; exportWhTotal: bigint; r: string; vs: string }[];
         batch.forEach((r, position) =>
           calls.push({
             txHash,
@@ -429,7 +431,7 @@ export class Indexer {
             interval: Number(r.interval),
             importWhTotal: r.importWhTotal,
             exportWhTotal: r.exportWhTotal,
-            signature: r.signature,
+            signature: storedSignature(r.r, r.vs),
             from: tx.from,
           }),
         );
@@ -466,6 +468,19 @@ export class Indexer {
 
   close(): void {
     this.db.close();
+  }
+}
+
+/**
+ * The 65-byte signature of a submitted reading's (r, vs); a pair that is no valid signature (a
+ * reading the contract refused may carry anything) is kept as its 64 raw bytes, which no check
+ * recovers.
+ */
+export function storedSignature(r: string, vs: string): string {
+  try {
+    return readingSignature(r, vs);
+  } catch {
+    return concat([r, vs]);
   }
 }
 

@@ -66,7 +66,15 @@ export interface MeterRecord {
 export interface ReadingRecord extends Where {
   meterId: string;
   interval: number;
+  /** The meter's owner when the reading was accepted (the registry's events; "" for a meter they never registered). */
   owner: string;
+  /** The position index the event names (`ReadingAccepted.memberIndex`). */
+  memberIndex: number;
+  /** Its member key (`MemberIndexAssigned`; "" if no event assigned the index). */
+  memberKey: string;
+  /** The signature as the event carries it (EIP-2098 compact form). */
+  r: string;
+  vs: string;
   importWhTotal: bigint;
   exportWhTotal: bigint;
   importWh: bigint;
@@ -211,6 +219,8 @@ export interface AuditState {
   memberKey: Map<string, string>;
   /** Current wallet of every member key whose member migrated. */
   walletOfKey: Map<string, string>;
+  /** Member key of every position index (readings.MemberIndexAssigned). */
+  keyOfIndex: Map<number, string>;
   /** The order book as the market holds it now: the latest order id per member key and side. */
   book: Map<string, { buy?: bigint; sell?: bigint }>;
   /**
@@ -282,6 +292,7 @@ export function buildState(db: Database.Database): AuditState {
     marketSuccessor: new Map(),
     memberKey: new Map(),
     walletOfKey: new Map(),
+    keyOfIndex: new Map(),
     book: new Map(),
     creditInflows: [],
     intervals: new Map(),
@@ -482,12 +493,22 @@ function replay(s: AuditState, events: StoredEvent[]): void {
         break;
 
       // ------------------------------------------------------------ readings
-      case "readings.ReadingAccepted":
+      case "readings.MemberIndexAssigned":
+        s.keyOfIndex.set(num(a.index), addr(a.key));
+        break;
+      case "readings.ReadingAccepted": {
+        const meterId = (a.meterId as string).toLowerCase();
+        const memberIndex = num(a.memberIndex);
         s.readings.push({
           ...where(e),
-          meterId: (a.meterId as string).toLowerCase(),
+          meterId,
           interval: num(a.interval),
-          owner: addr(a.owner),
+          // The event names the member by its index; the owner is the registry's record.
+          owner: s.meters.get(meterId)?.owner ?? "",
+          memberIndex,
+          memberKey: s.keyOfIndex.get(memberIndex) ?? "",
+          r: a.r as string,
+          vs: a.vs as string,
           importWhTotal: big(a.importWhTotal),
           exportWhTotal: big(a.exportWhTotal),
           importWh: big(a.importWh),
@@ -497,6 +518,7 @@ function replay(s: AuditState, events: StoredEvent[]): void {
           timestamp: time(e),
         });
         break;
+      }
       case "readings.ReadingRejected": {
         const code = num(a.reason);
         s.rejected.push({
@@ -750,8 +772,8 @@ export function positionsOf(s: AuditState, t: number): Map<string, { importWh: b
   const out = new Map<string, { importWh: bigint; exportWh: bigint }>();
   for (const r of readingsOf(s, t)) {
     if (r.importWh === 0n && r.exportWh === 0n) continue;
-    // Positions belong to the member (its key), whatever wallet read the meter.
-    const key = memberKeyOf(s, r.owner);
+    // Positions belong to the member (its key, named by the event's index), whatever wallet read the meter.
+    const key = r.memberKey || memberKeyOf(s, r.owner);
     const p = out.get(key) ?? { importWh: 0n, exportWh: 0n };
     p.importWh += r.importWh;
     p.exportWh += r.exportWh;

@@ -27,11 +27,13 @@ import {
   IntervalRecord,
   positionsOf,
   walletOfKey,
+  memberKeyOf,
   resolveWallet,
   valueAt,
   statusAt,
 } from "./state";
 import { ZERO_ADDRESS } from "./abi";
+import { storedSignature } from "./indexer";
 
 export type CheckKind = "energy" | "credits" | "reading" | "signature" | "clearing" | "entry" | "fill" | "settlement" | "tariff" | "index" | "state";
 
@@ -166,13 +168,16 @@ function checkReadings(s: AuditState, out: Violation[], signatures: boolean): vo
     if (meter.retired && meter.retired.pos < r.pos) {
       note(out, "reading", ctx, `interval ${r.interval}: meter ${r.meterId} was retired when its reading was accepted`);
     }
-    const owner = valueAt(meter.owners, r.pos, (h: { owner: string }) => h.owner);
-    if (owner !== r.owner) {
-      note(out, "reading", { ...ctx, member: r.owner }, `interval ${r.interval}: meter ${r.meterId} reading names owner ${r.owner} but the meter belonged to ${owner}`);
+    // The event names the member by its position index: it must be the key of the meter's owner then.
+    const owner = valueAt(meter.owners, r.pos, (h: { owner: string }) => h.owner) ?? r.owner;
+    if (!r.memberKey) {
+      note(out, "reading", { ...ctx, member: owner }, `interval ${r.interval}: meter ${r.meterId} reading is booked to member index ${r.memberIndex}, which no MemberIndexAssigned event gave to a member`);
+    } else if (memberKeyOf(s, owner) !== r.memberKey) {
+      note(out, "reading", { ...ctx, member: owner }, `interval ${r.interval}: meter ${r.meterId} reading is booked to member index ${r.memberIndex} (member ${r.memberKey}) but the meter belonged to ${owner} (member ${memberKeyOf(s, owner)})`);
     }
-    const status = statusAt(s, r.owner, r.pos);
+    const status = statusAt(s, owner, r.pos);
     if (status !== "Active") {
-      note(out, "reading", { ...ctx, member: r.owner }, `interval ${r.interval}: meter ${r.meterId} reading accepted while its owner ${r.owner} was ${status}`);
+      note(out, "reading", { ...ctx, member: owner }, `interval ${r.interval}: meter ${r.meterId} reading accepted while its owner ${owner} was ${status}`);
     }
 
     // The registers this reading is measured from: the meter's previous reading, or its
@@ -224,6 +229,9 @@ function checkReadings(s: AuditState, out: Violation[], signatures: boolean): vo
     } catch (e) {
       note(out, "signature", ctx, `interval ${r.interval}: meter ${r.meterId} reading signature is malformed: ${(e as Error).message}`);
       continue;
+    }
+    if (call.signature.toLowerCase() !== storedSignature(r.r, r.vs).toLowerCase()) {
+      note(out, "signature", ctx, `interval ${r.interval}: meter ${r.meterId} ReadingAccepted carries another signature than the one submitted in ${r.txHash}`);
     }
     if (recovered !== signer) {
       note(

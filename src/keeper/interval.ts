@@ -50,22 +50,19 @@ export interface SettleOptions {
 }
 
 /**
- * The participants of `interval`: the member keys (`CommunityRegistry.memberKeyOf`) of the owners
- * with metered energy in its `ReadingAccepted` events, each once (a member whose wallet migrated
- * between two readings of the interval is one participant).
+ * The participants of `interval`: the member keys (`MeterReadings.memberKeyAt`) of the member
+ * indexes with metered energy in its `ReadingAccepted` events, each once (a member with several
+ * meters, or whose wallet migrated between two readings of the interval, is one participant).
  */
 export async function participantsOf(c: KeeperContracts, interval: number): Promise<string[]> {
   const logs = await c.readings.queryFilter(c.readings.filters.ReadingAccepted(undefined, interval), c.fromBlock);
-  const owners = new Map<string, string>();
+  const indexes = new Set<bigint>();
   for (const log of logs) {
-    const { owner, importWh, exportWh } = log.args;
+    const { memberIndex, importWh, exportWh } = log.args;
     if (importWh === 0n && exportWh === 0n) continue;
-    if (!owners.has(owner.toLowerCase())) owners.set(owner.toLowerCase(), owner);
+    indexes.add(memberIndex);
   }
-  const keys = await Promise.all([...owners.values()].map((o) => c.registry.memberKeyOf(o)));
-  const seen = new Map<string, string>();
-  for (const k of keys) if (!seen.has(k.toLowerCase())) seen.set(k.toLowerCase(), k);
-  return [...seen.values()];
+  return Promise.all([...indexes].map((i) => c.readings.memberKeyAt(i)));
 }
 
 /**

@@ -1,12 +1,12 @@
 /** The parts of the contracts the oracle uses (human-readable ABI; matches IMeterReadings / ICommunityRegistry). */
 export const METER_READINGS_ABI = [
-  "function submitReadings(tuple(bytes32 meterId, uint32 interval, uint64 importWhTotal, uint64 exportWhTotal, bytes signature)[] batch) returns (uint256 accepted)",
+  "function submitReadings(tuple(bytes32 meterId, uint32 interval, uint64 importWhTotal, uint64 exportWhTotal, bytes32 r, bytes32 vs)[] batch) returns (uint256 accepted)",
   "function isRecorded(bytes32 meterId, uint32 interval) view returns (bool)",
   "function meterState(bytes32 meterId) view returns (tuple(uint32 lastInterval, uint64 importWhTotal, uint64 exportWhTotal, bool hasReading, uint32 nextInterval))",
   "function marketStart() view returns (uint64)",
   "function intervalSeconds() view returns (uint32)",
   "function currentInterval() view returns (uint32)",
-  "event ReadingAccepted(bytes32 indexed meterId, uint32 indexed interval, address indexed owner, uint64 importWhTotal, uint64 exportWhTotal, uint64 importWh, uint64 exportWh, uint64 unbookedImportWh, uint64 unbookedExportWh, bytes signature)",
+  "event ReadingAccepted(bytes32 indexed meterId, uint32 indexed interval, uint32 indexed memberIndex, uint64 importWhTotal, uint64 exportWhTotal, uint64 importWh, uint64 exportWh, uint64 unbookedImportWh, uint64 unbookedExportWh, bytes32 r, bytes32 vs)",
   "event ReadingRejected(bytes32 indexed meterId, uint32 indexed interval, uint8 reason)",
 ];
 

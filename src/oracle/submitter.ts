@@ -3,6 +3,7 @@ import { ContractRevertError, TransientError } from "../sdk/errors";
 import type { Logger } from "../sdk/logger";
 import { RetryOptions, isTransientError, withRetry } from "../sdk/retry";
 import { METER_READINGS_ABI, REJECT_ALREADY_RECORDED, REJECT_REASONS } from "./abi";
+import { signedReading } from "../sdk/eip712";
 import type { OracleMetrics } from "./metrics";
 import type { Outbox, OutboxReading } from "./outbox";
 import type { OracleWallet } from "./keystore";
@@ -174,6 +175,18 @@ export class Submitter {
     return n;
   }
 
+  private quarantineUnsendable(row: OutboxReading, reason: string): void {
+    this.o.outbox.transaction(() => {
+      this.o.outbox.markRejected(row.meterId, row.interval, "BadStoredSignature");
+      this.o.outbox.quarantine({
+        source: "outbox", meterKey: row.meterKey, meterId: row.meterId, interval: row.interval, field: "signature",
+        reason, raw: JSON.stringify({ interval: row.interval, importWhTotal: row.importWhTotal.toString(), exportWhTotal: row.exportWhTotal.toString(), signature: row.signature }),
+      });
+    });
+    this.o.metrics?.quarantined.inc({ source: "outbox", field: "signature" });
+    this.log?.error({ meterId: row.meterId, meterKey: row.meterKey, interval: row.interval, reason }, "reading not sendable; quarantined");
+  }
+
   private async currentInterval(): Promise<number> {
     return Number(await this.retry(() => this.contract.currentInterval(), "currentInterval"));
   }
@@ -181,9 +194,20 @@ export class Submitter {
   /** Sends one batch of pending readings of ended intervals. Returns how many readings were sent. */
   async sendBatch(): Promise<number> {
     const current = await this.currentInterval();
-    const rows = this.o.outbox.pending(this.o.batchSize, current);
+    const pending = this.o.outbox.pending(this.o.batchSize, current);
+    // The contract takes the compact (r, vs) form of the stored 65-byte signature; a stored
+    // signature that cannot be read (a damaged outbox row) is quarantined, not sent for ever.
+    const rows: OutboxReading[] = [];
+    const batch: ReturnType<typeof signedReading>[] = [];
+    for (const r of pending) {
+      try {
+        batch.push(signedReading(r, r.signature));
+        rows.push(r);
+      } catch (e) {
+        this.quarantineUnsendable(r, `the stored signature cannot be read: ${(e as Error).message}`);
+      }
+    }
     if (rows.length === 0) return 0;
-    const batch = rows.map((r) => ({ meterId: r.meterId, interval: r.interval, importWhTotal: r.importWhTotal, exportWhTotal: r.exportWhTotal, signature: r.signature }));
     const data = iface.encodeFunctionData("submitReadings", [batch]);
     const from = this.o.wallet.address;
     const to = this.o.readingsAddress;

@@ -1,4 +1,4 @@
-import { concat, isHexString, keccak256, toBeHex, toUtf8Bytes, TypedDataEncoder } from "ethers";
+import { concat, isHexString, keccak256, Signature, toBeHex, toUtf8Bytes, TypedDataEncoder } from "ethers";
 import type { TypedDataDomain, TypedDataField } from "ethers";
 
 /** EIP-712 domain name and version of the MeterReadings contract. */
@@ -24,6 +24,23 @@ export interface ReadingMessage {
 
 export function readingsDomain(chainId: bigint | number, verifyingContract: string): TypedDataDomain {
   return { name: READINGS_DOMAIN_NAME, version: READINGS_DOMAIN_VERSION, chainId, verifyingContract };
+}
+
+/**
+ * A reading as `MeterReadings.submitReadings` takes it: the message and its signature in the
+ * compact form of EIP-2098 (`r`, and `vs` = `s` with the y parity in the top bit), the form
+ * `ReadingAccepted` also carries. `signature` is the usual 65-byte signature (`signTypedData`,
+ * what the oracle's outbox stores) or anything else `ethers.Signature.from` reads; it throws on a
+ * malleable high-s signature (the contract refuses one sent raw, `BadSignature`).
+ */
+export function signedReading(m: ReadingMessage, signature: string): ReadingMessage & { r: string; vs: string } {
+  const sig = Signature.from(signature);
+  return { meterId: m.meterId, interval: m.interval, importWhTotal: m.importWhTotal, exportWhTotal: m.exportWhTotal, r: sig.r, vs: sig.yParityAndS };
+}
+
+/** The 65-byte signature (`r`, `s`, `v`) of a reading's compact `r` and `vs` (EIP-2098). */
+export function readingSignature(r: string, vs: string): string {
+  return Signature.from({ r, yParityAndS: vs }).serialized;
 }
 
 /** EIP-712 domain name and version of the EnergyMarket contract (signed orders). */

@@ -178,6 +178,24 @@ describe("audit", () => {
       expect(v[0].message).to.include(`but the meter's signer at block`);
     });
 
+    it("a reading booked to another member's index, an index nobody was given, and an event signature other than the submitted one", () => {
+      const s = buildState(run.db);
+      const [r0, r1, r2] = s.readings.filter((x) => x.interval === 2);
+      const other = [...s.keyOfIndex.entries()].find(([, key]) => key !== r0.memberKey)!;
+      r0.memberIndex = other[0];
+      r0.memberKey = other[1];
+      r1.memberIndex = 9999;
+      r1.memberKey = "";
+      r2.vs = r0.vs;
+      const v = verifyState(s);
+      const msgs = v.map((x) => x.message);
+      expect(msgs.some((m) => m.startsWith(`interval 2: meter ${r0.meterId} reading is booked to member index ${other[0]} (member ${other[1]}) but the meter belonged to`))).to.equal(true);
+      expect(msgs).to.include(`interval 2: meter ${r1.meterId} reading is booked to member index 9999, which no MemberIndexAssigned event gave to a member`);
+      expect(msgs).to.include(`interval 2: meter ${r2.meterId} ReadingAccepted carries another signature than the one submitted in ${r2.txHash}`);
+      // The clean state names every reading's member by the key of its meter's owner.
+      expect(verifyState(buildState(run.db)).filter((x) => x.check === "reading")).to.deep.equal([]);
+    });
+
     it("a (meter, interval) accepted twice and registers that go backwards", () => {
       const s = buildState(run.db);
       const r = s.readings.find((x) => x.interval === 2 && x.exportWh > 0n)!;

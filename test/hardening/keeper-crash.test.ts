@@ -13,7 +13,7 @@
 import { expect } from "chai";
 import { Contract } from "ethers";
 import { clearInterval, ClearingInput, ClearingOrder } from "../../src/sdk/clearing";
-import { READING_TYPES, readingsDomain } from "../../src/sdk/eip712";
+import { READING_TYPES, readingsDomain, signedReading } from "../../src/sdk/eip712";
 import { hardhatAccount } from "../oracle/chain";
 import { freePort, tmpDir } from "../oracle/helpers";
 import { catchUpClock, Processes, startHardhatNode, HardhatNode } from "../helpers/node";
@@ -95,7 +95,7 @@ describe(`hardening / keeper crash (${LONG ? "long" : "short"} form, seed ${SEED
       }
       const batch = await Promise.all(totals.map(async (r, i) => {
         const msg = { meterId: meterIdOf(i), interval: t, importWhTotal: r.imp, exportWhTotal: r.exp };
-        return { ...msg, signature: await GATEWAY.signTypedData(domain, READING_TYPES, msg) };
+        return signedReading(msg, await GATEWAY.signTypedData(domain, READING_TYPES, msg));
       }));
       const txs = [];
       for (let k = 0; k < batch.length; k += 200) txs.push(await readings.submitReadings(batch.slice(k, k + 200), { gasLimit: 20_000_000 }));

@@ -1,6 +1,6 @@
 import { ethers, network } from "hardhat";
 import type { Signer } from "ethers";
-import { READING_TYPES, readingsDomain } from "../../src/sdk/eip712";
+import { READING_TYPES, readingsDomain, signedReading } from "../../src/sdk/eip712";
 import type { MeterReadings } from "../../typechain-types";
 import type { IMeterReadings } from "../../typechain-types/contracts/oracle/MeterReadings";
 
@@ -25,20 +25,21 @@ export interface ReadingInput {
   exportWhTotal: bigint;
 }
 
-/** Signs a reading with EIP-712 for `readings` on the current chain. */
+/** Signs a reading with EIP-712 for `readings` on the current chain (`submitReadings`' form). */
 export async function signReading(
   readings: MeterReadings,
   signer: Signer,
   r: ReadingInput,
   domainOverride: { chainId?: bigint; verifyingContract?: string } = {},
-): Promise<IMeterReadings.SignedReadingStruct> {
+): Promise<IMeterReadings.SignedReadingStruct & { signature: string }> {
   const { chainId } = await ethers.provider.getNetwork();
   const domain = readingsDomain(
     domainOverride.chainId ?? chainId,
     domainOverride.verifyingContract ?? (await readings.getAddress()),
   );
   const signature = await signer.signTypedData(domain, READING_TYPES, r);
-  return { ...r, signature };
+  // The on-chain form (r, vs) and, for tests that compare or tamper, the 65-byte signature.
+  return { ...signedReading(r, signature), signature };
 }
 
 /** Moves the chain's clock to `seconds` after the start of `interval` and mines a block. */

@@ -38,7 +38,7 @@ import fc from "fast-check";
 import { ethers, network, deployments } from "hardhat";
 import { HDNodeWallet, Wallet, MaxUint256 } from "ethers";
 import { clearInterval as clearMarketInterval, ClearingInput, ClearingOrder } from "../../src/sdk/clearing";
-import { marketDomain, ORDER_INTENT_TYPES, PERMIT_TYPES, READING_TYPES, readingsDomain } from "../../src/sdk/eip712";
+import { marketDomain, ORDER_INTENT_TYPES, PERMIT_TYPES, READING_TYPES, readingsDomain, signedReading } from "../../src/sdk/eip712";
 import { collectedPages, KeeperContracts, loadClearingInput, settleInterval } from "../../src/keeper/interval";
 import { walkHint } from "../../src/sdk/hint";
 import { anchorClock, Core, deployCore, identityHash, MemberKind, meterId } from "../helpers/fixtures";
@@ -512,7 +512,7 @@ class Read implements Cmd {
       if (e.skip) continue;
       const r = { meterId: mm.meter, interval: t, importWhTotal: mm.trueImport, exportWhTotal: mm.trueExport };
       const signature = await real.signerKey.signTypedData(readingsDomain(real.chainId, await real.readings.getAddress()), READING_TYPES, r);
-      batch.push({ ...r, signature });
+      batch.push(signedReading(r, signature));
       if (mm.status !== "active") {
         refused++; // OwnerNotActive: the energy comes with the member's next accepted reading
         continue;
@@ -633,7 +633,7 @@ class LateReading implements Cmd {
     const mm = pick(m.members, this.who);
     const r = { meterId: mm.meter, interval: m.next, importWhTotal: mm.chainImport + BigInt(this.extraWh), exportWhTotal: mm.chainExport + BigInt(this.extraWh) };
     const signature = await real.signerKey.signTypedData(readingsDomain(real.chainId, await real.readings.getAddress()), READING_TYPES, r);
-    const receipt = await (await real.readings.submitReadings([{ ...r, signature }])).wait();
+    const receipt = await (await real.readings.submitReadings([signedReading(r, signature)])).wait();
     const names = receipt!.logs.map((l) => real.readings.interface.parseLog(l)?.name);
     expect(names, "a late reading is refused").to.deep.equal(["ReadingRejected"]);
     m.attacks++;

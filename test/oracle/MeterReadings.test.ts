@@ -15,8 +15,10 @@ describe("MeterReadings", () => {
   const [B_IMP, B_EXP] = [2000n, 0n];
   const MAX_WH = 2500n;
   const U64_MAX = 2n ** 64n - 1n;
-  /** A 65-byte signature in a `ReadingAccepted` (where the test does not hold the exact one). */
-  const anySignature = (v: string) => dataLength(v) === 65;
+  /** A signature word (r or vs) in a `ReadingAccepted` (where the test does not hold the exact one). */
+  const anyWord = (v: string) => dataLength(v) === 32;
+  /** The position index `ReadingAccepted` names a member by. */
+  const indexOf = async (member: string) => c.readings.memberIndexOf(member);
 
   beforeEach(async () => {
     c = await deployCommunity();
@@ -47,7 +49,7 @@ describe("MeterReadings", () => {
       const r = await sign(A, 0, 1200n, 1500n);
       await expect(submit([r]))
         .to.emit(c.readings, "ReadingAccepted")
-        .withArgs(A, 0, c.alice.address, 1200n, 1500n, 200n, 1000n, 0n, 0n, r.signature);
+        .withArgs(A, 0, await indexOf(c.alice.address), 1200n, 1500n, 200n, 1000n, 0n, 0n, r.r, r.vs);
       expect(await c.energy.totalSupply()).to.equal(0n);
       const p = await c.readings.positionOf(0, c.alice.address);
       expect([p.importWh, p.exportWh]).to.deep.equal([200n, 1000n]);
@@ -60,7 +62,7 @@ describe("MeterReadings", () => {
       await goToInterval(c.readings, 2);
       await expect(submit([await sign(A, 1, 1300n, 1500n)]))
         .to.emit(c.readings, "ReadingAccepted")
-        .withArgs(A, 1, c.alice.address, 1300n, 1500n, 100n, 0n, 0n, 0n, anySignature);
+        .withArgs(A, 1, await indexOf(c.alice.address), 1300n, 1500n, 100n, 0n, 0n, 0n, anyWord, anyWord);
       expect(await c.energy.balanceOf(c.alice.address)).to.equal(0n);
     });
 
@@ -83,7 +85,7 @@ describe("MeterReadings", () => {
       // 3 intervals at 10 kW max: up to 7,500 Wh are plausible; 2,500 are booked to interval 3.
       await expect(submit([await sign(A, 3, A_IMP + 7500n, A_EXP)]))
         .to.emit(c.readings, "ReadingAccepted")
-        .withArgs(A, 3, c.alice.address, A_IMP + 7500n, A_EXP, MAX_WH, 0n, 7500n - MAX_WH, 0n, anySignature);
+        .withArgs(A, 3, await indexOf(c.alice.address), A_IMP + 7500n, A_EXP, MAX_WH, 0n, 7500n - MAX_WH, 0n, anyWord, anyWord);
     });
   });
 
@@ -99,7 +101,7 @@ describe("MeterReadings", () => {
       const r = await sign(A, 9, A_IMP, A_EXP + 20_000n);
       await expect(submit([r]))
         .to.emit(c.readings, "ReadingAccepted")
-        .withArgs(A, 9, c.alice.address, A_IMP, A_EXP + 20_000n, 0n, MAX_WH, 0n, 20_000n - MAX_WH, r.signature);
+        .withArgs(A, 9, await indexOf(c.alice.address), A_IMP, A_EXP + 20_000n, 0n, MAX_WH, 0n, 20_000n - MAX_WH, r.r, r.vs);
       const p = await c.readings.positionOf(9, c.alice.address);
       expect([p.importWh, p.exportWh]).to.deep.equal([0n, MAX_WH]);
       // The registers moved on in full: the next reading is measured from them.
@@ -127,7 +129,7 @@ describe("MeterReadings", () => {
       expect(await c.readings.isRecorded(A, 0)).to.equal(false);
       await expect(submit([await sign(A, 0, A_IMP + 10n, A_EXP + 20n)]))
         .to.emit(c.readings, "ReadingAccepted")
-        .withArgs(A, 0, c.alice.address, A_IMP + 10n, A_EXP + 20n, 10n, 20n, 0n, 0n, anySignature);
+        .withArgs(A, 0, await indexOf(c.alice.address), A_IMP + 10n, A_EXP + 20n, 10n, 20n, 0n, 0n, anyWord, anyWord);
     });
 
     it("refuses a first reading below the registration registers", async () => {
@@ -176,7 +178,7 @@ describe("MeterReadings", () => {
       await goToInterval(c.readings, 3);
       await expect(submit([await sign(A, 2, 100n, 50n)]))
         .to.emit(c.readings, "ReadingAccepted")
-        .withArgs(A, 2, c.alice.address, 100n, 50n, 100n, 50n, 0n, 0n, anySignature);
+        .withArgs(A, 2, await indexOf(c.alice.address), 100n, 50n, 100n, 50n, 0n, 0n, anyWord, anyWord);
     });
 
     it("repairs a meter whose registers were set wrong: after a reset its readings are taken again", async () => {
@@ -189,7 +191,7 @@ describe("MeterReadings", () => {
       await goToInterval(c.readings, 2);
       await expect(submit([await sign(A, 1, 900_100n, A_EXP)]))
         .to.emit(c.readings, "ReadingAccepted")
-        .withArgs(A, 1, c.alice.address, 900_100n, A_EXP, 100n, 0n, 0n, 0n, anySignature);
+        .withArgs(A, 1, await indexOf(c.alice.address), 900_100n, A_EXP, 100n, 0n, 0n, 0n, anyWord, anyWord);
     });
 
     it("refuses a reset by a non-operator, and of an unknown or retired meter", async () => {
@@ -244,21 +246,27 @@ describe("MeterReadings", () => {
     it("rejects a signature by another key", async () =>
       expectRejected(await sign(A, 1, 1001n, 1001n, c.mallory), Reject.BadSignature));
 
-    it("rejects a malformed signature", async () => {
+    it("rejects a malformed signature: r or s zero, an r off the curve, s at or above the order", async () => {
       const r = await sign(A, 1, 1001n, 1001n);
-      await expectRejected({ ...r, signature: "0x1234" }, Reject.BadSignature);
+      const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
+      await expectRejected({ ...r, r: ZeroHash }, Reject.BadSignature);
+      await expectRejected({ ...r, vs: ZeroHash }, Reject.BadSignature);
+      await expectRejected({ ...r, r: ethers.toBeHex(1n, 32) }, Reject.BadSignature);
+      await expectRejected({ ...r, vs: ethers.toBeHex(n, 32) }, Reject.BadSignature);
+      await expect(submit([r])).to.emit(c.readings, "ReadingAccepted");
     });
 
-    it("rejects the malleable twin of a good signature (high s) and its 64-byte compact form", async () => {
-      // The signature is read from calldata (not copied to memory) and checked by OpenZeppelin's
-      // ECDSA.tryRecover(v, r, s): the twin (n - s, the other v) recovers the same signer but is
-      // refused, as a compact (EIP-2098) signature is: one form per reading.
+    it("rejects the malleable twin of a good signature (high s), with either parity bit", async () => {
+      // The reading carries the compact form (r, vs) of EIP-2098, checked by OpenZeppelin's
+      // ECDSA.tryRecover(r, vs): the twin (n - s, the other parity) recovers the same signer
+      // but is refused, so every reading has exactly one signature.
       const r = await sign(A, 1, 1001n, 1001n);
-      const sig = ethers.Signature.from(ethers.hexlify(r.signature));
+      const sig = ethers.Signature.from(r.signature);
       const n = 0xfffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141n;
-      const twin = ethers.concat([sig.r, ethers.toBeHex(n - BigInt(sig.s), 32), ethers.toBeHex(sig.v === 27 ? 28 : 27, 1)]);
-      await expectRejected({ ...r, signature: twin }, Reject.BadSignature);
-      await expectRejected({ ...r, signature: sig.compactSerialized }, Reject.BadSignature);
+      const highS = n - BigInt(sig.s);
+      const parity = (y: number) => BigInt(y) << 255n;
+      await expectRejected({ ...r, vs: ethers.toBeHex(parity(sig.yParity === 0 ? 1 : 0) | highS, 32) }, Reject.BadSignature);
+      await expectRejected({ ...r, vs: ethers.toBeHex(parity(sig.yParity) | highS, 32) }, Reject.BadSignature);
       // The good form is still accepted afterwards (nothing of the refused ones was recorded).
       await expect(submit([r])).to.emit(c.readings, "ReadingAccepted");
     });
@@ -308,7 +316,7 @@ describe("MeterReadings", () => {
       const bad = await sign(A, 1, 1n, 1n);
       const tx = submit([bad, good]);
       await expect(tx).to.emit(c.readings, "ReadingRejected").withArgs(A, 1, Reject.RegisterWentBackwards);
-      await expect(tx).to.emit(c.readings, "ReadingAccepted").withArgs(B, 1, c.bob.address, B_IMP + 100n, 200n, 100n, 200n, 0n, 0n, good.signature);
+      await expect(tx).to.emit(c.readings, "ReadingAccepted").withArgs(B, 1, await indexOf(c.bob.address), B_IMP + 100n, 200n, 100n, 200n, 0n, 0n, good.r, good.vs);
       expect((await c.readings.positionOf(1, c.bob.address)).exportWh).to.equal(200n);
       expect(await c.readings.submitReadings.staticCall([await sign(A, 1, 1000n, 1000n)])).to.equal(1n);
     });
@@ -360,14 +368,14 @@ describe("MeterReadings", () => {
       await expect(submit([await sign(A, 0, A_IMP, A_EXP)])).to.emit(c.readings, "ReadingRejected").withArgs(A, 0, Reject.MeterRetired);
     });
 
-    it("follows a wallet migration: the owner is the new wallet, the position stays under the member key", async () => {
+    it("follows a wallet migration: the reading names the member's index, the position stays under the member key", async () => {
       await goToInterval(c.readings, 1);
       await expect(c.registry.migrateMember(c.alice.address, c.carol.address))
         .to.emit(c.readings, "MeterSynced")
         .withArgs(A, c.carol.address, c.alice.address, c.signerKey.address, 10_000, MS.Active, true);
       await expect(submit([await sign(A, 0, A_IMP + 5n, A_EXP + 7n)]))
         .to.emit(c.readings, "ReadingAccepted")
-        .withArgs(A, 0, c.carol.address, A_IMP + 5n, A_EXP + 7n, 5n, 7n, 0n, 0n, anySignature);
+        .withArgs(A, 0, await indexOf(c.alice.address), A_IMP + 5n, A_EXP + 7n, 5n, 7n, 0n, 0n, anyWord, anyWord);
       const p = await c.readings.positionOf(0, c.alice.address);
       expect([p.importWh, p.exportWh]).to.deep.equal([5n, 7n]);
       expect((await c.readings.positionOf(0, c.carol.address)).exportWh).to.equal(0n);
@@ -393,7 +401,7 @@ describe("MeterReadings", () => {
       const r = await signReading(other, c.signerKey, { meterId: B, interval: 0, importWhTotal: B_IMP, exportWhTotal: B_EXP });
       await expect(other.submitReadings([r])).to.emit(other, "ReadingRejected").withArgs(B, 0, Reject.OwnerNotActive);
       const ra = await signReading(other, c.signerKey, { meterId: A, interval: 0, importWhTotal: A_IMP + 1n, exportWhTotal: A_EXP });
-      await expect(other.submitReadings([ra])).to.emit(other, "ReadingAccepted").withArgs(A, 0, c.alice.address, A_IMP + 1n, A_EXP, 1n, 0n, 0n, 0n, ra.signature);
+      await expect(other.submitReadings([ra])).to.emit(other, "ReadingAccepted").withArgs(A, 0, 1, A_IMP + 1n, A_EXP, 1n, 0n, 0n, 0n, ra.r, ra.vs);
     });
 
     it("reading the registry itself, refuses a first reading no position lane holds without giving the member an index", async () => {
@@ -417,7 +425,7 @@ describe("MeterReadings", () => {
   });
 
   describe("positions, four members per storage slot (issue 16)", () => {
-    it("gives each member a dense index at its first meter's registration, kept across a migration", async () => {
+    it("gives each member a dense index at its first meter's registration, kept across a migration, and answers the key of an index", async () => {
       expect([await c.readings.memberIndexOf(c.alice.address), await c.readings.memberIndexOf(c.bob.address)]).to.deep.equal([1n, 2n]);
       expect(await c.readings.memberIndexOf(c.carol.address)).to.equal(0n);
       await c.registry.onboardMember(c.carol.address, 2, ZeroHash);
@@ -432,6 +440,10 @@ describe("MeterReadings", () => {
       await c.registry.migrateMember(c.alice.address, c.mallory.address);
       expect(await c.readings.memberIndexOf(c.alice.address)).to.equal(1n);
       expect(await c.readings.memberIndexOf(c.mallory.address)).to.equal(0n); // positions are keyed by the member key
+      // The inverse, which a `ReadingAccepted`'s index is read with: the member key, for good.
+      expect([await c.readings.memberKeyAt(1), await c.readings.memberKeyAt(2), await c.readings.memberKeyAt(3)]).to.deep.equal([c.alice.address, c.bob.address, c.carol.address]);
+      expect(await c.readings.memberKeyAt(4)).to.equal(ethers.ZeroAddress);
+      expect(await c.readings.memberKeyAt(0)).to.equal(ethers.ZeroAddress);
     });
 
     it("keeps the four lanes of a slot apart and counts each member once", async () => {

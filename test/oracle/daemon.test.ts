@@ -125,6 +125,25 @@ describe("oracle / daemon on the in-process chain", () => {
     expect(q[0].reason).to.match(/MeterRetired/);
   });
 
+  it("quarantines a reading whose stored signature cannot be read, and sends the rest of its batch", async () => {
+    const start0 = Number(await c.readings.marketStart());
+    const I = Number(await c.readings.intervalSeconds());
+    await time.increaseTo(start0 + 4 * I);
+    const clock = { now: start0 + 4 * I };
+    oracle = await start(path.join(tmpDir(), "oracle.sqlite"), [], clock);
+    // Both readings and the damage in one synchronous turn (the loop cannot send in between):
+    // the contract takes the compact (r, vs) form, which a damaged 65-byte signature has none of.
+    oracle.pipeline.sample({ source: "test", meterKey: "alice-p1", timestamp: start0 + I, importWhTotal: 1010n, exportWhTotal: 500n });
+    oracle.pipeline.sample({ source: "test", meterKey: "bob-p1", timestamp: start0 + I, importWhTotal: 2010n, exportWhTotal: 0n });
+    oracle.outbox.db.prepare("UPDATE readings SET signature = '0x1234' WHERE meter_id = ?").run(meterId("alice").toLowerCase());
+    await waitFor(() => oracle!.outbox.counts().confirmed === 1 && oracle!.outbox.counts().quarantined === 1, "bob's reading on chain, alice's in quarantine");
+    expect(await acceptedEvents()).to.deep.equal([`${meterId("bob")}:0`]); // the sample at the end of interval 0
+    const q = oracle.outbox.listQuarantine({ source: "outbox" });
+    expect(q).to.have.length(1);
+    expect(q[0]).to.include({ meterKey: "alice-p1", interval: 0, field: "signature" });
+    expect(q[0].reason).to.match(/^the stored signature cannot be read/);
+  });
+
   it("reports every invalid setting at once", () => {
     try {
       loadConfig({ keystoreDir: "", keystorePassword: "", batchSize: 0, meters: [{ meterKey: "x", meterId: "0x12" }], mqtt: { url: "http://nope" } }, {});

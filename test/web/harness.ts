@@ -20,7 +20,7 @@ import {
   MeterReadings__factory,
 } from "../../typechain-types";
 import type { CommunityCredit, CommunityRegistry, EnergyMarket, MeterReadings } from "../../typechain-types";
-import { READING_TYPES, readingsDomain } from "../../src/sdk/eip712";
+import { READING_TYPES, readingsDomain, signedReading } from "../../src/sdk/eip712";
 import { ROLES } from "../../src/sdk/roles";
 import { KeeperContracts, settleInterval } from "../../src/keeper/interval";
 
@@ -246,7 +246,7 @@ export async function readInterval(c: Community, t: number, energy: Map<string, 
       m.exportWhTotal += e.exportWh;
     }
     const r = { meterId: m.meterId, interval: t, importWhTotal: m.importWhTotal, exportWhTotal: m.exportWhTotal };
-    batch.push({ ...r, signature: await c.gateway.signTypedData(domain, READING_TYPES, r) });
+    batch.push(signedReading(r, await c.gateway.signTypedData(domain, READING_TYPES, r)));
   }
   await (await c.readings.submitReadings(batch)).wait();
 }

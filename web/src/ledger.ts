@@ -25,7 +25,10 @@ export interface LiveOrder {
 
 export interface Reading {
   meterId: string;
+  /** The meter's owner when the reading was accepted (the registry's events). */
   owner: string;
+  /** The member key the energy is booked to (`ReadingAccepted.memberIndex`, `MemberIndexAssigned`). */
+  memberKey: string;
   importWh: bigint;
   exportWh: bigint;
   importWhTotal: bigint;
@@ -84,6 +87,8 @@ export interface Ledger {
   deposits: Map<string, bigint>;
   orders: Map<string, LiveOrder>; // key member|side
   meters: Map<string, { meterId: string; owner: string; zone: number; maxPowerW: number }>;
+  /** Member key of every position index (`MemberIndexAssigned`): whom a reading books energy to. */
+  keyOfIndex: Map<number, string>;
   /** Member kind per wallet (1 consumer, 2 prosumer, 3 storage), from `MemberOnboarded`. */
   kinds: Map<string, number>;
 }
@@ -94,7 +99,7 @@ export const STORAGE_KIND = 3;
 const k = (a: string) => a.toLowerCase();
 
 export function buildLedger(events: Ev[]): Ledger {
-  const L: Ledger = { intervals: new Map(), keyOf: new Map(), status: new Map(), deposits: new Map(), orders: new Map(), meters: new Map(), kinds: new Map() };
+  const L: Ledger = { intervals: new Map(), keyOf: new Map(), status: new Map(), deposits: new Map(), orders: new Map(), meters: new Map(), keyOfIndex: new Map(), kinds: new Map() };
   // Order versions by member key and side, each in force from an interval on (null: cancelled):
   // an interval clears with the versions in force at its end (frozen inputs).
   const versions = new Map<string, { from: number; o: LiveOrder | null }[]>();
@@ -155,9 +160,13 @@ export function buildLedger(events: Ev[]): Ledger {
         if (m) m.owner = a.newOwner;
         break;
       }
+      case "MemberIndexAssigned":
+        L.keyOfIndex.set(Number(a.index), a.key);
+        break;
       case "ReadingAccepted":
+        // The event names the member by its position index; the owner is the registry's record.
         rec(Number(a.interval)).readings.push({
-          meterId: a.meterId, owner: a.owner, importWh: a.importWh, exportWh: a.exportWh,
+          meterId: a.meterId, owner: L.meters.get(a.meterId)?.owner ?? "", memberKey: L.keyOfIndex.get(Number(a.memberIndex)) ?? "", importWh: a.importWh, exportWh: a.exportWh,
           importWhTotal: a.importWhTotal, exportWhTotal: a.exportWhTotal, unbookedImportWh: a.unbookedImportWh, unbookedExportWh: a.unbookedExportWh, txHash: e.txHash,
         });
         break;
@@ -248,8 +257,9 @@ export function positions(r: IntervalRec): Map<string, { member: string; importW
   const out = new Map<string, { member: string; importWh: bigint; exportWh: bigint }>();
   for (const x of r.readings) {
     if (x.importWh === 0n && x.exportWh === 0n) continue;
-    const key = r.keyOf?.get(k(x.owner)) ?? k(x.owner);
-    const p = out.get(key) ?? { member: key === k(x.owner) ? x.owner : key, importWh: 0n, exportWh: 0n };
+    const member = x.memberKey || (r.keyOf?.get(k(x.owner)) ?? x.owner);
+    const key = k(member);
+    const p = out.get(key) ?? { member, importWh: 0n, exportWh: 0n };
     p.importWh += x.importWh;
     p.exportWh += x.exportWh;
     out.set(key, p);
