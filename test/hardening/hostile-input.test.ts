@@ -349,7 +349,9 @@ describe(`hardening / hostile input (${LONG ? "long" : "short"} form, ${N} input
   });
 
   it("refuses a handful of malformed CLI argument vectors the same way as a spawned process", () => {
-    const argvs = fc.sample(cliArgs(), { numRuns: 3, seed: SEED + 6 });
+    // A process's arguments cannot hold a NUL (execve ends a C string there; Node refuses it
+    // before spawning): such vectors are tried in process above, not here.
+    const argvs = fc.sample(cliArgs().filter((argv) => argv.every((a) => !a.includes("\0"))), { numRuns: 3, seed: SEED + 6 });
     for (const argv of argvs) {
       // localhost with nothing listening: a malformed argument must be refused before any chain call.
       const r = spawnSync(process.execPath, ["bin/gridledger.js", "--network", "localhost", ...argv], {
