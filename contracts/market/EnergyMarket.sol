@@ -46,6 +46,12 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
     /// @dev A collect page holds at least min(remaining participants, this): an outsider cannot
     ///      force one settle transaction per participant with 1-entry pages.
     uint32 private _minCollectPage = 32;
+    /// @dev The number of the current collection pass (pass 1 of `_next`), counted over the
+    ///      market's life: one more each time a collection opens or restarts. A member key's
+    ///      record keeps the pass that last collected it (one entry per member and pass). 2^32
+    ///      passes: one an interval for 122,000 years at 15 minutes, and a restart needs a page
+    ///      of at least `_minCollectPage` entries, so the checked increment cannot be reached.
+    uint32 private _round;
     OrderBook.Book private _book;
     Tariff[] private _tariffs;
     mapping(uint32 interval => IntervalState) private _intervals;
@@ -174,8 +180,9 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         bytes32 h = st.pagesCollected == 0 ? bytes32(0) : _pages[interval][st.pagesCollected - 1].checkpoint;
         uint64 retail = st.retailPerKWh;
         uint64 feedIn = st.feedInPerKWh;
+        uint32 round = _round;
         for (uint256 i = 0; i < hint.length; ++i) {
-            Entry memory e = _collectOne(interval, hint[i], retail, feedIn, st.restarts);
+            Entry memory e = OrderBook.collectEntry(_book, _readings, hint[i].participant, hint[i].tag, interval, round, retail, feedIn);
             h = _chain(h, e);
             if (!_admit(walk, e)) {
                 // A genuine entry the walk refuses. If the state the earlier pages left refuses it
@@ -187,6 +194,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
                 st.collected = 0;
                 st.pagesCollected = 0;
                 ++st.restarts;
+                ++_round;
                 delete _collectWalk;
                 emit CollectionRestarted(interval, st.restarts, msg.sender, hint[i].participant);
                 return;
@@ -223,6 +231,7 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
         st.feedInPerKWh = tariff.feedInPerKWh;
         st.participants = uint32(_readings.participantCount(interval));
         st.phase = Phase.Collecting;
+        ++_round;
         delete _collectWalk;
         if (st.participants != 0) return false;
         if (hintLength != 0) revert MarketHintTooMany(interval, 0);
@@ -415,21 +424,6 @@ contract EnergyMarket is IEnergyMarket, IMigrationHook, EIP712 {
     }
 
     // ---------------------------------------------------------------- internal: clearing
-
-    /// @dev Computes a participant's entry from chain state and checks the caller's tag.
-    function _collectOne(
-        uint32 interval,
-        HintItem calldata item,
-        uint64 retail,
-        uint64 feedIn,
-        uint32 restarts
-    ) private returns (Entry memory) {
-        address participant = item.participant;
-        IMeterReadings.Position memory p = _readings.positionOf(interval, participant);
-        if (p.importWh == 0 && p.exportWh == 0) revert MarketHintNotParticipant(interval, participant);
-        // Participants are member keys (MeterReadings keys positions by them): one entry per member.
-        return OrderBook.collectEntry(_book, participant, item.tag, interval, restarts, p, retail, feedIn);
-    }
 
     /// @dev `keccak256(abi.encode(h, e))` without allocating memory: an `Entry` has static
     ///      fields only, so its memory image is its ABI encoding (seven clean words), hashed

@@ -253,6 +253,11 @@ interface IMeterReadings {
     ///         member, whatever wallet migrations happen between the interval's readings.
     function positionOf(uint32 interval, address member) external view returns (Position memory);
 
+    /// @notice `positionOf` by the member's position index (`memberIndexOf`): what the market
+    ///         asks at collection, with the index it keeps in its own member record (one cold
+    ///         read less per participant). Zero for index 0.
+    function positionAt(uint32 interval, uint32 index) external view returns (Position memory);
+
     /// @notice The position index of the member with key `member` (1-based; 0 if it has none
     ///         yet): assigned when its first meter is synced (or, for a meter never synced, at
     ///         its first accepted reading). Positions of four members share a storage slot.

@@ -268,13 +268,13 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
     }
 
     /// @inheritdoc IMeterReadings
-    function positionOf(uint32 interval, address member) external view returns (Position memory p) {
-        uint32 index = _memberIndex[member];
-        if (index == 0) return p;
-        (uint256 quad, uint256 shift) = _lane(index);
-        uint256 lane = (_positionSlots[interval][quad] >> shift) & _LANE_MASK;
-        // A lane is two 32-bit halves: the casts take exactly them.
-        p = Position(uint32(lane), uint32(lane >> 32));
+    function positionOf(uint32 interval, address member) external view returns (Position memory) {
+        return _positionAt(interval, _memberIndex[member]);
+    }
+
+    /// @inheritdoc IMeterReadings
+    function positionAt(uint32 interval, uint32 index) external view returns (Position memory) {
+        return _positionAt(interval, index);
     }
 
     /// @inheritdoc IMeterReadings
@@ -320,6 +320,15 @@ contract MeterReadings is IMeterReadings, IMeterHook, EIP712 {
             quad = (uint256(index) - 1) >> 2;
             shift = ((uint256(index) - 1) & 3) << 6;
         }
+    }
+
+    /// @dev The position of member index `index` (zero for index 0, which no member has).
+    function _positionAt(uint32 interval, uint32 index) private view returns (Position memory p) {
+        if (index == 0) return p;
+        (uint256 quad, uint256 shift) = _lane(index);
+        uint256 lane = (_positionSlots[interval][quad] >> shift) & _LANE_MASK;
+        // A lane is two 32-bit halves: the casts take exactly them.
+        p = Position(uint32(lane), uint32(lane >> 32));
     }
 
     /// @dev The member index of `key`, assigned (next free, evented) on first use.

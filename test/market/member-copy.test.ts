@@ -11,7 +11,8 @@ import { ethers } from "hardhat";
 import { marketDomain, ORDER_INTENT_TYPES, OrderAction, Side } from "../../src/sdk/eip712";
 import type { EnergyMarket } from "../../typechain-types";
 import { identityHash, MemberKind } from "../helpers/fixtures";
-import { CREDIT, deployMarketWorld, deploySecondMarket, MarketWorld, revertTo, snapshot } from "../helpers/market";
+import { CREDIT, deployMarketWorld, deploySecondMarket, MarketWorld, revertTo, runInterval, snapshot } from "../helpers/market";
+import { mappingSlot } from "../helpers/storage";
 
 describe("EnergyMarket's copy of the registry (issue 16)", () => {
   let w: MarketWorld;
@@ -136,5 +137,31 @@ describe("EnergyMarket's copy of the registry (issue 16)", () => {
     await expect(place(0, other)).to.emit(other, "OrderPlaced");
     await w.registry.suspendMember(h(0).address);
     await expect(place(0, other)).to.be.revertedWithCustomError(other, "MarketNotMember");
+  });
+
+  it("keeps a participant's position index in its record from its first collection on, through a migration and a status change", async () => {
+    // The record of a member key: bits 164..195 the pass that last collected it, 196..227 its index.
+    const record = async (key: string) => (await mappingSlot(ethers.provider, await w.market.getAddress(), key, BigInt(key), (1n << 160n) - 1n)).raw;
+    const indexIn = (r: bigint) => (r >> 196n) & 0xffffffffn;
+    const pass = (r: bigint) => (r >> 164n) & 0xffffffffn;
+    const t = Number(await w.market.nextInterval());
+    expect(indexIn(await record(h(0).address))).to.equal(0n); // onboarded, never collected with energy
+    await runInterval(w, t, new Map([[h(0).address, { importWh: 0n, exportWh: 400n }], [h(1).address, { importWh: 300n, exportWh: 0n }]]));
+    const first = await record(h(0).address);
+    expect(indexIn(first)).to.equal(await w.readings.memberIndexOf(h(0).address));
+    expect(indexIn(await record(h(1).address))).to.equal(await w.readings.memberIndexOf(h(1).address));
+    expect(indexIn(await record(h(2).address)), "not a participant: nothing cached").to.equal(0n);
+    // A migration and a suspension rewrite the copy, not the index; the next pass finds the
+    // member's position by it, under the member key.
+    await w.registry.migrateMember(h(0).address, w.mallory.address);
+    await w.registry.suspendMember(w.mallory.address);
+    await w.registry.reinstateMember(w.mallory.address);
+    expect(indexIn(await record(h(0).address))).to.equal(indexIn(first));
+    const out = await runInterval(w, t + 1, new Map([[h(0).address, { importWh: 0n, exportWh: 500n }], [h(1).address, { importWh: 500n, exportWh: 0n }]]));
+    expect(out.participants).to.equal(2);
+    const second = await record(h(0).address);
+    expect(indexIn(second)).to.equal(indexIn(first));
+    expect(pass(second), "a new pass number per collection").to.equal(pass(first) + 1n);
+    expect(await w.market.nextInterval()).to.equal(BigInt(t + 2));
   });
 });

@@ -68,10 +68,11 @@ library OrderBook {
 
     /// @dev Bit layout of a member record (`Book.members`, keyed by wallet), the market's copy of
     ///      the registry kept by `IMigrationHook.onMemberChanged`: the member key in bits 0..159,
-    ///      the flags below (bits 160..163), the collection mark in bits 164..227 (the record of a
-    ///      member key: `(interval + 1) << 32 | restarts` of its last collection) and the wallet's
-    ///      next signed-intent nonce in bits 228..255 (2^28 intents per wallet; the checked add
-    ///      reverts beyond).
+    ///      the flags below (bits 160..163), in the record of a member key the collection mark in
+    ///      bits 164..195 (the number of the collection pass that last collected it, see
+    ///      `collectEntry`) and its position index in `MeterReadings` in bits 196..227 (0 until
+    ///      its first collection), and the wallet's next signed-intent nonce in bits 228..255
+    ///      (2^28 intents per wallet; the checked add reverts beyond).
     uint256 internal constant MEMBER_SYNCED = 1 << 160;
     uint256 internal constant MEMBER_ACTIVE = 1 << 161;
     uint256 internal constant MEMBER_CURRENT = 1 << 162; // the member's wallet (active or suspended)
@@ -80,6 +81,7 @@ library OrderBook {
     uint256 internal constant MEMBER_KEY_ACTIVE = 1 << 163;
     uint256 private constant _COPY_MASK = (1 << 164) - 1;
     uint256 private constant _MARK_SHIFT = 164;
+    uint256 private constant _INDEX_SHIFT = 196;
     uint256 private constant _NONCE_SHIFT = 228;
 
     struct Book {
@@ -185,29 +187,35 @@ library OrderBook {
         return lo == 0 ? _unpack(0) : _unpack(v[lo - 1]);
     }
 
-    /// @notice Collects `member` once per pass 1 of `interval` (`restarts` tells passes apart),
-    ///         checks the caller's `tag` and emits `EntryCollected`. The entry for metered position
-    ///         `p`: its net export as an ask, or its affordable net import as a bid, from the
-    ///         order and deposit in force at the end of `interval` (issue 14, items 2 and 3);
-    ///         tag None without a live order on that side, without a net position, or if the
-    ///         member is not active (`MEMBER_KEY_ACTIVE` of its record, which also holds the
-    ///         collection mark: one slot). `available` is what a bid may spend.
-    ///      `p` comes from an external call to MeterReadings, in memory: it cannot be calldata.
-    // solhint-disable-next-line gas-calldata-parameters
+    /// @notice Collects `member` once per pass 1 of `interval` (`round`, the pass's number, unique
+    ///         over the market's life, tells passes apart), checks the caller's `tag` and emits
+    ///         `EntryCollected`. The entry for the member's metered position: its net export as an
+    ///         ask, or its affordable net import as a bid, from the order and deposit in force at
+    ///         the end of `interval` (issue 14, items 2 and 3); tag None without a live order on
+    ///         that side, without a net position, or if the member is not active
+    ///         (`MEMBER_KEY_ACTIVE` of its record). The record also holds the collection mark and
+    ///         the member's position index (asked of `readings` at its first collection, then
+    ///         kept: an index is given once, for good), so a participant costs one slot of the
+    ///         market and its position slot. Reverts `MarketHintNotParticipant` without a position.
+    ///         `available` is what a bid may spend.
     function collectEntry(
         Book storage book,
+        IMeterReadings readings,
         address member,
         IEnergyMarket.Tag tag,
         uint32 interval,
-        uint32 restarts,
-        IMeterReadings.Position memory p,
+        uint32 round,
         uint64 retail,
         uint64 feedIn
     ) external returns (IEnergyMarket.Entry memory e) {
-        uint256 mark = ((uint256(interval) + 1) << 32) | restarts;
         uint256 r = book.members[member];
-        if ((r >> _MARK_SHIFT) & _MASK64 == mark) revert IEnergyMarket.MarketHintDuplicate(interval, member);
-        book.members[member] = (r & ~(_MASK64 << _MARK_SHIFT)) | (mark << _MARK_SHIFT);
+        if ((r >> _MARK_SHIFT) & _MASK32 == round) revert IEnergyMarket.MarketHintDuplicate(interval, member);
+        uint256 index = (r >> _INDEX_SHIFT) & _MASK32;
+        if (index == 0) index = readings.memberIndexOf(member);
+        // index < 2^32 (read from 32 bits, or a uint32 view): the cast is exact.
+        IMeterReadings.Position memory p = readings.positionAt(interval, uint32(index));
+        if (p.importWh == 0 && p.exportWh == 0) revert IEnergyMarket.MarketHintNotParticipant(interval, member);
+        book.members[member] = (r & ~(_MASK64 << _MARK_SHIFT)) | (uint256(round) << _MARK_SHIFT) | (index << _INDEX_SHIFT);
         bool trades = p.exportWh != p.importWh && r & MEMBER_KEY_ACTIVE != 0;
         uint256 available;
         (e, available) = _entry(book, member, interval, p, trades, retail, feedIn);
