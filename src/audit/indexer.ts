@@ -7,10 +7,9 @@
  *   stop at any moment leaves the database at a page boundary; the next run goes on from there.
  * - Reorgs: each run first compares the stored hashes of the last `reorgWindow` blocks with the
  *   chain's; from the lowest block that changed on, everything is deleted and read again.
- * - Signed readings: for every transaction with a `ReadingAccepted` log the indexer fetches the
- *   transaction, decodes its `submitReadings` calldata and stores each reading as signed, its
- *   compact signature (r, vs) as the 65-byte form (table `reading_calls`), so the checks run
- *   from the database alone and compare what was signed with what the event says.
+ * - Signed readings: every `ReadingAccepted` carries the registers as signed and the meter's
+ *   signature (r, vs), so the checks run from the stored events alone, however a batch was
+ *   submitted (no transaction is fetched).
  *
  * Works with any ethers `Provider`: Hardhat's in-process provider in tests, a JSON-RPC node.
  * Amounts are stored as decimal text (uint256 does not fit SQLite's integer).
@@ -18,8 +17,7 @@
 import Database from "better-sqlite3";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { concat, Contract, getAddress, Log, Provider } from "ethers";
-import { readingSignature } from "../sdk/eip712";
+import { Contract, getAddress, Log, Provider } from "ethers";
 import { CONTRACT_KEYS, ContractKey, DEPLOYMENT_NAMES, INTERFACES } from "./abi";
 import { ChainMismatchError, GridLedgerError, ValidationError } from "../sdk/errors";
 import { componentLogger, Logger } from "../sdk/logger";
@@ -37,19 +35,6 @@ export interface StoredEvent {
   address: string;
   name: string;
   args: Record<string, string | boolean>;
-}
-
-/** A reading as the oracle submitted it, decoded from `submitReadings` calldata. */
-export interface ReadingCall {
-  txHash: string;
-  position: number;
-  meterId: string;
-  interval: number;
-  importWhTotal: bigint;
-  exportWhTotal: bigint;
-  signature: string;
-  /** The account that sent the transaction. */
-  from: string;
 }
 
 export interface IndexerOptions {
@@ -112,19 +97,6 @@ CREATE TABLE IF NOT EXISTS events (
 );
 CREATE INDEX IF NOT EXISTS events_name ON events (name);
 CREATE INDEX IF NOT EXISTS events_tx ON events (tx_hash);
-CREATE TABLE IF NOT EXISTS reading_calls (
-  tx_hash TEXT NOT NULL,
-  position INTEGER NOT NULL,
-  block_number INTEGER NOT NULL,
-  meter_id TEXT NOT NULL,
-  interval INTEGER NOT NULL,
-  import_wh_total TEXT NOT NULL,
-  export_wh_total TEXT NOT NULL,
-  signature TEXT NOT NULL,
-  sender TEXT NOT NULL,
-  PRIMARY KEY (tx_hash, position)
-);
-CREATE TABLE IF NOT EXISTS undecodable_txs (tx_hash TEXT PRIMARY KEY, block_number INTEGER NOT NULL, reason TEXT NOT NULL);
 `;
 
 /** Opens (creating when needed) the audit database. */
@@ -275,7 +247,7 @@ export class Indexer {
   /** Empties every table (a rebuild). */
   private wipe(): void {
     this.db.transaction(() => {
-      for (const t of ["meta", "blocks", "events", "reading_calls", "undecodable_txs"]) this.db.prepare(`DELETE FROM ${t}`).run();
+      for (const t of ["meta", "blocks", "events"]) this.db.prepare(`DELETE FROM ${t}`).run();
     })();
   }
 
@@ -379,8 +351,6 @@ export class Indexer {
     this.db.transaction(() => {
       this.db.prepare("DELETE FROM events WHERE block_number >= ?").run(fromBlock);
       this.db.prepare("DELETE FROM blocks WHERE number >= ?").run(fromBlock);
-      this.db.prepare("DELETE FROM reading_calls WHERE block_number >= ?").run(fromBlock);
-      this.db.prepare("DELETE FROM undecodable_txs WHERE block_number >= ?").run(fromBlock);
       setMeta(this.db, "cursor", String(fromBlock - 1));
     })();
   }
@@ -408,58 +378,16 @@ export class Indexer {
         throw new GridLedgerError(`block ${e.blockNumber} changed while indexing`, { details: "re-run the indexer" });
       }
     }
-    // Calldata of reading submissions, for the signature checks.
-    const calls: ReadingCall[] = [];
-    const undecodable: { txHash: string; blockNumber: number; reason: string }[] = [];
-    const readingTxs = new Map<string, number>();
-    for (const e of decoded) if (e.name === "ReadingAccepted") readingTxs.set(e.txHash, e.blockNumber);
-    for (const [txHash, blockNumber] of readingTxs) {
-      const tx = await provider.getTransaction(txHash);
-      try {
-        if (!tx) throw new Error("transaction not found");
-        if (tx.to?.toLowerCase() !== this.options.addresses.readings.toLowerCase()) {
-          throw new Error(`sent to ${tx.to}, not to MeterReadings (relayed through a contract?)`);
-        }
-        const parsed = INTERFACES.readings.parseTransaction({ data: tx.data });
-        if (!parsed || parsed.name !== "submitReadings") throw new Error("not a submitReadings call");
-        const batch = parsed.args[0] as { meterId: string; interval: bigint; importWhTotal: bigint; exportWhTotal: bigint; r: string; vs: string }[];
-        batch.forEach((r, position) =>
-          calls.push({
-            txHash,
-            position,
-            meterId: r.meterId,
-            interval: Number(r.interval),
-            importWhTotal: r.importWhTotal,
-            exportWhTotal: r.exportWhTotal,
-            signature: storedSignature(r.r, r.vs),
-            from: tx.from,
-          }),
-        );
-        void blockNumber;
-      } catch (err) {
-        undecodable.push({ txHash, blockNumber, reason: (err as Error).message });
-      }
-    }
-
     const insertEvent = this.db.prepare(
       `INSERT OR REPLACE INTO events (block_number, log_index, block_hash, tx_hash, tx_index, contract, address, name, args)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertBlock = this.db.prepare("INSERT OR REPLACE INTO blocks (number, hash, timestamp) VALUES (?, ?, ?)");
-    const insertCall = this.db.prepare(
-      `INSERT OR REPLACE INTO reading_calls (tx_hash, position, block_number, meter_id, interval, import_wh_total, export_wh_total, signature, sender)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    const insertBad = this.db.prepare("INSERT OR REPLACE INTO undecodable_txs (tx_hash, block_number, reason) VALUES (?, ?, ?)");
     this.db.transaction(() => {
       for (const e of decoded) {
         insertEvent.run(e.blockNumber, e.logIndex, e.blockHash, e.txHash, e.txIndex, e.contract, e.address, e.name, JSON.stringify(e.args));
       }
       for (const [n, b] of blocks) insertBlock.run(n, b.hash, b.timestamp);
-      for (const c of calls) {
-        insertCall.run(c.txHash, c.position, readingTxs.get(c.txHash)!, c.meterId, c.interval, c.importWhTotal.toString(), c.exportWhTotal.toString(), c.signature, c.from);
-      }
-      for (const u of undecodable) insertBad.run(u.txHash, u.blockNumber, u.reason);
       setMeta(this.db, "cursor", String(to));
     })();
     this.log.debug({ from, to, events: decoded.length }, "indexed page");
@@ -468,19 +396,6 @@ export class Indexer {
 
   close(): void {
     this.db.close();
-  }
-}
-
-/**
- * The 65-byte signature of a submitted reading's (r, vs); a pair that is no valid signature (a
- * reading the contract refused may carry anything) is kept as its 64 raw bytes, which no check
- * recovers.
- */
-export function storedSignature(r: string, vs: string): string {
-  try {
-    return readingSignature(r, vs);
-  } catch {
-    return concat([r, vs]);
   }
 }
 
@@ -510,43 +425,6 @@ export function loadEvents(db: Database.Database): StoredEvent[] {
     name: r.name,
     args: JSON.parse(r.args),
   }));
-}
-
-/** Every decoded reading submission, keyed by `txHash`. */
-export function loadReadingCalls(db: Database.Database): Map<string, ReadingCall[]> {
-  const rows = db.prepare("SELECT * FROM reading_calls ORDER BY tx_hash, position").all() as {
-    tx_hash: string;
-    position: number;
-    meter_id: string;
-    interval: number;
-    import_wh_total: string;
-    export_wh_total: string;
-    signature: string;
-    sender: string;
-  }[];
-  const out = new Map<string, ReadingCall[]>();
-  for (const r of rows) {
-    const list = out.get(r.tx_hash) ?? [];
-    list.push({
-      txHash: r.tx_hash,
-      position: r.position,
-      meterId: r.meter_id,
-      interval: r.interval,
-      importWhTotal: BigInt(r.import_wh_total),
-      exportWhTotal: BigInt(r.export_wh_total),
-      signature: r.signature,
-      from: r.sender,
-    });
-    out.set(r.tx_hash, list);
-  }
-  return out;
-}
-
-/** Transactions with accepted readings whose calldata could not be decoded. */
-export function loadUndecodable(db: Database.Database): { txHash: string; blockNumber: number; reason: string }[] {
-  return (db.prepare("SELECT tx_hash, block_number, reason FROM undecodable_txs").all() as { tx_hash: string; block_number: number; reason: string }[]).map(
-    (r) => ({ txHash: r.tx_hash, blockNumber: r.block_number, reason: r.reason }),
-  );
 }
 
 /** Block timestamps by number (blocks with events and page ends). */

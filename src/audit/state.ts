@@ -1,5 +1,5 @@
 /**
- * The ledger rebuilt from stored events alone (plus the decoded reading calldata): members and
+ * The ledger rebuilt from stored events alone: members and
  * meters over time, readings, orders, deposits, tariffs, clearings, fills, settlements and both
  * token ledgers. Events are replayed in chain order; where a check needs "the state at that
  * moment" (a member's status when its entry was collected, the orders live then, the deposit it
@@ -15,9 +15,6 @@ import {
   getMeta,
   loadBlockTimes,
   loadEvents,
-  loadReadingCalls,
-  loadUndecodable,
-  ReadingCall,
   StoredEvent,
   cursorOf,
   Addresses,
@@ -232,8 +229,6 @@ export interface AuditState {
   intervals: Map<number, IntervalRecord>;
   energy: TokenLedger;
   credit: TokenLedger;
-  readingCalls: Map<string, ReadingCall[]>;
-  undecodable: { txHash: string; blockNumber: number; reason: string }[];
   blockTimes: Map<number, number>;
 }
 
@@ -298,8 +293,6 @@ export function buildState(db: Database.Database): AuditState {
     intervals: new Map(),
     energy: emptyLedger(),
     credit: emptyLedger(),
-    readingCalls: loadReadingCalls(db),
-    undecodable: loadUndecodable(db),
     blockTimes,
   };
   replay(s, events);
