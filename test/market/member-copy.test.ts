@@ -11,7 +11,11 @@ import { ethers } from "hardhat";
 import { marketDomain, ORDER_INTENT_TYPES, OrderAction, Side } from "../../src/sdk/eip712";
 import type { EnergyMarket } from "../../typechain-types";
 import { identityHash, MemberKind } from "../helpers/fixtures";
-import { CREDIT, deployMarketWorld, deploySecondMarket, MarketWorld, revertTo, runInterval, snapshot } from "../helpers/market";
+import { CREDIT, deployMarketWorld, deploySecondMarket, MarketWorld, revertTo, runInterval, snapshot, submitReadings } from "../helpers/market";
+import { goToInterval } from "../helpers/readings";
+import { loadClearingInput, settleInterval } from "../../src/keeper/interval";
+import { clearInterval as clearMarketInterval } from "../../src/sdk/clearing";
+import { walkHint } from "../../src/sdk/hint";
 import { mappingSlot } from "../helpers/storage";
 
 describe("EnergyMarket's copy of the registry (issue 16)", () => {
@@ -163,5 +167,28 @@ describe("EnergyMarket's copy of the registry (issue 16)", () => {
     expect(indexIn(second)).to.equal(indexIn(first));
     expect(pass(second), "a new pass number per collection").to.equal(pass(first) + 1n);
     expect(await w.market.nextInterval()).to.equal(BigInt(t + 2));
+  });
+
+  it("lets no outsider's re-copy between two collect pages clear a member's collection mark: the member is not collected twice", async () => {
+    const record = async (key: string) => (await mappingSlot(ethers.provider, await w.market.getAddress(), key, BigInt(key), (1n << 160n) - 1n)).raw;
+    const t = Number(await w.market.nextInterval());
+    await w.market.setMinCollectPage(1);
+    await goToInterval(w.readings, t + 1);
+    await submitReadings(w, w.households, t, new Map([[h(0).address, { importWh: 0n, exportWh: 400n }], [h(1).address, { importWh: 300n, exportWh: 0n }]]));
+    await goToInterval(w.readings, t + 2); // past the reading deadline: ready
+    const hint = walkHint(clearMarketInterval(await loadClearingInput(w.keeper, t)));
+    expect(hint).to.have.length(2);
+    await w.market.collect(t, [hint[0]]);
+    const collected = await record(hint[0].participant);
+    // Anyone may ask the market to re-copy the registry (it is one of its hooks): the copy is
+    // rewritten, the mark and the index are kept.
+    await w.market.connect(w.mallory).onMemberChanged(hint[0].participant);
+    expect(await record(hint[0].participant)).to.equal(collected);
+    await expect(w.market.collect(t, [hint[0]]))
+      .to.be.revertedWithCustomError(w.market, "MarketHintDuplicate")
+      .withArgs(t, hint[0].participant);
+    await expect(w.market.collect(t, [hint[1]])).to.emit(w.market, "IntervalCleared");
+    await settleInterval(w.keeper, t);
+    expect(await w.market.nextInterval()).to.equal(BigInt(t + 1));
   });
 });
