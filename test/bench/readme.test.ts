@@ -38,6 +38,15 @@ const NOT_FROM_A_RUN: Record<string, string> = {
   "70,000": "the all-in figure (78,296) minus the two estimates above (and plus the accumulator's cost), rounded",
   "16,157": "a sum of the reading breakdown's rows: 4,134 + 3,100 + 5,000 (2,100 cold read + 2,900 update) + 3,923",
   "19,950": "a sum of the clearing breakdowns' rows: 5,250 + 2,900 + 3,292 + 3,380 + 5,128",
+  "63.75": "the expected non-zero bytes of a 64-byte signature (64 x 255/256): the floor table",
+  "1,021": "EVM: a 64-byte signature as calldata, 63.75 x 16 + (64 - 63.75) x 4 (the floor table)",
+  "1,390": "EVM: a log with one topic and 80 bytes, 375 + 375 + 80 x 8 (the floor table)",
+  "1,381": "EVM: a log with two topics and one word, 375 + 2 x 375 + 32 x 8 (the floor table)",
+  "22,345": "the floor table's sum: 53 + 1,021 + 144 + 3,100 + 5,000 + 1,390 + 5,000 + 128 + 5,000 + 128 + 1,381",
+  "2,655": "25,000 - the floor table's sum (22,345)",
+  "30,269": "the update's floor: 21,788 (measured intrinsic) + 2,100 + 5,000 + 1,381",
+  "7,700": "25,000 - (22,345 - 5,000 for settle's cold slot + 100 for its warm update - 128 for the entry's calldata) = 7,683, rounded: one-transaction clearing",
+  "4,633": "what one signature per gateway batch saves per reading: 1,021 + 3,100 + 64 x 8 (the floor table)",
 };
 
 /** The fenced block right after `heading`. */
