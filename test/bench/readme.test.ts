@@ -45,7 +45,7 @@ const NOT_FROM_A_RUN: Record<string, string> = {
   "22,345": "the floor table's sum: 53 + 1,021 + 144 + 3,100 + 5,000 + 1,390 + 5,000 + 128 + 5,000 + 128 + 1,381",
   "2,655": "25,000 - the floor table's sum (22,345)",
   "30,269": "the update's floor: 21,788 (measured intrinsic) + 2,100 + 5,000 + 1,381",
-  "7,700": "25,000 - (22,345 - 5,000 for settle's cold slot + 100 for its warm update - 128 for the entry's calldata) = 7,683, rounded: one-transaction clearing",
+  "7,600": "25,000 - (22,345 - 5,000 for settle's cold slot + 200 for its warm read and dirty update - 128 for the entry's calldata) = 7,583, rounded: one-transaction clearing",
   "4,633": "what one signature per gateway batch saves per reading: 1,021 + 3,100 + 64 x 8 (the floor table)",
 };
 
