@@ -11,17 +11,19 @@ export const CREDIT_DECIMALS = 6;
 export const ENERGY_DECIMALS = 3; // EnergyToken: 1 base unit = 1 Wh, 1 token = 1 kWh
 
 const MAX_UINT64 = (1n << 64n) - 1n;
-const DECIMAL_RE = /^(\d+)(?:\.(\d+))?$/;
+// Digits may be grouped by single underscores between digits ("1_000.5"), nowhere else ("_8", "8_", "1__0" are refused).
+const DECIMAL_RE = /^(\d+(?:_\d+)*)(?:\.(\d+(?:_\d+)*))?$/;
 
 /** A non-negative decimal string scaled by 10^decimals; more fraction digits than `decimals` is an error. */
 export function parseDecimal(field: string, text: string, decimals: number, unit: string): bigint {
-  const t = text.trim().replace(/_/g, "");
+  const t = text.trim();
   const m = DECIMAL_RE.exec(t);
   if (!m) {
     const why = t.startsWith("-") ? "must not be negative" : "is not a number";
     throw new ValidationError(field, `${why}, got "${text}"`);
   }
-  const frac = m[2] ?? "";
+  const whole = m[1].replace(/_/g, "");
+  const frac = (m[2] ?? "").replace(/_/g, "");
   if (frac.length > decimals) {
     throw new ValidationError(
       field,
@@ -30,7 +32,7 @@ export function parseDecimal(field: string, text: string, decimals: number, unit
         : `has more than ${decimals} decimals (the smallest ${unit} step is 0.${"0".repeat(decimals - 1)}1), got "${text}"`,
     );
   }
-  return BigInt(m[1]) * 10n ** BigInt(decimals) + (frac ? BigInt(frac.padEnd(decimals, "0")) : 0n);
+  return BigInt(whole) * 10n ** BigInt(decimals) + (frac ? BigInt(frac.padEnd(decimals, "0")) : 0n);
 }
 
 /** `value / 10^decimals` with at least `minDecimals` and at most `decimals` fraction digits. */

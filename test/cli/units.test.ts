@@ -58,6 +58,13 @@ describe("units", () => {
       expect(field(() => parseCredits("two", "amount"))).to.match(/is not a number/);
       expect(field(() => parseCredits("", "amount"))).to.match(/is not a number/);
     });
+    it("takes underscores only between digits (found by the hostile-input campaign: \"_8\" minted 8 credits)", () => {
+      expect(parseCredits("1_000")).to.equal(1_000_000_000n);
+      expect(parseCredits("1_000.000_5")).to.equal(1_000_000_500n);
+      for (const bad of ["_8", "8_", "1__0", "_", "1_.5", "1._5", "._5", "1.5_"]) {
+        expect(field(() => parseCredits(bad, "amount")), bad).to.match(/^amount \| .*is not a number/);
+      }
+    });
     it("formats with two decimals at least", () => {
       expect(formatCredits(1_200_000n)).to.equal("1.20");
       expect(formatCredits(2_500_000n)).to.equal("2.50");

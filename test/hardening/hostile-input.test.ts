@@ -33,7 +33,8 @@ const N = pick(1000, 5000);
 
 // ---------------------------------------------------------------- generators of bad values
 const hex = (o: { minLength: number; maxLength: number }) => fc.string({ unit: fc.constantFrom(..."0123456789abcdef"), ...o });
-const validAmount = /^\s*\d+(\.\d{1,6})?\s*$/;
+// Digits may be grouped by underscores between them ("1_000"); "_8" or "8_" are malformed.
+const validAmount = /^\s*\d+(_\d+)*(\.\d+(_\d+)*)?\s*$/;
 const junk = fc.oneof(
   fc.string({ maxLength: 40 }),
   fc.constantFrom("", " ", "NaN", "Infinity", "-Infinity", "null", "undefined", "true", "[]", "{}", "0x", "1e400", "1..2", "1,5", "--", "\u0000", "🙂", "١٢٣"),
