@@ -2,7 +2,8 @@
  * bench/README.md quotes what a run wrote (issue 21): the last full run's table is
  * `renderTable(bench/results.json)`, the quick ingest run's table is
  * `renderTable(bench/results-quick-ingest.json)`, the quick orders run's table is
- * `renderTable(bench/results-quick-orders.json)` (issue 16), the stage times are `stageSeconds`, and every
+ * `renderTable(bench/results-quick-orders.json)` (issue 16), the update floor is
+ * `renderFloor(bench/results-floor.json)` (issue 16), the stage times are `stageSeconds`, and every
  * other figure in the prose (a number with a thousands separator or a decimal point) is in one
  * of those tables or is an EVM constant or a size listed here with its reason.
  */
@@ -10,6 +11,7 @@ import { expect } from "chai";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { renderTable, Results } from "../../bench/harness";
+import { renderFloor, type FloorResults } from "../../bench/floor";
 
 const BENCH = path.join(__dirname, "..", "..", "bench");
 const readme = fs.readFileSync(path.join(BENCH, "README.md"), "utf8");
@@ -44,7 +46,6 @@ const NOT_FROM_A_RUN: Record<string, string> = {
   "1,381": "EVM: a log with two topics and one word, 375 + 2 x 375 + 32 x 8 (the floor table)",
   "22,345": "the floor table's sum: 53 + 1,021 + 144 + 3,100 + 5,000 + 1,390 + 5,000 + 128 + 5,000 + 128 + 1,381",
   "2,655": "25,000 - the floor table's sum (22,345)",
-  "30,269": "the update's floor: 21,788 (measured intrinsic) + 2,100 + 5,000 + 1,381",
   "7,600": "25,000 - (22,345 - 5,000 for settle's cold slot + 200 for its warm read and dirty update - 128 for the entry's calldata) = 7,583, rounded: one-transaction clearing",
   "4,633": "what one signature per gateway batch saves per reading: 1,021 + 3,100 + 64 x 8 (the floor table)",
 };
@@ -62,7 +63,8 @@ describe("bench/README.md quotes the results files", () => {
   const full = results("results.json");
   const quick = results("results-quick-ingest.json");
   const orders = results("results-quick-orders.json");
-  const tables = renderTable(full) + "\n" + renderTable(quick) + "\n" + renderTable(orders);
+  const floor = JSON.parse(fs.readFileSync(path.join(BENCH, "results-floor.json"), "utf8")) as FloorResults;
+  const tables = renderTable(full) + "\n" + renderTable(quick) + "\n" + renderTable(orders) + "\n" + renderFloor(floor);
 
   it("shows the last full run's table as rendered from bench/results.json", () => {
     expect(blockAfter("## The last full run").trimEnd()).to.equal(renderTable(full).trimEnd());
@@ -76,6 +78,15 @@ describe("bench/README.md quotes the results files", () => {
   it("shows the quick orders run's table as rendered from bench/results-quick-orders.json", () => {
     expect(orders.mode).to.equal("quick");
     expect(blockAfter("## The quick orders run").trimEnd()).to.equal(renderTable(orders).trimEnd());
+  });
+
+  it("shows the order update's floor as rendered from bench/results-floor.json (npm run bench:floor)", () => {
+    const at = readme.indexOf("`npm run bench:floor`");
+    expect(at, "the floor paragraph").to.be.greaterThan(-1);
+    const m = /```\n([\s\S]*?)```/.exec(readme.slice(at));
+    expect(m, "a fenced block after the floor paragraph").to.not.equal(null);
+    const shown = m![1].split("\n").map((l) => l.replace(/^  /, "").trimEnd()).join("\n").trimEnd();
+    expect(shown).to.equal(renderFloor(floor).split("\n").map((l) => l.trimEnd()).join("\n").trimEnd());
   });
 
   it("lists the full run's stage times as its stageSeconds", () => {
