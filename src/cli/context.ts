@@ -181,6 +181,7 @@ export class Ctx {
       const now = Number(await this.read("MeterReadings", () => this.contracts.readings.currentInterval()));
       const d = m[2] ? Number(m[2]) * (m[1] === "-" ? -1 : 1) : 0;
       if (now + d < 0) throw new ValidationError(field, `"${text}" is before interval 0: the market is in interval ${now}, so no interval that far back has ended yet`);
+      if (now + d > 0xffffffff) throw new ValidationError(field, `"${text}" is after the last interval (${0xffffffff}, a uint32): the market is in interval ${now}`);
       return now + d;
     }
     if (t === "next") {

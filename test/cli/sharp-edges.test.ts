@@ -56,6 +56,14 @@ describe("cli / sharp edges (issue 18)", function () {
     expect((await cli(["order", "cancel", "--side", "sell"])).code).to.equal(0);
   });
 
+  it("refuses an interval past uint32 written as now+N, before any transaction", async () => {
+    const before = await ethers.provider.getTransactionCount(alice.address);
+    const r = await cli(["order", "place", "--side", "sell", "--price", "0.2", "--to", "now+99999999999"]);
+    expect(r.code, r.err).to.equal(2);
+    expect(r.err).to.match(/--to: "now\+99999999999" is after the last interval \(4294967295, a uint32\)/);
+    expect(await ethers.provider.getTransactionCount(alice.address)).to.equal(before);
+  });
+
   it("refuses a deposit by a non-member before sending the approval", async () => {
     const nonce = await ethers.provider.getTransactionCount(stranger.address);
     const r = await cli(["deposit", "1"], stranger.privateKey);
