@@ -45,6 +45,16 @@ export const DEMO_ENV = {
   batteryKWh: "DEMO_BATTERY_KWH",
 } as const;
 
+/** The command-line flag of each numeric option (`scripts/demo.ts`). */
+export const DEMO_FLAG: Record<keyof typeof DEMO_ENV, string> = {
+  households: "--households",
+  intervals: "--intervals",
+  seed: "--seed",
+  startHour: "--start-hour",
+  pageSize: "--page-size",
+  batteryKWh: "--battery-kwh",
+};
+
 const LIMITS: Record<keyof typeof DEMO_ENV, [number, number]> = {
   households: [1, 1000],
   intervals: [1, 960],
@@ -70,8 +80,7 @@ export function resolveOptions(
     const n = typeof raw === "number" ? raw : /^-?\d+$/.test(String(raw)) ? Number(raw) : NaN;
     const [min, max] = LIMITS[key];
     if (!Number.isSafeInteger(n) || n < min || n > max) {
-      const flag = key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-      problems.push(`--${flag} (${DEMO_ENV[key]}): must be a whole number in [${min}, ${max}], got ${JSON.stringify(raw)}`);
+      problems.push(`${DEMO_FLAG[key]} (${DEMO_ENV[key]}): must be a whole number in [${min}, ${max}], got ${JSON.stringify(raw)}`);
       continue;
     }
     out[key] = n;

@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import hre from "hardhat";
 import { credits, kWh, renderReport, resolveOptions, runAuditIfAvailable, runDemo } from "../../src/demo";
+import { DEMO_FLAG } from "../../src/demo/options";
 import type { DemoResult } from "../../src/demo";
 import type { EnergyMarket, MeterReadings } from "../../typechain-types";
 import { Phase } from "../../src/keeper/interval";
@@ -140,6 +141,14 @@ describe("demo / options", () => {
     expect(resolveOptions({}, {}).startHour).to.equal(0); // a whole day from midnight
     expect(resolveOptions({ intervals: 8, startHour: 3 }, {}).startHour).to.equal(3);
     expect(resolveOptions({ intervals: 8 }, { DEMO_START_HOUR: "0" }).startHour).to.equal(0);
+  });
+
+  it("names the flag as scripts/demo.ts spells it when an option is wrong", () => {
+    const script = fs.readFileSync(path.join(__dirname, "../../scripts/demo.ts"), "utf8");
+    for (const [key, flag] of Object.entries(DEMO_FLAG)) {
+      expect(script, flag).to.contain(`.option("${flag} `);
+      expect(() => resolveOptions({ [key]: "x" }, {}), key).to.throw(`${flag} (`);
+    }
   });
 
   it("lists every flag of scripts/demo.ts in the README", () => {
