@@ -13,7 +13,8 @@
  * - `update5(uint8,uint64,uint64,uint32,uint32)`: the same behind the market's five arguments;
  * - a raw entry (`fallback`, assembly) taking price and cap packed in 16 bytes, no selector.
  * Each call starts from the same state (an existing order, cold slots): the steady state of a
- * member who updates its order.
+ * member who updates its order. Each update is checked to do that work (the new order with the
+ * next version in the slot and in the event, a revert while paused) before its gas counts.
  *
  * Gas is deterministic, so `test/bench/floor.test.ts` checks that a run reproduces the figures
  * committed in `bench/results-floor.json`, and `test/bench/readme.test.ts` that the README shows
@@ -142,16 +143,32 @@ export async function measureFloor(hre: HardhatRuntimeEnvironment): Promise<Floo
     ["raw: 16 packed bytes, assembly", ethers.solidityPacked(["uint64", "uint64"], [price, cap])],
   ];
   const rows: FloorRow[] = [];
+  const expected = (price << 128n) | (cap << 64n) | 8n;
+  const stored = async () => BigInt(await network.provider.send("eth_getStorageAt", [to, slot, "latest"]));
   for (const [entry, data] of entries) {
+    const noop = entry.startsWith("noop");
     const snapshot = await network.provider.send("evm_snapshot", []);
     const receipt = await (await member.sendTransaction({ to, data, gasLimit: 100_000 })).wait();
+    // Every update does the same work: the new order with the next version, in the slot and the event.
+    const after = await stored();
     await network.provider.send("evm_revert", [snapshot]);
     if (receipt?.status !== 1) throw new Error(`${entry} reverted`);
+    if (!noop) {
+      const log = receipt.logs[0];
+      if (after !== expected || receipt.logs.length !== 1 || BigInt(log.data) !== expected || log.topics.length !== 2 || BigInt(log.topics[1]) !== BigInt(member.address)) {
+        throw new Error(`${entry} did not store and log the new order`);
+      }
+      // ... and refuses while paused.
+      const paused = await network.provider.send("evm_snapshot", []);
+      await network.provider.send("hardhat_setStorageAt", [to, ethers.toBeHex(0, 32), ethers.toBeHex(1, 32)]);
+      const refused = await member.sendTransaction({ to, data, gasLimit: 100_000 }).then((tx) => tx.wait()).then(() => false, () => true);
+      await network.provider.send("evm_revert", [paused]);
+      if (!refused) throw new Error(`${entry} did not refuse while paused`);
+    }
     const bytes = ethers.getBytes(data);
     const intrinsic = 21_000 + bytes.reduce((a, b) => a + (b === 0 ? 4 : 16), 0);
     const gasUsed = Number(receipt.gasUsed);
-    const storageAndLog = entry.startsWith("noop") ? 0 : CHARGES;
-    if (storageAndLog && receipt.logs.length !== 1) throw new Error(`${entry} emitted ${receipt.logs.length} logs`);
+    const storageAndLog = noop ? 0 : CHARGES;
     rows.push({ entry, calldataBytes: bytes.length, gasUsed, intrinsic, storageAndLog, computation: gasUsed - intrinsic - storageAndLog });
   }
   return { date: new Date().toISOString(), git: git(), solc: solc.version(), settings, charges: FLOOR_CHARGES, target: TARGET, rows };
