@@ -22,8 +22,8 @@
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { execFileSync } from "node:child_process";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
+import { gitInfo } from "./lib/git";
 
 /** What every measured update pays for storage and the log (EVM prices, EIP-2929/EIP-2200). */
 export const FLOOR_CHARGES = {
@@ -32,7 +32,8 @@ export const FLOOR_CHARGES = {
   orderSlotUpdate: 2_900,
   eventTwoTopicsOneWord: 375 + 2 * 375 + 32 * 8,
 } as const;
-const CHARGES = Object.values(FLOOR_CHARGES).reduce((a, b) => a + b, 0);
+const sum = (charges: typeof FLOOR_CHARGES) => Object.values(charges).reduce((a, b) => a + b, 0);
+const CHARGES = sum(FLOOR_CHARGES);
 
 export const TARGET = 30_000;
 
@@ -90,22 +91,12 @@ export interface FloorRow {
 
 export interface FloorResults {
   date: string;
-  git: { commit: string; dirty: boolean };
+  git: { commit: string; branch: string; dirty: boolean };
   solc: string;
   settings: Record<string, unknown>;
   charges: typeof FLOOR_CHARGES;
   target: number;
   rows: FloorRow[];
-}
-
-function git(): { commit: string; dirty: boolean } {
-  try {
-    const commit = execFileSync("git", ["rev-parse", "HEAD"], { encoding: "utf8" }).trim();
-    const dirty = execFileSync("git", ["status", "--porcelain"], { encoding: "utf8" }).trim() !== "";
-    return { commit, dirty };
-  } catch {
-    return { commit: "unknown", dirty: false };
-  }
 }
 
 /** Compiles the contract, calls each entry from the same state and returns the figures. */
@@ -171,7 +162,7 @@ export async function measureFloor(hre: HardhatRuntimeEnvironment): Promise<Floo
     const storageAndLog = noop ? 0 : CHARGES;
     rows.push({ entry, calldataBytes: bytes.length, gasUsed, intrinsic, storageAndLog, computation: gasUsed - intrinsic - storageAndLog });
   }
-  return { date: new Date().toISOString(), git: git(), solc: solc.version(), settings, charges: FLOOR_CHARGES, target: TARGET, rows };
+  return { date: new Date().toISOString(), git: gitInfo(), solc: solc.version(), settings, charges: FLOOR_CHARGES, target: TARGET, rows };
 }
 
 /** The table `npm run bench:floor` prints and bench/README.md shows. */
@@ -179,7 +170,7 @@ export function renderFloor(r: FloorResults): string {
   const n = (v: number) => v.toLocaleString("en-US");
   const lines = [
     `order update floor (${r.settings.evmVersion}, viaIR ${r.settings.viaIR}, optimizer runs ${(r.settings.optimizer as { runs: number }).runs}), solc ${r.solc.split("+")[0]}`,
-    `storage and log per update: pause flag ${n(r.charges.pauseFlagColdRead)} + order slot ${n(r.charges.orderSlotColdRead)} + ${n(r.charges.orderSlotUpdate)} + event ${n(r.charges.eventTwoTopicsOneWord)} = ${n(CHARGES)}`,
+    `storage and log per update: pause flag ${n(r.charges.pauseFlagColdRead)} + order slot ${n(r.charges.orderSlotColdRead)} + ${n(r.charges.orderSlotUpdate)} + event ${n(r.charges.eventTwoTopicsOneWord)} = ${n(sum(r.charges))}`,
     "",
     `${"entry".padEnd(44)} ${"bytes".padStart(5)} ${"intrinsic".padStart(9)} ${"storage+log".padStart(11)} ${"computation".padStart(11)} ${"gas used".padStart(8)}  target ${n(r.target)}`,
     "-".repeat(112),

@@ -6,7 +6,6 @@
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { execSync } from "node:child_process";
 import type { HardhatRuntimeEnvironment } from "hardhat/types";
 import { BrowserProvider, Eip1193Provider, HDNodeWallet, Mnemonic, version as ethersVersion } from "ethers";
 import type { ContractTransactionReceipt } from "ethers";
@@ -17,6 +16,7 @@ import { buildCommunity, Community, readInterval, wallet } from "./lib/community
 import { timeClearing } from "./lib/clearing";
 import { boundaryToOutbox, outboxInsert, pipelineIngest, rawSamplesDurable, signedReadings } from "./lib/ingest";
 import { gasBreakdown, GasBreakdown, renderBreakdown } from "./lib/trace";
+import { gitInfo } from "./lib/git";
 import { settleInterval, KeeperContracts } from "../src/keeper/interval";
 import { marketDomain, ORDER_INTENT_TYPES, Side } from "../src/sdk/eip712";
 import { startOracle } from "../src/oracle/daemon";
@@ -116,13 +116,6 @@ export function sizesFor(quick: boolean) {
     : { community: 5_000, households: [50, 100, 500, 1_000, 5_000], batches: [1, 100, 500], ingestOutbox: 100_000, ingestPipelineTmpfs: 10_000, ingestPipelineDisk: 2_000, rawMeters: 5_000, rawSeconds: 40, signedIntervals: 4, oracleMeters: 1_000, keeper: [1_000, 5_000], keeperRuns: 15 };
 }
 
-function sh(cmd: string): string {
-  try {
-    return execSync(cmd, { stdio: ["ignore", "pipe", "ignore"] }).toString().trim();
-  } catch {
-    return "";
-  }
-}
 
 /** Transactions packed in order into blocks of `limit` gas (what a chain with that block size needs at least). */
 export function blocksNeeded(gas: number[], limit = BLOCK_GAS): number {
@@ -455,7 +448,7 @@ export async function runBench(hre: HardhatRuntimeEnvironment, options: BenchOpt
       ethers: ethersVersion,
       betterSqlite3: require("better-sqlite3/package.json").version,
     },
-    git: { commit: sh("git rev-parse HEAD"), branch: sh("git rev-parse --abbrev-ref HEAD"), dirty: sh("git status --porcelain") !== "" },
+    git: gitInfo(),
     date: new Date().toISOString(),
     network: network.name,
     mode: options.quick ? "quick" : "full",
